@@ -1,0 +1,307 @@
+import { customCleanEnv, EnvMissingError, makeValidator, type Spec } from 'envalid'
+import { type Endpoint, type EndpointAction, parseEndpointList } from './endpoints'
+import { type ConfigIssue, ConfigError } from './errors'
+import { subscriptionProblem, topicProblem } from './topics'
+
+/** Delivery-urgency groups of the seed (2.2); one socket carries exactly one. */
+export const LATENCY_BUDGET_MS = { control: 10, telemetry: 100, logging: 1000 } as const
+export type LatencyClass = keyof typeof LATENCY_BUDGET_MS
+export const LATENCY_CLASSES = Object.keys(LATENCY_BUDGET_MS) as LatencyClass[]
+
+/** `sub` sockets receive in their own worker thread; `pub` sockets live in the main thread. */
+export type SocketKind = 'sub' | 'pub'
+
+export interface SocketSpec {
+  readonly kind: SocketKind
+  /** `sub` / `pub` for the seed's unnamed sockets, else the lower-cased `<NAME>`. */
+  readonly name: string
+  /** The variable prefix this socket came from, e.g. `ZMQ_SUB_CONTROL`, for messages. */
+  readonly envPrefix: string
+  readonly latencyClass: LatencyClass
+  readonly endpoints: readonly Endpoint[]
+  /** SUB: subscriptions (exact, or prefix when ending in `.`). PUB: declared topics. */
+  readonly topics: readonly string[]
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+
+/** Everything the container needs, as plain frozen data so it can be posted to workers. */
+export interface Config {
+  readonly sockets: readonly SocketSpec[]
+  /** Bound on every blocking receive (the seed's RCVTIMEO). */
+  readonly receiveTimeoutMs: number
+  /** How long shutdown waits for each worker to join before terminating it. */
+  readonly shutdownTimeoutMs: number
+  /** How long a worker may take from spawn to its ready handshake. */
+  readonly readyTimeoutMs: number
+  readonly lingerMs: number
+  /** Pause after binding PUB sockets, for the slow joiner (seed 2.4). */
+  readonly settleMs: number
+  /** Sends a PUB socket may have in flight before publishes are dropped and counted. */
+  readonly publishQueueLimit: number
+  readonly logLevel: LogLevel
+  /** Service module: a built-in example name or a path; undefined runs the logging service. */
+  readonly service: string | undefined
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+const SOCKET_VAR_RE = /^ZMQ_(SUB|PUB)_(?:([A-Z0-9]+(?:_[A-Z0-9]+)*?)_)?(ENDPOINT|TOPICS|CLASS)$/
+const SOCKET_KEYS = ['ENDPOINT', 'TOPICS', 'CLASS'] as const
+
+interface Candidate {
+  kind: SocketKind
+  name: string
+  envPrefix: string
+}
+
+/**
+ * Reads the container's configuration from `env`. Every problem is collected and thrown at once
+ * as a {@link ConfigError}, one issue per variable, so a user fixes them in one round.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const issues: ConfigIssue[] = []
+  const candidates = findSockets(env, issues)
+  const specs: Record<string, Spec<unknown>> = { ...tunableSpecs() }
+  for (const c of candidates) Object.assign(specs, socketSpecs(c))
+
+  const examples = new Map(Object.entries(specs).map(([k, s]) => [k, String(s.example ?? '')]))
+  // customCleanEnv with an identity middleware: cleanEnv's strict Proxy throws on reading a
+  // variable that failed validation, and we read them all to collect every issue at once.
+  const cleaned = customCleanEnv(env, specs, (values) => values, {
+    reporter: ({ errors }) => {
+      for (const [variable, error] of Object.entries(errors)) {
+        if (!error) continue
+        const problem =
+          error instanceof EnvMissingError ? 'is required but not set' : error.message
+        issues.push({ variable, problem, example: examples.get(variable) ?? '' })
+      }
+    },
+  }) as Record<string, unknown>
+
+  const sockets: SocketSpec[] = []
+  for (const c of candidates) {
+    const endpoints = cleaned[`${c.envPrefix}_ENDPOINT`] as Endpoint[] | undefined
+    const topics = cleaned[`${c.envPrefix}_TOPICS`] as string[] | undefined
+    const latencyClass = (cleaned[`${c.envPrefix}_CLASS`] as LatencyClass | undefined) ?? defaultClass(c)
+    if (!endpoints || !latencyClass) continue
+    if (c.kind === 'sub' && !topics) continue
+    sockets.push({
+      kind: c.kind,
+      name: c.name,
+      envPrefix: c.envPrefix,
+      latencyClass,
+      endpoints,
+      topics: topics ?? [],
+    })
+  }
+  if (candidates.length === 0) {
+    issues.push({
+      variable: 'ZMQ_SUB_ENDPOINT',
+      problem: 'no socket is configured: set at least one ZMQ_SUB_* or ZMQ_PUB_* endpoint',
+      example: 'tcp://dashboard:6000',
+    })
+  }
+  if (issues.length === 0) issues.push(...crossCheck(sockets))
+  if (issues.length > 0) throw new ConfigError(issues)
+
+  return deepFreeze({
+    sockets,
+    receiveTimeoutMs: cleaned.ZMQ_RECEIVE_TIMEOUT_MS as number,
+    shutdownTimeoutMs: cleaned.ZC_SHUTDOWN_TIMEOUT_MS as number,
+    readyTimeoutMs: cleaned.ZC_READY_TIMEOUT_MS as number,
+    lingerMs: cleaned.ZMQ_LINGER_MS as number,
+    settleMs: cleaned.ZMQ_SETTLE_MS as number,
+    publishQueueLimit: cleaned.ZC_PUBLISH_QUEUE_LIMIT as number,
+    logLevel: cleaned.LOG_LEVEL as LogLevel,
+    service: (cleaned.ZC_SERVICE as string | undefined) || undefined,
+  })
+}
+
+/** The seed's unnamed SUB carries control (`handle_control`); its unnamed PUB carries frames. */
+function defaultClass(c: Candidate): LatencyClass | undefined {
+  if (c.name === 'sub') return 'control'
+  if (c.name === 'pub') return 'telemetry'
+  return (LATENCY_CLASSES as string[]).includes(c.name) ? (c.name as LatencyClass) : undefined
+}
+
+function findSockets(env: Env, issues: ConfigIssue[]): Candidate[] {
+  const byPrefix = new Map<string, Candidate & { keys: Set<string> }>()
+  for (const variable of Object.keys(env)) {
+    if (!/^ZMQ_(SUB|PUB)_/.test(variable)) continue
+    const m = SOCKET_VAR_RE.exec(variable)
+    if (!m) {
+      issues.push({
+        variable,
+        problem: `is not a socket variable; per-socket variables end in ${SOCKET_KEYS.map((k) => `_${k}`).join(', ')}${suggestion(variable)}`,
+        example: '',
+      })
+      continue
+    }
+    const [, direction = '', name, key = ''] = m
+    const envPrefix = name ? `ZMQ_${direction}_${name}` : `ZMQ_${direction}`
+    const kind = direction.toLowerCase() as SocketKind
+    let entry = byPrefix.get(envPrefix)
+    if (!entry) {
+      entry = { kind, name: name ? name.toLowerCase() : kind, envPrefix, keys: new Set() }
+      byPrefix.set(envPrefix, entry)
+    }
+    entry.keys.add(key)
+  }
+  const candidates: Candidate[] = []
+  for (const { keys, ...c } of byPrefix.values()) {
+    if (!keys.has('ENDPOINT')) {
+      issues.push({
+        variable: `${c.envPrefix}_ENDPOINT`,
+        problem: `is required because ${[...keys].map((k) => `${c.envPrefix}_${k}`).join(' and ')} is set`,
+        example: c.kind === 'pub' ? 'tcp://*:5555' : 'tcp://camera:5555',
+      })
+      continue
+    }
+    candidates.push(c)
+  }
+  // Sort for a stable order in logs and tests: SUBs first, then by name.
+  return candidates.sort((a, b) => a.kind.localeCompare(b.kind) * -1 || a.name.localeCompare(b.name))
+}
+
+function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
+  const defaultAction: EndpointAction = c.kind === 'pub' ? 'bind' : 'connect'
+  const endpoint = makeValidator<Endpoint[]>((input) => {
+    const parsed = parseEndpointList(input, defaultAction)
+    if (!parsed.ok) throw new Error(parsed.problem)
+    return parsed.value
+  })
+  const subscriptions = makeValidator<string[]>((input) => parseTopicList(input, 'sub'))
+  const declared = makeValidator<string[]>((input) => parseTopicList(input, 'pub'))
+  const latencyClass = makeValidator<LatencyClass>((input) => {
+    if (!(LATENCY_CLASSES as string[]).includes(input))
+      throw new Error(`is "${input}"; use one of ${LATENCY_CLASSES.join(', ')}`)
+    return input as LatencyClass
+  })
+  const classDefault = defaultClass(c)
+  return {
+    [`${c.envPrefix}_ENDPOINT`]: endpoint({
+      desc: `endpoints of the ${c.name} ${c.kind.toUpperCase()} socket`,
+      example: c.kind === 'pub' ? 'tcp://*:5555' : 'tcp://camera:5555,tcp://camera2:5555',
+    }),
+    [`${c.envPrefix}_TOPICS`]:
+      c.kind === 'sub'
+        ? subscriptions({ desc: 'topics to subscribe to', example: 'camera.cmd,camera.' })
+        : declared({ desc: 'topics this socket publishes', example: 'camera.frame,camera.heartbeat', default: undefined }),
+    [`${c.envPrefix}_CLASS`]: latencyClass({
+      desc: 'latency class',
+      example: classDefault ?? 'telemetry',
+      ...(classDefault ? { default: classDefault } : {}),
+    }),
+  }
+}
+
+function parseTopicList(input: string, kind: SocketKind): string[] {
+  const topics = input.split(',').map((t) => t.trim())
+  for (const t of topics) {
+    const problem = kind === 'sub' ? subscriptionProblem(t) : topicProblem(t)
+    if (problem) throw new Error(`${JSON.stringify(t)} ${problem}`)
+  }
+  const duplicate = topics.find((t, i) => topics.indexOf(t) !== i)
+  if (duplicate) throw new Error(`lists ${duplicate} twice`)
+  return topics
+}
+
+const positiveInt = (what: string) =>
+  makeValidator<number>((input) => {
+    if (!/^\d+$/.test(input.trim())) throw new Error(`is "${input}"; ${what} must be a whole number of milliseconds`)
+    return Number(input.trim())
+  })
+
+function tunableSpecs(): Record<string, Spec<unknown>> {
+  const ms = positiveInt('it')
+  const count = makeValidator<number>((input) => {
+    const n = Number(input.trim())
+    if (!/^\d+$/.test(input.trim()) || n < 1) throw new Error(`is "${input}"; it must be a whole number above 0`)
+    return n
+  })
+  const logLevel = makeValidator<LogLevel>((input) => {
+    const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+    if (!levels.includes(input)) throw new Error(`is "${input}"; use one of ${levels.join(', ')}`)
+    return input as LogLevel
+  })
+  const service = makeValidator<string>((input) => {
+    if (input.trim() !== input) throw new Error('has leading or trailing spaces')
+    return input
+  })
+  return {
+    ZMQ_RECEIVE_TIMEOUT_MS: ms({ default: 500, example: '500', desc: 'receive timeout' }),
+    ZC_SHUTDOWN_TIMEOUT_MS: ms({ default: 2000, example: '2000', desc: 'join deadline per worker' }),
+    ZC_READY_TIMEOUT_MS: ms({ default: 5000, example: '5000', desc: 'worker ready deadline' }),
+    ZMQ_LINGER_MS: ms({ default: 0, example: '0', desc: 'socket linger' }),
+    ZMQ_SETTLE_MS: ms({ default: 100, example: '100', desc: 'slow-joiner settle after bind' }),
+    ZC_PUBLISH_QUEUE_LIMIT: count({ default: 500, example: '500', desc: 'sends in flight per PUB' }),
+    LOG_LEVEL: logLevel({ default: 'info', example: 'info', desc: 'pino log level' }),
+    ZC_SERVICE: service({ default: undefined, example: 'camera', desc: 'service module' }),
+  }
+}
+
+/** Checks across sockets: the seed's "latency classes must not share sockets" (2.2) and more. */
+function crossCheck(sockets: readonly SocketSpec[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = []
+  const classByAddress = new Map<string, SocketSpec>()
+  const binders = new Map<string, SocketSpec>()
+  for (const s of sockets) {
+    for (const e of s.endpoints) {
+      const other = classByAddress.get(e.address)
+      if (other && other.latencyClass !== s.latencyClass) {
+        issues.push({
+          variable: `${s.envPrefix}_ENDPOINT`,
+          problem: `${e.address} carries ${s.latencyClass}, but ${other.envPrefix}_ENDPOINT uses it for ${other.latencyClass}; latency classes must not share an endpoint`,
+          example: s.kind === 'pub' ? 'tcp://*:5556' : 'tcp://camera:5556',
+        })
+      }
+      classByAddress.set(e.address, other ?? s)
+      if (e.action === 'bind') {
+        const binder = binders.get(e.address)
+        if (binder) {
+          issues.push({
+            variable: `${s.envPrefix}_ENDPOINT`,
+            problem: `binds ${e.address}, which ${binder.envPrefix}_ENDPOINT binds too`,
+            example: 'tcp://*:5556',
+          })
+        }
+        binders.set(e.address, s)
+      }
+    }
+  }
+  const declaredBy = new Map<string, SocketSpec>()
+  for (const s of sockets.filter((x) => x.kind === 'pub')) {
+    for (const t of s.topics) {
+      const other = declaredBy.get(t)
+      if (other) {
+        issues.push({
+          variable: `${s.envPrefix}_TOPICS`,
+          problem: `declares ${t}, which ${other.envPrefix}_TOPICS declares too; a topic belongs to one PUB socket`,
+          example: 'camera.frame',
+        })
+      }
+      declaredBy.set(t, s)
+    }
+  }
+  return issues
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}
+
+/** The latency budget of a class, in milliseconds. */
+export function budgetMs(latencyClass: LatencyClass): number {
+  return LATENCY_BUDGET_MS[latencyClass]
+}
+
+function suggestion(variable: string): string {
+  const last = variable.slice(variable.lastIndexOf('_') + 1)
+  const key = SOCKET_KEYS.find((k) => k.startsWith(last) || last.startsWith(k))
+  return key ? `; did you mean ${variable.slice(0, variable.lastIndexOf('_') + 1)}${key}?` : ''
+}

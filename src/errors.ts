@@ -1,0 +1,71 @@
+/**
+ * Every error the container raises on purpose carries one of these codes. The README's
+ * "Error codes" table documents each one; test/errors.test.ts keeps the two in step.
+ */
+export const ERROR_CODES = {
+  ZC_ERR_CONFIG_INVALID: 'the environment does not describe a valid container',
+  ZC_ERR_TOPIC_INVALID: 'a topic breaks the topic rules (ASCII alphanumerics and dots, 1-64 chars)',
+  ZC_ERR_NO_PUBLISHER: 'no PUB socket can carry the topic being published',
+  ZC_ERR_PUBLISH_QUEUE_FULL: 'a PUB socket has too many sends in flight; the message was dropped',
+  ZC_ERR_PUBLISHER_CLOSED: 'publish was called after the container stopped publishing',
+  ZC_ERR_SERVICE_LOAD: 'the service module could not be loaded or has the wrong shape',
+  ZC_ERR_BIND_FAILED: 'a socket could not bind or connect one of its endpoints',
+  ZC_ERR_WORKER_START: 'a receive worker failed or timed out before it was ready',
+  ZC_ERR_WORKER_FAILED: 'a receive worker failed after start-up',
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+/** The one error class of the project; `code` says what happened, `cause` keeps the zmq error. */
+export class ZcError extends Error {
+  readonly code: ErrorCode
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'ZcError'
+    this.code = code
+  }
+}
+
+/** One bad environment variable: what was wrong with it and a value that would work. */
+export interface ConfigIssue {
+  variable: string
+  problem: string
+  example: string
+}
+
+export class ConfigError extends ZcError {
+  readonly issues: readonly ConfigIssue[]
+
+  constructor(issues: readonly ConfigIssue[]) {
+    super('ZC_ERR_CONFIG_INVALID', issues.map(formatIssue).join('\n'))
+    this.name = 'ConfigError'
+    this.issues = issues
+  }
+}
+
+export function formatIssue(issue: ConfigIssue): string {
+  const example = issue.example ? ` (example: ${issue.variable}=${issue.example})` : ''
+  return `${issue.variable}: ${issue.problem}${example}`
+}
+
+/** Plain data for errors that cross a thread boundary (class instances lose their class). */
+export interface SerializedError {
+  name: string
+  message: string
+  code?: string
+  stack?: string
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code
+    return {
+      name: error.name,
+      message: error.message,
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(error.stack ? { stack: error.stack } : {}),
+    }
+  }
+  return { name: 'NonError', message: String(error) }
+}

@@ -1,0 +1,26 @@
+/**
+ * Process exit codes of `node dist/main.js`. Orchestrators read these; the README lists them.
+ * 64-78 follow BSD sysexits; 128+N is the shell convention for "ended by signal N".
+ */
+export const EXIT = {
+  /** Stopped on request; every worker joined within the deadline. */
+  OK: 0,
+  /** An unexpected internal error (a bug); the container still shut down in order. */
+  INTERNAL: 1,
+  /** Bad command-line usage. */
+  USAGE: 64,
+  /** Start-up failed: a bind, the service module, or a worker's ready handshake. */
+  STARTUP_FAILED: 70,
+  /** A worker failed while running; the container shut down. */
+  WORKER_FAILED: 71,
+  /** A worker missed the shutdown join deadline and was terminated. */
+  SHUTDOWN_TIMEOUT: 75,
+  /** The environment is invalid: one line per problem was printed to stderr. */
+  CONFIG_INVALID: 78,
+  /** A second SIGINT during shutdown: stopped at once (128 + 2). */
+  FORCED_SIGINT: 130,
+  /** A second SIGTERM during shutdown: stopped at once (128 + 15). */
+  FORCED_SIGTERM: 143,
+} as const
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT]

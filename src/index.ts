@@ -1,0 +1,29 @@
+/**
+ * The library API: what a service module imports. A service is a few lines:
+ *
+ * ```ts
+ * import { defineService } from 'zmq-container'
+ * export default defineService({
+ *   handlers: { control: (msg, ctx) => ctx.publish('robot.ack', msg.payload) },
+ * })
+ * ```
+ */
+export type { Config, LatencyClass, SocketKind, SocketSpec } from './config'
+export { LATENCY_BUDGET_MS, loadConfig } from './config'
+export type { CounterSnapshot, DropReason } from './counters'
+export type { Endpoint, EndpointAction } from './endpoints'
+export { ConfigError, ERROR_CODES, type ErrorCode, ZcError } from './errors'
+export { EXIT } from './exit-codes'
+export type {
+  Handler,
+  HandlerContext,
+  MainContext,
+  Message,
+  Payload,
+  PublishOptions,
+  Service,
+  StopFn,
+} from './service'
+export { defineService } from './service'
+export { type CloseResult, Supervisor } from './supervisor'
+export { MAX_TOPIC_LENGTH, TopicMatcher, topicProblem, validateTopic } from './topics'

@@ -1,0 +1,60 @@
+import pino, { type Logger } from 'pino'
+import type { LogLevel } from './config'
+
+export type { Logger }
+
+/**
+ * One JSON-lines logger per thread. Writes are synchronous to fd 1: a worker's exit does not
+ * flush asynchronous streams, and the main thread's last line must be out before process.exit.
+ */
+export function createLogger(level: LogLevel, bindings: Record<string, unknown> = {}): Logger {
+  return pino(
+    {
+      level,
+      base: { pid: process.pid, ...bindings },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    pino.destination({ fd: 1, sync: true }),
+  )
+}
+
+/**
+ * Lets the first occurrence of each kind of event through, then at most one per interval with a
+ * count of what was held back, so a flood of bad frames cannot become a flood of log lines.
+ */
+export class LogThrottle {
+  readonly #intervalMs: number
+  readonly #last = new Map<string, { at: number; suppressed: number }>()
+
+  constructor(intervalMs = 1000) {
+    this.#intervalMs = intervalMs
+  }
+
+  /** Returns undefined to stay quiet, or how many events were held back since the last line. */
+  admit(key: string, now = Date.now()): number | undefined {
+    const entry = this.#last.get(key)
+    if (!entry) {
+      this.#last.set(key, { at: now, suppressed: 0 })
+      return 0
+    }
+    if (now - entry.at < this.#intervalMs) {
+      entry.suppressed++
+      return undefined
+    }
+    const suppressed = entry.suppressed
+    entry.at = now
+    entry.suppressed = 0
+    return suppressed
+  }
+}
+
+/** A short, log-safe view of a payload: UTF-8 text when printable, else hex. */
+export function previewPayload(payload: Uint8Array, max = 64): string {
+  const head = Buffer.from(payload.buffer, payload.byteOffset, Math.min(payload.length, max))
+  const text = head.toString('utf8')
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: detecting control characters is the point
+  const printable = !/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text)
+  const shown = printable ? text : `0x${head.toString('hex')}`
+  return payload.length > max ? `${shown}... (${payload.length} bytes)` : shown
+}

@@ -1,0 +1,37 @@
+import type { Config, SocketSpec } from './config'
+import type { MessagePort } from 'node:worker_threads'
+import type { SerializedError } from './errors'
+
+/**
+ * Everything that crosses a thread boundary, in one place. Messages are plain tagged objects:
+ * class instances lose their class when posted. Counters do not travel here; they live in
+ * shared memory (see counters.ts).
+ */
+
+/** Handed to a receive worker as `workerData`. */
+export interface WorkerInit {
+  readonly socket: SocketSpec
+  readonly config: Config
+  /** Resolved path of the service module, or undefined for the built-in logging service. */
+  readonly servicePath: string | undefined
+  /** The worker's private control channel (transferred). */
+  readonly port: MessagePort
+  /** Shared counters and state word; survives the worker so totals never reset. */
+  readonly counters: SharedArrayBuffer
+}
+
+export type StopReason = 'signal' | 'fatal' | 'manual'
+
+export type ToWorker = { type: 'shutdown'; reason: StopReason }
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'stopped'; received: number; handled: number; dropped: number }
+  | { type: 'failed'; error: SerializedError; phase: 'start' | 'run' }
+  | { type: 'publish'; topic: string; payload: Uint8Array; socket: string | undefined }
+  | { type: 'service'; data: unknown }
+
+/** For exhaustive switches: a new message type that is not handled fails to compile. */
+export function assertNever(value: never): never {
+  throw new Error(`unexpected message ${JSON.stringify(value)}`)
+}

@@ -1,0 +1,174 @@
+import { Publisher } from 'zeromq'
+import type { Config, SocketSpec } from './config'
+import { ZcError } from './errors'
+import { type Logger, LogThrottle } from './logger'
+import type { Payload, PublishOptions } from './service'
+import { validateTopic } from './topics'
+
+export interface PublisherStats {
+  readonly socket: string
+  /** Addresses as libzmq resolved them (a bound `*` port shows the real port). */
+  readonly endpoints: readonly string[]
+  published: number
+  /** Dropped because too many sends were in flight, or publishing had stopped. */
+  dropped: number
+  /** send() rejected by libzmq. */
+  failed: number
+}
+
+interface Outbound {
+  readonly spec: SocketSpec
+  readonly socket: Publisher
+  readonly stats: PublisherStats
+  inFlight: number
+}
+
+/**
+ * The PUB sockets, all owned by the main thread: workers forward their publishes here, so no
+ * socket is ever touched by two threads. Each topic goes to the socket that declares it.
+ */
+export class Publishers {
+  readonly #config: Config
+  readonly #log: Logger
+  readonly #outbound = new Map<string, Outbound>()
+  readonly #byTopic = new Map<string, Outbound>()
+  readonly #warnedUndeclared = new Set<string>()
+  readonly #firstPublish = new Set<string>()
+  readonly #throttle = new LogThrottle()
+  #closed = false
+  #rejected = 0
+
+  private constructor(config: Config, log: Logger) {
+    this.#config = config
+    this.#log = log
+  }
+
+  /** Creates and binds (or connects) every PUB socket of `config`. */
+  static async open(config: Config, log: Logger): Promise<Publishers> {
+    const publishers = new Publishers(config, log)
+    try {
+      for (const spec of config.sockets.filter((s) => s.kind === 'pub')) await publishers.#add(spec)
+    } catch (error) {
+      publishers.close()
+      throw error
+    }
+    return publishers
+  }
+
+  get size(): number {
+    return this.#outbound.size
+  }
+
+  async #add(spec: SocketSpec): Promise<void> {
+    const socket = new Publisher({ linger: this.#config.lingerMs })
+    const stats: PublisherStats = { socket: spec.name, endpoints: [], published: 0, dropped: 0, failed: 0 }
+    const outbound: Outbound = { spec, socket, stats, inFlight: 0 }
+    this.#outbound.set(spec.name, outbound)
+    const endpoints: string[] = []
+    for (const e of spec.endpoints) {
+      try {
+        if (e.action === 'bind') {
+          await socket.bind(e.address)
+          endpoints.push(socket.lastEndpoint ?? e.address)
+        } else {
+          socket.connect(e.address)
+          endpoints.push(e.address)
+        }
+      } catch (error) {
+        const problem = error instanceof Error ? error.message : String(error)
+        throw new ZcError('ZC_ERR_BIND_FAILED', `${spec.envPrefix}_ENDPOINT: cannot ${e.action} ${e.address}: ${problem}`, {
+          cause: error,
+        })
+      }
+    }
+    Object.assign(stats, { endpoints })
+    for (const t of spec.topics) this.#byTopic.set(t, outbound)
+    this.#log.info(
+      { socket: spec.name, class: spec.latencyClass, endpoints: spec.endpoints.map((e, i) => `${e.action} ${endpoints[i]}`), topics: spec.topics },
+      'publisher ready',
+    )
+  }
+
+  /**
+   * Sends `[topic, payload]`. Throws ZC_ERR_TOPIC_INVALID or ZC_ERR_NO_PUBLISHER (counted); returns
+   * false when the message was dropped (too many sends in flight, or publishing has stopped).
+   */
+  publish(topic: string, payload: Payload, options?: PublishOptions): boolean {
+    const out = this.#route(topic, options)
+    if (this.#closed) {
+      out.stats.dropped++
+      return false
+    }
+    // zeromq.js allows a bounded number of sends in flight per socket (EBUSY past 512); a PUB
+    // send resolves at once unless libzmq is busy, so this limit is only reached under a flood.
+    if (out.inFlight >= this.#config.publishQueueLimit) {
+      out.stats.dropped++
+      const suppressed = this.#throttle.admit(`full:${out.spec.name}`)
+      if (suppressed !== undefined)
+        this.#log.warn({ socket: out.spec.name, topic, suppressed, limit: this.#config.publishQueueLimit }, 'publish dropped: queue full')
+      return false
+    }
+    out.inFlight++
+    out.socket.send([topic, payload]).then(
+      () => {
+        out.inFlight--
+        out.stats.published++
+      },
+      (error: unknown) => {
+        out.inFlight--
+        out.stats.failed++
+        const suppressed = this.#throttle.admit(`failed:${out.spec.name}`)
+        if (suppressed !== undefined) this.#log.error({ socket: out.spec.name, topic, err: error, suppressed }, 'publish failed')
+      },
+    )
+    if (!this.#firstPublish.has(topic)) {
+      this.#firstPublish.add(topic)
+      this.#log.info({ socket: out.spec.name, topic, bytes: payload.length }, 'publishing')
+    }
+    return true
+  }
+
+  #route(topic: string, options?: PublishOptions): Outbound {
+    const declared = this.#byTopic.get(topic)
+    if (declared && (!options?.socket || options.socket === declared.spec.name)) return declared
+    try {
+      validateTopic(topic)
+    } catch (error) {
+      this.#rejected++
+      throw error
+    }
+    let out: Outbound | undefined
+    if (options?.socket) out = this.#outbound.get(options.socket)
+    else if (this.#outbound.size === 1) out = this.#outbound.values().next().value
+    if (!out) {
+      this.#rejected++
+      const why = options?.socket
+        ? `there is no PUB socket named "${options.socket}"`
+        : this.#outbound.size === 0
+          ? 'no PUB socket is configured'
+          : 'no PUB socket declares it in ZMQ_PUB_*_TOPICS; pass { socket } to choose one'
+      throw new ZcError('ZC_ERR_NO_PUBLISHER', `cannot publish ${topic}: ${why}`)
+    }
+    if (!this.#warnedUndeclared.has(topic) && !declared) {
+      this.#warnedUndeclared.add(topic)
+      if (out.spec.topics.length > 0)
+        this.#log.warn({ socket: out.spec.name, topic, declared: out.spec.topics }, `topic not declared in ${out.spec.envPrefix}_TOPICS`)
+    }
+    return out
+  }
+
+  /** Publishes refused with an error: invalid topic, or no socket for it. */
+  get rejected(): number {
+    return this.#rejected
+  }
+
+  stats(): PublisherStats[] {
+    return [...this.#outbound.values()].map((o) => ({ ...o.stats }))
+  }
+
+  /** Closes every PUB socket with the configured linger. Idempotent. */
+  close(): void {
+    this.#closed = true
+    for (const out of this.#outbound.values()) if (!out.socket.closed) out.socket.close()
+  }
+}

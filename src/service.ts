@@ -1,0 +1,123 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { Config, LatencyClass, SocketSpec } from './config'
+import { ZcError } from './errors'
+import { type Logger, previewPayload } from './logger'
+
+/** One inbound message, already checked: exactly `[topic, payload]`, a valid, subscribed topic. */
+export interface Message {
+  readonly topic: string
+  readonly payload: Buffer
+  /** Name of the socket it arrived on (`sub`, or the lower-cased `<NAME>`). */
+  readonly socket: string
+  readonly latencyClass: LatencyClass
+  /** `performance.now()` in the receiving thread when the frames arrived. */
+  readonly receivedAt: number
+}
+
+export type Payload = Buffer | Uint8Array | string
+
+export interface PublishOptions {
+  /** PUB socket name; needed only for an undeclared topic when several PUB sockets exist. */
+  readonly socket?: string
+}
+
+/** What a handler may do. Handlers run in the socket's own worker thread. */
+export interface HandlerContext {
+  /** Publishes through the main thread, which owns the PUB sockets. Throws on an invalid topic. */
+  publish(topic: string, payload: Payload, options?: PublishOptions): void
+  /** Sends plain data to the service's `start` context in the main thread (`onWorkerMessage`). */
+  toMain(data: unknown): void
+  readonly log: Logger
+  readonly socket: SocketSpec
+}
+
+export type Handler = (message: Message, ctx: HandlerContext) => void | Promise<void>
+
+/** What `start` gets, in the main thread. */
+export interface MainContext {
+  /** Returns false when the message was dropped (queue full, or publishing has stopped). */
+  publish(topic: string, payload: Payload, options?: PublishOptions): boolean
+  /** Data a handler sent with `ctx.toMain`, with the name of the socket whose worker sent it. */
+  onWorkerMessage(listener: (data: unknown, socket: string) => void): void
+  readonly log: Logger
+  readonly config: Config
+  /** Aborted when shutdown begins; stop timers and loops on it. */
+  readonly signal: AbortSignal
+}
+
+/**
+ * A service: handlers per inbound socket name (`'*'` for any other), and an optional `start`
+ * for work the main thread drives, such as periodic publishing. `start` may return a function
+ * that shutdown awaits before the PUB sockets close.
+ */
+export interface Service {
+  readonly handlers?: Readonly<Record<string, Handler>>
+  start?(ctx: MainContext): void | StopFn | Promise<void | StopFn>
+}
+
+export type StopFn = () => void | Promise<void>
+
+/** Identity helper that gives a service module its types. */
+export function defineService(service: Service): Service {
+  return service
+}
+
+/**
+ * The seed's behaviour when no service is chosen: log each message received (topic and
+ * payload), publish nothing.
+ */
+export const loggingService: Service = defineService({
+  handlers: {
+    '*': (message, ctx) => {
+      ctx.log.info({ topic: message.topic, bytes: message.payload.length, payload: previewPayload(message.payload) }, 'received')
+    },
+  },
+})
+
+const BUILT_IN_NAME_RE = /^[a-z][a-z0-9-]*$/
+
+/**
+ * Resolves `ZC_SERVICE`: a built-in example name (`camera`, `dashboard`) or a path to a module,
+ * relative to `cwd`. Returns undefined for the logging service.
+ */
+export function resolveServicePath(service: string | undefined, cwd = process.cwd()): string | undefined {
+  if (service === undefined) return undefined
+  const extension = path.extname(__filename)
+  if (BUILT_IN_NAME_RE.test(service)) {
+    const builtIn = path.join(__dirname, '..', 'examples', service, `service${extension}`)
+    if (existsSync(builtIn)) return builtIn
+  }
+  const candidate = path.resolve(cwd, service)
+  if (existsSync(candidate)) return candidate
+  throw new ZcError(
+    'ZC_ERR_SERVICE_LOAD',
+    `ZC_SERVICE: "${service}" is neither a built-in service (camera, dashboard) nor an existing file`,
+  )
+}
+
+/** Loads a service module: its default export, or the module itself, must be a Service. */
+export async function loadService(servicePath: string | undefined): Promise<Service> {
+  if (servicePath === undefined) return loggingService
+  let mod: unknown
+  try {
+    mod = require(servicePath)
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_REQUIRE_ESM')
+      throw new ZcError('ZC_ERR_SERVICE_LOAD', `cannot load service ${servicePath}: ${String(error)}`, { cause: error })
+    mod = await import(pathToFileURL(servicePath).href)
+  }
+  const service = ((mod as { default?: unknown }).default ?? mod) as Service
+  const handlersOk =
+    service.handlers === undefined ||
+    (typeof service.handlers === 'object' && Object.values(service.handlers).every((h) => typeof h === 'function'))
+  if (!handlersOk || (service.start !== undefined && typeof service.start !== 'function'))
+    throw new ZcError('ZC_ERR_SERVICE_LOAD', `service ${servicePath} must export { handlers?, start? } (see defineService)`)
+  return service
+}
+
+/** The handler for a socket: its own, else `'*'`, else the logging handler. */
+export function handlerFor(service: Service, socket: string): Handler {
+  return service.handlers?.[socket] ?? service.handlers?.['*'] ?? (loggingService.handlers?.['*'] as Handler)
+}

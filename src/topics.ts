@@ -1,0 +1,87 @@
+import { ZcError } from './errors'
+
+/** The seed's limit (3.1): a topic is at most 64 characters. */
+export const MAX_TOPIC_LENGTH = 64
+
+// `<component>.<message_type>`: ASCII alphanumeric segments joined by single dots.
+const TOPIC_RE = /^[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)+$/
+// A subscription may also end in `.`: an explicit prefix (`camera.` takes every camera topic).
+const SUBSCRIPTION_RE = /^[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*\.?$/
+
+/** Why a string is not a valid topic, or undefined when it is one. */
+export function topicProblem(topic: string): string | undefined {
+  if (topic.length === 0) return 'is empty'
+  if (topic.length > MAX_TOPIC_LENGTH)
+    return `is ${topic.length} characters, the limit is ${MAX_TOPIC_LENGTH}`
+  if (!TOPIC_RE.test(topic))
+    return 'must be <component>.<message_type>: ASCII letters and digits joined by single dots'
+  return undefined
+}
+
+export function subscriptionProblem(subscription: string): string | undefined {
+  if (subscription.length === 0) return 'is empty'
+  if (subscription.length > MAX_TOPIC_LENGTH)
+    return `is ${subscription.length} characters, the limit is ${MAX_TOPIC_LENGTH}`
+  if (!SUBSCRIPTION_RE.test(subscription) || subscription === '.')
+    return 'must be a topic, or a prefix ending in "." such as camera.'
+  return undefined
+}
+
+/** Throws ZC_ERR_TOPIC_INVALID unless `topic` follows the topic rules. */
+export function validateTopic(topic: string): string {
+  const problem = topicProblem(topic)
+  if (problem !== undefined)
+    throw new ZcError('ZC_ERR_TOPIC_INVALID', `invalid topic ${JSON.stringify(topic)}: ${problem}`)
+  return topic
+}
+
+export function isPrefixSubscription(subscription: string): boolean {
+  return subscription.endsWith('.')
+}
+
+const DOT = 0x2e
+
+/**
+ * True when `bytes` are a valid topic: checked on the raw frame so a hostile or binary topic is
+ * rejected without decoding it (every valid topic is ASCII, so it is also valid UTF-8).
+ */
+export function isTopicBytes(bytes: Uint8Array): boolean {
+  const n = bytes.length
+  if (n === 0 || n > MAX_TOPIC_LENGTH) return false
+  let segmentLength = 0
+  let dots = 0
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i] as number
+    if (c === DOT) {
+      if (segmentLength === 0) return false
+      segmentLength = 0
+      dots++
+    } else if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) {
+      segmentLength++
+    } else {
+      return false
+    }
+  }
+  return dots > 0 && segmentLength > 0
+}
+
+/**
+ * ZeroMQ subscriptions match by prefix: subscribing `camera.cmd` also delivers `camera.cmdx`.
+ * This matcher restores exact matching, keeping prefix matching only for subscriptions that ask
+ * for it by ending in `.`.
+ */
+export class TopicMatcher {
+  readonly #exact: ReadonlySet<string>
+  readonly #prefixes: readonly string[]
+
+  constructor(subscriptions: readonly string[]) {
+    this.#exact = new Set(subscriptions.filter((s) => !isPrefixSubscription(s)))
+    this.#prefixes = subscriptions.filter(isPrefixSubscription)
+  }
+
+  matches(topic: string): boolean {
+    if (this.#exact.has(topic)) return true
+    for (const prefix of this.#prefixes) if (topic.startsWith(prefix)) return true
+    return false
+  }
+}
