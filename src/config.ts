@@ -65,19 +65,7 @@ export function loadConfig(env: Env = process.env): Config {
   const specs: Record<string, Spec<unknown>> = { ...tunableSpecs() }
   for (const c of candidates) Object.assign(specs, socketSpecs(c))
 
-  const examples = new Map(Object.entries(specs).map(([k, s]) => [k, String(s.example ?? '')]))
-  // customCleanEnv with an identity middleware: cleanEnv's strict Proxy throws on reading a
-  // variable that failed validation, and we read them all to collect every issue at once.
-  const cleaned = customCleanEnv(env, specs, (values) => values, {
-    reporter: ({ errors }) => {
-      for (const [variable, error] of Object.entries(errors)) {
-        if (!error) continue
-        const problem =
-          error instanceof EnvMissingError ? 'is required but not set' : error.message
-        issues.push({ variable, problem, example: examples.get(variable) ?? '' })
-      }
-    },
-  }) as Record<string, unknown>
+  const cleaned = readEnv(env, specs, issues)
 
   const sockets: SocketSpec[] = []
   for (const c of candidates) {
@@ -116,6 +104,25 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: cleaned.LOG_LEVEL as LogLevel,
     service: (cleaned.ZC_SERVICE as string | undefined) || undefined,
   })
+}
+
+/**
+ * Validates `env` against envalid `specs`, appending one issue per bad or missing variable to
+ * `issues` instead of exiting; returns the values that passed. Services use it for their own
+ * variables so their errors look like the container's.
+ */
+export function readEnv(env: Env, specs: Record<string, Spec<unknown>>, issues: ConfigIssue[]): Record<string, unknown> {
+  // customCleanEnv with an identity middleware: cleanEnv's strict Proxy throws on reading a
+  // variable that failed validation, and we read them all to collect every issue at once.
+  return customCleanEnv(env, specs, (values) => values, {
+    reporter: ({ errors }) => {
+      for (const [variable, error] of Object.entries(errors)) {
+        if (!error) continue
+        const problem = error instanceof EnvMissingError ? 'is required but not set' : error.message
+        issues.push({ variable, problem, example: String(specs[variable]?.example ?? '') })
+      }
+    },
+  }) as Record<string, unknown>
 }
 
 /** The seed's unnamed SUB carries control (`handle_control`); its unnamed PUB carries frames. */

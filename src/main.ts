@@ -17,8 +17,7 @@ export async function runContainer(): Promise<ExitCode> {
     config = loadConfig(process.env)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
-    for (const line of error.message.split('\n')) process.stderr.write(`zmq-container: ${line}\n`)
-    process.stderr.write(`zmq-container: invalid configuration (${error.issues.length} problem(s)); exit ${EXIT.CONFIG_INVALID}\n`)
+    reportConfigError(error)
     return EXIT.CONFIG_INVALID
   }
 
@@ -77,14 +76,28 @@ export async function runContainer(): Promise<ExitCode> {
       )
     }
   } catch (error) {
-    log.fatal({ err: error, code: error instanceof ZcError ? error.code : undefined }, 'start-up failed')
-    void stop('fatal', EXIT.STARTUP_FAILED)
+    // A service's own variables are configuration too (the camera's CAMERA_FPS, say).
+    if (error instanceof ConfigError) {
+      reportConfigError(error)
+      void stop('fatal', EXIT.CONFIG_INVALID)
+    } else {
+      log.fatal({ err: error, code: error instanceof ZcError ? error.code : undefined }, 'start-up failed')
+      void stop('fatal', EXIT.STARTUP_FAILED)
+    }
   }
 
   // The container runs until a signal, a fatal error or a failed start-up starts a stop.
   const exitCode = await finished
   log.info({ exitCode, uptimeMs: Math.round(performance.now() - startedAt) }, 'stopped')
   return exitCode
+}
+
+/** One line per bad variable on stderr, no stack trace. */
+function reportConfigError(error: ConfigError): void {
+  for (const line of error.message.split('\n')) process.stderr.write(`zmq-container: ${line}\n`)
+  process.stderr.write(
+    `zmq-container: invalid configuration (${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}); exit ${EXIT.CONFIG_INVALID}\n`,
+  )
 }
 
 const USAGE = `Usage: zmq-container [run]

@@ -160,10 +160,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const deadline = this.config.shutdownTimeoutMs
     const outcomes = await Promise.all(this.#workers.map((w) => w.join(deadline)))
     const terminated = this.#workers.filter((_, i) => outcomes[i] === 'terminated').map((w) => w.socket.name)
-    for (const name of terminated) {
+    this.#workers.forEach((w, i) => {
+      const counts = w.counters.snapshot()
+      if (outcomes[i] === 'joined') this.#log.info({ socket: w.socket.name, ...counts }, 'receive worker stopped')
       // The seed's "RX thread did not stop cleanly".
-      this.#log.warn({ socket: name, deadlineMs: deadline }, 'receive worker did not stop cleanly; terminated')
-    }
+      else this.#log.warn({ socket: w.socket.name, deadlineMs: deadline, ...counts }, 'receive worker did not stop cleanly; terminated')
+    })
     this.#publishers?.close()
     return { clean: terminated.length === 0, terminated, elapsedMs: Math.round(performance.now() - started) }
   }

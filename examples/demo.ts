@@ -1,0 +1,90 @@
+/**
+ * `npm run demo`: the seed's topology on loopback. Starts the camera and the dashboard as two
+ * separate container processes (`node dist/main.js`, wired only by their env files), shows
+ * their logs interleaved, and stops both with SIGTERM on Ctrl-C or after --duration seconds.
+ *
+ *   node dist/examples/demo.js [--duration S] [--json] [--camera-env F] [--dashboard-env F]
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { parseArgs, parseEnv } from 'node:util'
+
+const root = path.join(__dirname, '..', '..')
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    'camera-env': { type: 'string', default: path.join(root, 'examples', 'camera', 'loopback.env') },
+    'dashboard-env': { type: 'string', default: path.join(root, 'examples', 'dashboard', 'loopback.env') },
+  },
+})
+
+const LEVEL_NAMES: Record<string, string> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO ', warn: 'WARN ', error: 'ERROR', fatal: 'FATAL' }
+const SKIP = new Set(['level', 'time', 'pid', 'msg', 'name'])
+
+/** One human line per JSON log line: time, level, message, then the fields. */
+function pretty(line: string): string {
+  let entry: Record<string, unknown>
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>
+  } catch {
+    return line
+  }
+  const time = String(entry.time ?? '').slice(11, 23)
+  const fields = Object.entries(entry)
+    .filter(([k]) => !SKIP.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ')
+  return `${time} ${LEVEL_NAMES[String(entry.level)] ?? entry.level} ${entry.msg} ${fields}`
+}
+
+function start(name: string, envFile: string): ChildProcess {
+  const env = { ...process.env, ...parseEnv(readFileSync(envFile, 'utf8')) }
+  // detached: a process group of its own, so Ctrl-C reaches only this runner, which then
+  // sends exactly one SIGTERM (a second signal would force the container to stop at once).
+  const child = spawn(process.execPath, [path.join(root, 'dist', 'main.js')], {
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const label = `[${name}]`.padEnd(12)
+  for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue
+    createInterface({ input: stream }).on('line', (line) => {
+      process.stdout.write(`${label}${args.json ? line : pretty(line)}\n`)
+    })
+  }
+  return child
+}
+
+async function main(): Promise<number> {
+  const children = [start('camera', args['camera-env']), start('dashboard', args['dashboard-env'])]
+  const exits = children.map((c) => once(c, 'exit').then(([code, signal]) => ({ code: code as number | null, signal })))
+  let stopping = false
+  const stopAll = () => {
+    if (stopping) return
+    stopping = true
+    process.stdout.write('[demo]      stopping both containers (SIGTERM)\n')
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM')
+  }
+  process.on('SIGINT', stopAll)
+  process.on('SIGTERM', stopAll)
+  const duration = Number(args.duration ?? process.env.DEMO_DURATION_S ?? 0)
+  const timer = duration > 0 ? setTimeout(stopAll, duration * 1000) : undefined
+  // If one container ends on its own, stop the other too.
+  void Promise.race(exits).then(stopAll)
+  const results = await Promise.all(exits)
+  clearTimeout(timer)
+  const names = ['camera', 'dashboard']
+  results.forEach((r, i) => {
+    process.stdout.write(`[demo]      ${names[i]} exited with ${r.code ?? r.signal}\n`)
+  })
+  return results.every((r) => r.code === 0) ? 0 : 1
+}
+
+main().then((code) => {
+  process.exitCode = code
+})
