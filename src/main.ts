@@ -24,16 +24,22 @@ export async function runContainer(): Promise<ExitCode> {
   const log = createLogger(config.logLevel, { name: 'zmq-container' })
   const supervisor = new Supervisor(config, { log })
   let stopping: Promise<ExitCode> | undefined
-  // Settles with the exit code: from an orderly stop, or from a second signal.
-  let settle: (code: ExitCode | Promise<ExitCode>) => void = () => {}
-  const finished = new Promise<ExitCode>((resolve) => {
-    settle = resolve
-  })
+  // The exit code comes from an orderly stop, or from a second signal, whichever ends first.
+  let stopped: (code: Promise<ExitCode>) => void = () => {}
+  let forced: (code: ExitCode) => void = () => {}
+  const finished = Promise.race([
+    new Promise<ExitCode>((resolve) => {
+      stopped = resolve
+    }),
+    new Promise<ExitCode>((resolve) => {
+      forced = resolve
+    }),
+  ])
 
   const stop = (reason: 'signal' | 'fatal', code: ExitCode): Promise<ExitCode> => {
     if (!stopping) {
       stopping = supervisor.close(reason).then((result) => (!result.clean && code === EXIT.OK ? EXIT.SHUTDOWN_TIMEOUT : code))
-      settle(stopping)
+      stopped(stopping)
     }
     return stopping
   }
@@ -46,7 +52,7 @@ export async function runContainer(): Promise<ExitCode> {
     }
     log.warn({ signal }, 'second signal: stopping now')
     const code = signal === 'SIGINT' ? EXIT.FORCED_SIGINT : EXIT.FORCED_SIGTERM
-    void supervisor.abort().then(() => settle(code))
+    void supervisor.abort().then(() => forced(code))
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
@@ -63,15 +69,19 @@ export async function runContainer(): Promise<ExitCode> {
     void stop('fatal', EXIT.WORKER_FAILED)
   })
 
+  log.info(
+    {
+      version: packageVersion(),
+      sockets: config.sockets.map((s) => `${s.kind}:${s.name}:${s.latencyClass}`),
+      service: config.service ?? 'logging',
+    },
+    'starting',
+  )
   try {
     const started = await supervisor.start()
     if (started) {
       log.info(
-        {
-          startupMs: Math.round(performance.now() - startedAt),
-          sockets: config.sockets.map((s) => `${s.kind}:${s.name}:${s.latencyClass}`),
-          service: config.service ?? 'logging',
-        },
+        { startupMs: Math.round(performance.now() - startedAt) },
         'ready',
       )
     }

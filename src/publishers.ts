@@ -1,4 +1,4 @@
-import { Publisher } from 'zeromq'
+import { XPublisher } from 'zeromq'
 import type { Config, SocketSpec } from './config'
 import { ZcError } from './errors'
 import { type Logger, LogThrottle } from './logger'
@@ -18,8 +18,10 @@ export interface PublisherStats {
 
 interface Outbound {
   readonly spec: SocketSpec
-  readonly socket: Publisher
+  readonly socket: XPublisher
   readonly stats: PublisherStats
+  /** Subscribers per subscription prefix, as seen in the XPUB's subscription frames. */
+  readonly subscribers: Map<string, number>
   inFlight: number
 }
 
@@ -60,9 +62,11 @@ export class Publishers {
   }
 
   async #add(spec: SocketSpec): Promise<void> {
-    const socket = new Publisher({ linger: this.#config.lingerMs })
+    // An XPUB rather than a PUB: it sends the same, and its subscription frames show who is
+    // attached (logged, and the basis of waiting for subscribers before publishing).
+    const socket = new XPublisher({ linger: this.#config.lingerMs, verbosity: 'allSubsUnsubs' })
     const stats: PublisherStats = { socket: spec.name, endpoints: [], published: 0, dropped: 0, failed: 0 }
-    const outbound: Outbound = { spec, socket, stats, inFlight: 0 }
+    const outbound: Outbound = { spec, socket, stats, subscribers: new Map(), inFlight: 0 }
     this.#outbound.set(spec.name, outbound)
     const endpoints: string[] = []
     for (const e of spec.endpoints) {
@@ -83,6 +87,7 @@ export class Publishers {
     }
     Object.assign(stats, { endpoints })
     for (const t of spec.topics) this.#byTopic.set(t, outbound)
+    void this.#watchSubscriptions(outbound)
     this.#log.info(
       { socket: spec.name, class: spec.latencyClass, endpoints: spec.endpoints.map((e, i) => `${e.action} ${endpoints[i]}`), topics: spec.topics },
       'publisher ready',
@@ -160,6 +165,35 @@ export class Publishers {
   /** Publishes refused with an error: invalid topic, or no socket for it. */
   get rejected(): number {
     return this.#rejected
+  }
+
+  /** Reads subscription frames (`\x01topic` / `\x00topic`) until the socket closes. */
+  async #watchSubscriptions(out: Outbound): Promise<void> {
+    for (;;) {
+      let frames: Buffer[]
+      try {
+        frames = await out.socket.receive()
+      } catch {
+        // Only close() ends this loop: an XPUB has no receive timeout set.
+        return
+      }
+      const frame = frames[0]
+      if (!frame || frame.length === 0 || (frame[0] !== 0 && frame[0] !== 1)) continue
+      const prefix = frame.subarray(1).toString('latin1')
+      const before = out.subscribers.get(prefix) ?? 0
+      const after = frame[0] === 1 ? before + 1 : Math.max(0, before - 1)
+      if (after === 0) out.subscribers.delete(prefix)
+      else out.subscribers.set(prefix, after)
+      this.#log.info(
+        { socket: out.spec.name, subscription: prefix, subscribers: after },
+        frame[0] === 1 ? 'subscriber attached' : 'subscriber detached',
+      )
+    }
+  }
+
+  /** Subscribers attached per subscription prefix, by PUB socket name. */
+  subscribers(): Record<string, Record<string, number>> {
+    return Object.fromEntries([...this.#outbound].map(([name, o]) => [name, Object.fromEntries(o.subscribers)]))
   }
 
   stats(): PublisherStats[] {

@@ -26,6 +26,8 @@ export interface CloseResult {
 export interface SupervisorEvents {
   /** A worker failed after start-up; the owner decides what to do (main.ts shuts down). */
   workerFailed: [socket: string, error: SerializedError]
+  /** Data a handler sent with `ctx.toMain` (also delivered to the service's `onWorkerMessage`). */
+  workerMessage: [data: unknown, socket: string]
 }
 
 /**
@@ -43,6 +45,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   #publishers: Publishers | undefined
   #serviceStop: StopFn | undefined
   #closing: Promise<CloseResult> | undefined
+  #aborted = false
 
   constructor(config: Config, options: SupervisorOptions) {
     super()
@@ -78,6 +81,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           onPublish: (m) => this.#publishFromWorker(m.topic, m.payload, m.socket, socket.name),
           onServiceMessage: (data, name) => {
             for (const listener of this.#serviceListeners) listener(data, name)
+            this.emit('workerMessage', data, name)
           },
           onFailure: (error) => this.emit('workerFailed', socket.name, error),
         }),
@@ -160,6 +164,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const deadline = this.config.shutdownTimeoutMs
     const outcomes = await Promise.all(this.#workers.map((w) => w.join(deadline)))
     const terminated = this.#workers.filter((_, i) => outcomes[i] === 'terminated').map((w) => w.socket.name)
+    if (this.#aborted) return { clean: false, terminated, elapsedMs: Math.round(performance.now() - started) }
     this.#workers.forEach((w, i) => {
       const counts = w.counters.snapshot()
       if (outcomes[i] === 'joined') this.#log.info({ socket: w.socket.name, ...counts }, 'receive worker stopped')
@@ -176,6 +181,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * milliseconds. Resolves when all threads are gone or `graceMs` has passed.
    */
   async abort(graceMs = 200): Promise<void> {
+    this.#aborted = true
     for (const w of this.#workers) w.requestStop('signal')
     const until = performance.now() + graceMs
     let pending = this.#workers

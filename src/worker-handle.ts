@@ -46,7 +46,7 @@ export class WorkerHandle {
   readonly #port: MessagePort
   readonly #readiness: Promise<SerializedError | undefined>
   #resolveReadiness: (error: SerializedError | undefined) => void = () => {}
-  #stopped = false
+  #terminating = false
   #ready = false
   #stopRequested = false
 
@@ -111,22 +111,29 @@ export class WorkerHandle {
    * timeout to notice the stop flag before it is terminated anyway.
    */
   async join(deadlineMs: number): Promise<JoinOutcome> {
+    // An exit we did not cause is a join: the thread ended by itself after closing its socket
+    // (its `stopped` report may still be in flight on the port; the counters are shared anyway).
     const exited = await Promise.race([this.#exited.then(() => true), delay(deadlineMs, false, { ref: false })])
-    if (exited) return this.#stopped ? 'joined' : 'terminated'
+    if (exited) return this.#terminating ? 'terminated' : 'joined'
     if (this.counters.state === WorkerState.Receiving) {
       this.#options.log.warn({ socket: this.socket.name }, 'worker still receiving at the deadline; waiting one receive timeout')
       const grace = this.#options.config.receiveTimeoutMs + 100
       if (await Promise.race([this.#exited.then(() => true), delay(grace, false, { ref: false })])) return 'joined'
     }
-    await this.#worker.terminate()
+    await this.#terminate()
     return 'terminated'
   }
 
   /** Terminates now if no receive is pending; for a second signal. Returns false if it waited. */
   async terminateIfSafe(): Promise<boolean> {
     if (this.counters.state === WorkerState.Receiving) return false
-    await this.#worker.terminate()
+    await this.#terminate()
     return true
+  }
+
+  async #terminate(): Promise<void> {
+    this.#terminating = true
+    await this.#worker.terminate()
   }
 
   get exited(): Promise<number> {
@@ -147,7 +154,6 @@ export class WorkerHandle {
         }
         return
       case 'stopped':
-        this.#stopped = true
         this.#port.close()
         return
       case 'publish':

@@ -1,0 +1,179 @@
+// The container as an orchestrator sees it: a child process, signals, exit codes, log lines.
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { EXIT } from '../src/exit-codes'
+import { ContainerProcess, fixtureService } from './helpers/container'
+import { TestPublisher } from './helpers/peers'
+
+const publishers: TestPublisher[] = []
+after(() => {
+  for (const p of publishers) p.close()
+})
+
+/** A test publisher plus a container subscribed to it, ready and attached. */
+async function startWithPublisher(env: Record<string, string>, topics = 'x.msg,x.hang,x.boom,x.later,x.reject') {
+  const pub = await new TestPublisher().bind()
+  publishers.push(pub)
+  const attached = pub.subscribed(topics.split(',')[0] as string)
+  const container = new ContainerProcess({ ZMQ_SUB_ENDPOINT: pub.endpoint, ZMQ_SUB_TOPICS: topics, ...env })
+  await container.waitForLog('ready')
+  await attached
+  return { pub, container }
+}
+
+function assertNoAbort(exit: { code: number | null; signal: string | null }, container: ContainerProcess) {
+  assert.notEqual(exit.code, 134, `process aborted (SIGABRT):\n${container.dump()}`)
+  assert.notEqual(exit.signal, 'SIGABRT', container.dump())
+}
+
+describe('container process lifecycle', () => {
+  it('starts, logs ready, and on SIGTERM exits 0 with "stopped" as its last line', async () => {
+    const { container } = await startWithPublisher({})
+    container.signal('SIGTERM')
+    const exit = await container.exited
+    assert.equal(exit.code, EXIT.OK, container.dump())
+    assert.equal(container.lastLine?.msg, 'stopped')
+    assert.equal(container.lastLine?.exitCode, 0)
+    assert.ok(container.lines.some((l) => l.msg === 'receive worker stopped' && l.socket === 'sub'))
+  })
+
+  it('with only the seed variables, logs each control message like the seed CameraZMQ', async () => {
+    const { pub, container } = await startWithPublisher({}, 'camera.cmd')
+    await pub.send(['camera.cmd', 'start capture'])
+    const line = await container.waitForLog('received')
+    assert.equal(line.topic, 'camera.cmd')
+    assert.equal(line.payload, 'start capture')
+    assert.equal(line.socket, 'sub')
+    assert.equal(line.class, 'control')
+    container.signal('SIGINT')
+    assert.equal((await container.exited).code, EXIT.OK)
+  })
+
+  for (const service of ['hang-sync', 'hang-async']) {
+    it(`a handler that never returns (${service}) is terminated at the join deadline, never aborting`, async () => {
+      const deadline = 300
+      const { pub, container } = await startWithPublisher({
+        ZC_SERVICE: fixtureService(service),
+        ZC_SHUTDOWN_TIMEOUT_MS: String(deadline),
+      })
+      await pub.send(['x.hang', ''])
+      await container.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('handler'))
+      container.signal('SIGTERM')
+      const exit = await container.exited
+      assertNoAbort(exit, container)
+      assert.equal(exit.code, EXIT.SHUTDOWN_TIMEOUT, container.dump())
+      assert.ok((exit.sinceSignalMs ?? 0) >= deadline, `exited after ${exit.sinceSignalMs} ms`)
+      assert.ok(container.lines.some((l) => l.msg === 'receive worker did not stop cleanly; terminated'))
+      assert.equal(container.lastLine?.msg, 'stopped')
+    })
+  }
+
+  it('a handler that throws is logged and counted, and the worker keeps handling', async () => {
+    const { pub, container } = await startWithPublisher({ ZC_SERVICE: fixtureService('throws') })
+    await pub.send(['x.boom', ''])
+    await pub.send(['x.msg', 'after'])
+    await container.waitForLog((l) => l.msg === 'handled' && l.topic === 'x.msg')
+    const dropped = container.lines.find((l) => l.msg === 'message dropped')
+    assert.equal(dropped?.reason, 'handler_error')
+    container.signal('SIGTERM')
+    const exit = await container.exited
+    assert.equal(exit.code, EXIT.OK)
+    const stopped = container.lines.find((l) => l.msg === 'receive worker stopped')
+    assert.equal(stopped?.received, 2)
+    assert.equal(stopped?.handled, 1)
+    assert.deepEqual(stopped?.dropped, { bad_frames: 0, invalid_topic: 0, unsubscribed: 0, handler_error: 1 })
+  })
+
+  for (const topic of ['x.later', 'x.reject']) {
+    it(`an error escaping the handler (${topic}) fails the worker and shuts down in order, not 134`, async () => {
+      const { pub, container } = await startWithPublisher({ ZC_SERVICE: fixtureService('throws') })
+      await pub.send([topic, ''])
+      const exit = await container.exited
+      assertNoAbort(exit, container)
+      assert.equal(exit.code, EXIT.WORKER_FAILED, container.dump())
+      assert.ok(container.lines.some((l) => l.msg === 'uncaught error in receive worker'))
+      assert.equal(container.lastLine?.msg, 'stopped')
+    })
+  }
+
+  it('a second signal stops at once, without waiting for the join deadline', async () => {
+    const deadline = 20_000
+    const { pub, container } = await startWithPublisher({
+      ZC_SERVICE: fixtureService('hang-sync'),
+      ZC_SHUTDOWN_TIMEOUT_MS: String(deadline),
+    })
+    await pub.send(['x.hang', ''])
+    await container.waitForLog('handler hanging forever')
+    container.signal('SIGTERM')
+    await container.waitForLog('shutdown requested')
+    container.signal('SIGINT')
+    const exit = await container.exited
+    assertNoAbort(exit, container)
+    assert.equal(exit.code, EXIT.FORCED_SIGINT, container.dump())
+    assert.ok((exit.sinceSignalMs ?? Number.POSITIVE_INFINITY) < deadline)
+    assert.equal(container.lastLine?.msg, 'stopped')
+  })
+
+  it('a signal during start-up stops cleanly', async () => {
+    const pub = await new TestPublisher().bind()
+    publishers.push(pub)
+    const container = new ContainerProcess({
+      ZMQ_SUB_ENDPOINT: pub.endpoint,
+      ZMQ_SUB_TOPICS: 'x.msg',
+      ZMQ_SUB_TELEMETRY_ENDPOINT: pub.endpoint.replace(/:(\d+)$/, ':1'),
+      ZMQ_SUB_TELEMETRY_TOPICS: 'x.tel',
+      ZMQ_SUB_TELEMETRY_CLASS: 'control',
+      ZC_SERVICE: fixtureService('slow-worker-start'),
+    })
+    // Workers block 300 ms while loading; the signal lands before any is ready.
+    await container.waitForLog('starting')
+    container.signal('SIGTERM')
+    const exit = await container.exited
+    assertNoAbort(exit, container)
+    assert.equal(exit.code, EXIT.OK, container.dump())
+    assert.ok(!container.lines.some((l) => l.msg === 'ready'), 'stopped before ready')
+    assert.equal(container.lastLine?.msg, 'stopped')
+  })
+})
+
+describe('container process start-up failures', () => {
+  it('reports every bad variable on one line each, exits 78, and prints no stack trace', async () => {
+    const container = new ContainerProcess({
+      ZMQ_SUB_ENDPOINT: 'tcp://dashboard',
+      ZMQ_SUB_TOPICS: 'camera cmd',
+      ZMQ_RECEIVE_TIMEOUT_MS: 'soon',
+    })
+    const exit = await container.exited
+    assert.equal(exit.code, EXIT.CONFIG_INVALID)
+    const problems = container.stderrLines.filter((l) => /^zmq-container: [A-Z_]+: /.test(l))
+    assert.deepEqual(
+      problems.map((l) => l.split(':')[1]?.trim()).sort(),
+      ['ZMQ_RECEIVE_TIMEOUT_MS', 'ZMQ_SUB_ENDPOINT', 'ZMQ_SUB_TOPICS'],
+    )
+    assert.ok(!container.stderrLines.some((l) => /^\s+at /.test(l)), container.stderrLines.join('\n'))
+    assert.equal(container.lines.length, 0, 'nothing on stdout')
+  })
+
+  it('a service module of the wrong shape fails start-up with exit 70', async () => {
+    const container = new ContainerProcess({
+      ZMQ_SUB_ENDPOINT: 'tcp://127.0.0.1:1',
+      ZMQ_SUB_TOPICS: 'x.msg',
+      ZC_SERVICE: fixtureService('bad-shape'),
+    })
+    const exit = await container.exited
+    assert.equal(exit.code, EXIT.STARTUP_FAILED, container.dump())
+    const fatal = container.lines.find((l) => l.msg === 'start-up failed')
+    assert.equal(fatal?.code, 'ZC_ERR_SERVICE_LOAD')
+  })
+
+  it('a PUB endpoint already in use fails start-up with exit 70 and names the variable', async () => {
+    const pub = await new TestPublisher().bind()
+    publishers.push(pub)
+    const container = new ContainerProcess({ ZMQ_PUB_ENDPOINT: pub.endpoint, ZMQ_PUB_TOPICS: 'x.msg' })
+    const exit = await container.exited
+    assert.equal(exit.code, EXIT.STARTUP_FAILED, container.dump())
+    const fatal = container.lines.find((l) => l.msg === 'start-up failed')
+    assert.equal(fatal?.code, 'ZC_ERR_BIND_FAILED')
+    assert.match(String((fatal?.err as { message?: string })?.message), /ZMQ_PUB_ENDPOINT/)
+  })
+})
