@@ -83,7 +83,7 @@ export function loadConfig(env: Env = process.env): Config {
       topics: topics ?? [],
     })
   }
-  if (candidates.length === 0) {
+  if (candidates.length === 0 && issues.length === 0) {
     issues.push({
       variable: 'ZMQ_SUB_ENDPOINT',
       problem: 'no socket is configured: set at least one ZMQ_SUB_* or ZMQ_PUB_* endpoint',
@@ -127,8 +127,8 @@ export function readEnv(env: Env, specs: Record<string, Spec<unknown>>, issues: 
 
 /** The seed's unnamed SUB carries control (`handle_control`); its unnamed PUB carries frames. */
 function defaultClass(c: Candidate): LatencyClass | undefined {
-  if (c.name === 'sub') return 'control'
-  if (c.name === 'pub') return 'telemetry'
+  if (c.envPrefix === 'ZMQ_SUB') return 'control'
+  if (c.envPrefix === 'ZMQ_PUB') return 'telemetry'
   return (LATENCY_CLASSES as string[]).includes(c.name) ? (c.name as LatencyClass) : undefined
 }
 
@@ -146,6 +146,14 @@ function findSockets(env: Env, issues: ConfigIssue[]): Candidate[] {
       continue
     }
     const [, direction = '', name, key = ''] = m
+    if (name === 'SUB' || name === 'PUB') {
+      issues.push({
+        variable,
+        problem: `uses the socket name ${name}, which is reserved for the unnamed ZMQ_${direction}_* socket; choose another name`,
+        example: '',
+      })
+      continue
+    }
     const envPrefix = name ? `ZMQ_${direction}_${name}` : `ZMQ_${direction}`
     const kind = direction.toLowerCase() as SocketKind
     let entry = byPrefix.get(envPrefix)
@@ -214,14 +222,22 @@ function parseTopicList(input: string, kind: SocketKind): string[] {
   return topics
 }
 
-const positiveInt = (what: string) =>
+// Node timers and libzmq options hold 32-bit signed milliseconds; larger values misbehave late.
+const MAX_MS = 2 ** 31 - 1
+
+const milliseconds = (min: number) =>
   makeValidator<number>((input) => {
-    if (!/^\d+$/.test(input.trim())) throw new Error(`is "${input}"; ${what} must be a whole number of milliseconds`)
-    return Number(input.trim())
+    const text = input.trim()
+    const n = Number(text)
+    if (!/^\d+$/.test(text) || n < min || n > MAX_MS)
+      throw new Error(`is "${input}"; it must be a whole number of milliseconds from ${min} to ${MAX_MS}`)
+    return n
   })
 
 function tunableSpecs(): Record<string, Spec<unknown>> {
-  const ms = positiveInt('it')
+  // A receive timeout of 0 turns the receive loop into a busy spin that never sees shutdown.
+  const atLeastOne = milliseconds(1)
+  const ms = milliseconds(0)
   const count = makeValidator<number>((input) => {
     const n = Number(input.trim())
     if (!/^\d+$/.test(input.trim()) || n < 1) throw new Error(`is "${input}"; it must be a whole number above 0`)
@@ -237,9 +253,9 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
     return input
   })
   return {
-    ZMQ_RECEIVE_TIMEOUT_MS: ms({ default: 500, example: '500', desc: 'receive timeout' }),
-    ZC_SHUTDOWN_TIMEOUT_MS: ms({ default: 2000, example: '2000', desc: 'join deadline per worker' }),
-    ZC_READY_TIMEOUT_MS: ms({ default: 5000, example: '5000', desc: 'worker ready deadline' }),
+    ZMQ_RECEIVE_TIMEOUT_MS: atLeastOne({ default: 500, example: '500', desc: 'receive timeout' }),
+    ZC_SHUTDOWN_TIMEOUT_MS: atLeastOne({ default: 2000, example: '2000', desc: 'join deadline per worker' }),
+    ZC_READY_TIMEOUT_MS: atLeastOne({ default: 5000, example: '5000', desc: 'worker ready deadline' }),
     ZMQ_LINGER_MS: ms({ default: 0, example: '0', desc: 'socket linger' }),
     ZMQ_SETTLE_MS: ms({ default: 100, example: '100', desc: 'slow-joiner settle after bind' }),
     ZC_PUBLISH_QUEUE_LIMIT: count({ default: 500, example: '500', desc: 'sends in flight per PUB' }),
@@ -255,6 +271,8 @@ function crossCheck(sockets: readonly SocketSpec[]): ConfigIssue[] {
   const binders = new Map<string, SocketSpec>()
   for (const s of sockets) {
     for (const e of s.endpoints) {
+      // Each `:*` bind gets a port of its own; such addresses are never shared.
+      if (e.address.endsWith(':*')) continue
       const other = classByAddress.get(e.address)
       if (other && other.latencyClass !== s.latencyClass) {
         issues.push({
@@ -309,6 +327,8 @@ export function budgetMs(latencyClass: LatencyClass): number {
 
 function suggestion(variable: string): string {
   const last = variable.slice(variable.lastIndexOf('_') + 1)
+  if ((SOCKET_KEYS as readonly string[]).includes(last))
+    return '; socket names are upper-case letters and digits, joined by single underscores'
   const key = SOCKET_KEYS.find((k) => k.startsWith(last) || last.startsWith(k))
   return key ? `; did you mean ${variable.slice(0, variable.lastIndexOf('_') + 1)}${key}?` : ''
 }

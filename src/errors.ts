@@ -6,12 +6,9 @@ export const ERROR_CODES = {
   ZC_ERR_CONFIG_INVALID: 'the environment does not describe a valid container',
   ZC_ERR_TOPIC_INVALID: 'a topic breaks the topic rules (ASCII alphanumerics and dots, 1-64 chars)',
   ZC_ERR_NO_PUBLISHER: 'no PUB socket can carry the topic being published',
-  ZC_ERR_PUBLISH_QUEUE_FULL: 'a PUB socket has too many sends in flight; the message was dropped',
-  ZC_ERR_PUBLISHER_CLOSED: 'publish was called after the container stopped publishing',
   ZC_ERR_SERVICE_LOAD: 'the service module could not be loaded or has the wrong shape',
   ZC_ERR_BIND_FAILED: 'a socket could not bind or connect one of its endpoints',
   ZC_ERR_WORKER_START: 'a receive worker failed or timed out before it was ready',
-  ZC_ERR_WORKER_FAILED: 'a receive worker failed after start-up',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
@@ -67,5 +64,12 @@ export function serializeError(error: unknown): SerializedError {
       ...(error.stack ? { stack: error.stack } : {}),
     }
   }
-  return { name: 'NonError', message: String(error) }
+  let message: string
+  try {
+    message = String(error)
+  } catch {
+    // Object.create(null), or a toString that throws: still report something.
+    message = Object.prototype.toString.call(error)
+  }
+  return { name: 'NonError', message }
 }

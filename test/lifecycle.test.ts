@@ -84,6 +84,22 @@ describe('container process lifecycle', () => {
     assert.deepEqual(stopped?.dropped, { bad_frames: 0, invalid_topic: 0, unsubscribed: 0, handler_error: 1 })
   })
 
+  it('logs dropped frames once per reason per second, and counts every one', async () => {
+    const { pub, container } = await startWithPublisher({})
+    for (let i = 0; i < 50; i++) await pub.send(['x.msg'])
+    await pub.send(['x.msg', 'valid'])
+    await container.waitForLog((l) => l.msg === 'received' && l.payload === 'valid')
+    const dropLines = container.lines.filter((l) => l.msg === 'message dropped')
+    assert.ok(dropLines.length >= 1 && dropLines.length < 50, `${dropLines.length} drop lines`)
+    assert.equal(dropLines[0]?.reason, 'bad_frames')
+    assert.equal(dropLines[0]?.frames, 1)
+    container.signal('SIGTERM')
+    assert.equal((await container.exited).code, EXIT.OK)
+    const stopped = container.lines.find((l) => l.msg === 'receive worker stopped')
+    assert.equal(stopped?.received, 51)
+    assert.equal((stopped?.dropped as { bad_frames: number }).bad_frames, 50)
+  })
+
   for (const topic of ['x.later', 'x.reject']) {
     it(`an error escaping the handler (${topic}) fails the worker and shuts down in order, not 134`, async () => {
       const { pub, container } = await startWithPublisher({ ZC_SERVICE: fixtureService('throws') })

@@ -1,0 +1,225 @@
+// The receive path in process: real sockets (inproc and tcp on loopback), real worker threads.
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { describe, it } from 'node:test'
+import { threadId } from 'node:worker_threads'
+import { loadConfig } from '../src/config'
+import { Supervisor } from '../src/supervisor'
+import { fixtureService } from './helpers/container'
+import { memoryLogger } from './helpers/logs'
+import { TestPublisher, TestSubscriber } from './helpers/peers'
+
+interface Seen {
+  topic: string
+  payload: string
+  socket: string
+  threadId: number
+}
+
+let unique = 0
+const inproc = (name: string) => `inproc://${name}-${process.pid}-${unique++}`
+
+/** Starts a supervisor running the echo service; `seen` resolves on the handler's reports. */
+async function startEcho(env: Record<string, string>) {
+  const memory = memoryLogger()
+  // Worker threads log to fd 1 on their own; keep them quiet here (lifecycle tests read them).
+  const config = loadConfig({ ZC_SERVICE: fixtureService('echo'), ZMQ_SETTLE_MS: '0', LOG_LEVEL: 'fatal', ...env })
+  const supervisor = new Supervisor(config, { log: memory.log })
+  const seen: Seen[] = []
+  supervisor.on('workerMessage', (data) => seen.push(data as Seen))
+  const until = async (payload: string): Promise<Seen> => {
+    for (;;) {
+      const found = seen.find((s) => s.payload === payload)
+      if (found) return found
+      await once(supervisor, 'workerMessage')
+    }
+  }
+  assert.equal(await supervisor.start(), true)
+  return { supervisor, seen, until, ...memory }
+}
+
+describe('receive path', () => {
+  it('matches topics exactly, keeps "."-suffixed prefixes, and counts prefix-only matches', async () => {
+    const pub = await new TestPublisher().bind(inproc('exact'))
+    const { supervisor, seen, until } = await startEcho({
+      ZMQ_SUB_ENDPOINT: pub.endpoint,
+      ZMQ_SUB_TOPICS: 'camera.cmd,nav.',
+    })
+    await pub.subscribed('camera.cmd')
+    for (const topic of ['camera.cmd', 'camera.cmdx', 'camera.cm', 'nav.pose', 'nav.pose.raw'])
+      await pub.send([topic, 'no-reply'])
+    await pub.send(['camera.cmd', 'end'])
+    await until('end')
+    assert.deepEqual(
+      seen.map((s) => s.topic),
+      ['camera.cmd', 'nav.pose', 'nav.pose.raw', 'camera.cmd'],
+    )
+    // Counters are final once the worker has joined.
+    await supervisor.close('manual')
+    const counts = supervisor.counters().sub
+    assert.equal(counts?.received, 5, 'camera.cm is filtered by libzmq and never received')
+    assert.equal(counts?.handled, 4)
+    assert.equal(counts?.dropped.unsubscribed, 1)
+    pub.close()
+  })
+
+  it('counts bad frame counts and invalid topics, and keeps receiving', async () => {
+    const pub = await new TestPublisher().bind(inproc('bad'))
+    const { supervisor, until } = await startEcho({ ZMQ_SUB_ENDPOINT: pub.endpoint, ZMQ_SUB_TOPICS: 'camera.' })
+    await pub.subscribed('camera.')
+    await pub.send(['camera.cmd'])
+    await pub.send(['camera.cmd', 'a', 'b'])
+    await pub.send([Buffer.from([0x63, 0x61, 0x6d, 0x65, 0x72, 0x61, 0x2e, 0xff]), 'non-utf8'])
+    await pub.send(['camera.a\u0000b', 'nul'])
+    await pub.send([`camera.${'x'.repeat(60)}`, 'too long'])
+    await pub.send(['camera.ok', 'no-reply'])
+    await until('no-reply')
+    await supervisor.close('manual')
+    const counts = supervisor.counters().sub
+    assert.equal(counts?.received, 6)
+    assert.equal(counts?.handled, 1)
+    assert.deepEqual(counts?.dropped, { bad_frames: 2, invalid_topic: 3, unsubscribed: 0, handler_error: 0 })
+    assert.equal(counts?.received, (counts?.handled ?? 0) + (counts?.droppedTotal ?? 0))
+    pub.close()
+  })
+
+  it('delivers when the SUB starts before the PUB binds (inproc)', async () => {
+    const address = inproc('sub-first')
+    const { supervisor, until } = await startEcho({ ZMQ_SUB_ENDPOINT: address, ZMQ_SUB_TOPICS: 'camera.cmd' })
+    const pub = await new TestPublisher().bind(address)
+    await pub.subscribed('camera.cmd')
+    await pub.send(['camera.cmd', 'no-reply'])
+    assert.equal((await until('no-reply')).topic, 'camera.cmd')
+    await supervisor.close('manual')
+    pub.close()
+  })
+
+  it('delivers when the PUB binds first (tcp on loopback)', async () => {
+    const pub = await new TestPublisher().bind('tcp://127.0.0.1:*')
+    const { supervisor, until } = await startEcho({ ZMQ_SUB_ENDPOINT: pub.endpoint, ZMQ_SUB_TOPICS: 'camera.cmd' })
+    await pub.subscribed('camera.cmd')
+    await pub.send(['camera.cmd', 'no-reply'])
+    assert.equal((await until('no-reply')).topic, 'camera.cmd')
+    await supervisor.close('manual')
+    pub.close()
+  })
+
+  it('runs each inbound socket in its own worker thread', async () => {
+    const control = await new TestPublisher().bind(inproc('control'))
+    const telemetry = await new TestPublisher().bind(inproc('telemetry'))
+    const { supervisor, until } = await startEcho({
+      ZMQ_SUB_CONTROL_ENDPOINT: control.endpoint,
+      ZMQ_SUB_CONTROL_TOPICS: 'robot.cmd',
+      ZMQ_SUB_TELEMETRY_ENDPOINT: telemetry.endpoint,
+      ZMQ_SUB_TELEMETRY_TOPICS: 'robot.pose',
+    })
+    await Promise.all([control.subscribed('robot.cmd'), telemetry.subscribed('robot.pose')])
+    await control.send(['robot.cmd', 'c'])
+    await telemetry.send(['robot.pose', 't'])
+    const [c, t] = [await until('c'), await until('t')]
+    assert.equal(c.socket, 'control')
+    assert.equal(t.socket, 'telemetry')
+    assert.notEqual(c.threadId, t.threadId)
+    assert.notEqual(c.threadId, threadId)
+    assert.notEqual(t.threadId, threadId)
+    await supervisor.close('manual')
+    control.close()
+    telemetry.close()
+  })
+})
+
+describe('publishing', () => {
+  it('a handler publishes through the PUB socket owned by the main thread', async () => {
+    const pub = await new TestPublisher().bind(inproc('in'))
+    const out = inproc('out')
+    const { supervisor, waitFor } = await startEcho({
+      ZMQ_SUB_ENDPOINT: pub.endpoint,
+      ZMQ_SUB_TOPICS: 'camera.cmd',
+      ZMQ_PUB_ENDPOINT: out,
+      ZMQ_PUB_TOPICS: 'camera.reply',
+    })
+    const sub = new TestSubscriber(out, ['camera.reply'])
+    await waitFor((l) => l.msg === 'subscriber attached' && l.subscription === 'camera.reply')
+    await pub.subscribed('camera.cmd')
+    await pub.send(['camera.cmd', 'ping'])
+    assert.deepEqual(await sub.receive(), ['camera.reply', Buffer.from('ping')])
+    await supervisor.close('manual')
+    assert.equal(supervisor.publishers?.stats()[0]?.published, 1)
+    sub.close()
+    pub.close()
+  })
+
+  it('an invalid topic from a handler throws in the handler and is counted', async () => {
+    const pub = await new TestPublisher().bind(inproc('badpub'))
+    const { supervisor, until } = await startEcho({
+      ZMQ_SUB_ENDPOINT: pub.endpoint,
+      ZMQ_SUB_TOPICS: 'camera.cmd',
+      ZMQ_PUB_ENDPOINT: inproc('badpub-out'),
+    })
+    await pub.subscribed('camera.cmd')
+    await pub.send(['camera.cmd', 'bad-publish'])
+    await pub.send(['camera.cmd', 'no-reply'])
+    await until('no-reply')
+    await supervisor.close('manual')
+    const counts = supervisor.counters().sub
+    assert.equal(counts?.publishRejected, 1)
+    assert.equal(counts?.dropped.handler_error, 1)
+    pub.close()
+  })
+
+  it('main-thread publish: invalid topics throw and count, undeclared topics warn once each', async () => {
+    const { supervisor, lines } = await startEcho({
+      ZMQ_PUB_ENDPOINT: inproc('main-pub'),
+      ZMQ_PUB_TOPICS: 'camera.frame',
+    })
+    assert.throws(() => supervisor.publish('camera frame', 'x'), { code: 'ZC_ERR_TOPIC_INVALID' })
+    assert.throws(() => supervisor.publish('a'.repeat(65), 'x'), { code: 'ZC_ERR_TOPIC_INVALID' })
+    assert.equal(supervisor.publishers?.rejected, 2)
+    assert.equal(supervisor.publish('camera.frame', 'x'), true)
+    assert.equal(supervisor.publish('camera.other', 'x'), true)
+    assert.equal(supervisor.publish('camera.other', 'y'), true)
+    const warnings = lines.filter((l) => l.level === 40 && String(l.msg).startsWith('topic not declared'))
+    assert.equal(warnings.length, 1)
+    assert.equal(warnings[0]?.topic, 'camera.other')
+    await supervisor.close('manual')
+    assert.equal(supervisor.publish('camera.frame', 'late'), false, 'dropped once closed')
+    assert.equal(supervisor.publishers?.stats()[0]?.dropped, 1)
+  })
+})
+
+describe('shutdown in process', () => {
+  it('under a flood: joins cleanly and every received message is handled or counted', async () => {
+    const pub = await new TestPublisher().bind('tcp://127.0.0.1:*')
+    const { supervisor, until } = await startEcho({ ZMQ_SUB_ENDPOINT: pub.endpoint, ZMQ_SUB_TOPICS: 'camera.cmd' })
+    await pub.subscribed('camera.cmd')
+    let flooding = true
+    const flood = (async () => {
+      let sent = 0
+      while (flooding) {
+        await pub.send(['camera.cmd', sent === 0 ? 'first' : 'no-reply'])
+        sent++
+      }
+      return sent
+    })()
+    await until('first')
+    const result = await supervisor.close('manual')
+    flooding = false
+    const sent = await flood
+    assert.equal(result.clean, true)
+    assert.deepEqual(result.terminated, [])
+    const counts = supervisor.counters().sub
+    assert.ok((counts?.received ?? 0) >= 1)
+    assert.ok((counts?.received ?? 0) <= sent)
+    assert.equal(counts?.received, (counts?.handled ?? 0) + (counts?.droppedTotal ?? 0))
+    pub.close()
+  })
+
+  it('close() is idempotent and returns the first result', async () => {
+    const pub = await new TestPublisher().bind(inproc('idem'))
+    const { supervisor } = await startEcho({ ZMQ_SUB_ENDPOINT: pub.endpoint, ZMQ_SUB_TOPICS: 'camera.cmd' })
+    const [a, b] = await Promise.all([supervisor.close('manual'), supervisor.close('signal')])
+    assert.equal(a, b)
+    assert.equal(a.clean, true)
+    pub.close()
+  })
+})
