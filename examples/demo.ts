@@ -17,12 +17,25 @@ const { values: args } = parseArgs({
   options: {
     duration: { type: 'string' },
     json: { type: 'boolean', default: false },
-    'camera-env': { type: 'string', default: path.join(root, 'examples', 'camera', 'loopback.env') },
-    'dashboard-env': { type: 'string', default: path.join(root, 'examples', 'dashboard', 'loopback.env') },
+    'camera-env': {
+      type: 'string',
+      default: path.join(root, 'examples', 'camera', 'loopback.env'),
+    },
+    'dashboard-env': {
+      type: 'string',
+      default: path.join(root, 'examples', 'dashboard', 'loopback.env'),
+    },
   },
 })
 
-const LEVEL_NAMES: Record<string, string> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO ', warn: 'WARN ', error: 'ERROR', fatal: 'FATAL' }
+const LEVEL_NAMES: Record<string, string> = {
+  trace: 'TRACE',
+  debug: 'DEBUG',
+  info: 'INFO ',
+  warn: 'WARN ',
+  error: 'ERROR',
+  fatal: 'FATAL',
+}
 const SKIP = new Set(['level', 'time', 'pid', 'msg', 'name'])
 
 /** One human line per JSON log line: time, level, message, then the fields. */
@@ -62,7 +75,9 @@ function start(name: string, envFile: string): ChildProcess {
 
 async function main(): Promise<number> {
   const children = [start('camera', args['camera-env']), start('dashboard', args['dashboard-env'])]
-  const exits = children.map((c) => once(c, 'exit').then(([code, signal]) => ({ code: code as number | null, signal })))
+  const exits = children.map((c) =>
+    once(c, 'exit').then(([code, signal]) => ({ code: code as number | null, signal })),
+  )
   let stopping = false
   const stopAll = () => {
     if (stopping) return

@@ -1,6 +1,6 @@
 import { customCleanEnv, EnvMissingError, makeValidator, type Spec } from 'envalid'
 import { type Endpoint, type EndpointAction, parseEndpointList } from './endpoints'
-import { type ConfigIssue, ConfigError } from './errors'
+import { ConfigError, type ConfigIssue } from './errors'
 import { subscriptionProblem, topicProblem } from './topics'
 
 /** Delivery-urgency groups of the seed (2.2); one socket carries exactly one. */
@@ -71,7 +71,8 @@ export function loadConfig(env: Env = process.env): Config {
   for (const c of candidates) {
     const endpoints = cleaned[`${c.envPrefix}_ENDPOINT`] as Endpoint[] | undefined
     const topics = cleaned[`${c.envPrefix}_TOPICS`] as string[] | undefined
-    const latencyClass = (cleaned[`${c.envPrefix}_CLASS`] as LatencyClass | undefined) ?? defaultClass(c)
+    const latencyClass =
+      (cleaned[`${c.envPrefix}_CLASS`] as LatencyClass | undefined) ?? defaultClass(c)
     if (!endpoints || !latencyClass) continue
     if (c.kind === 'sub' && !topics) continue
     sockets.push({
@@ -111,7 +112,11 @@ export function loadConfig(env: Env = process.env): Config {
  * `issues` instead of exiting; returns the values that passed. Services use it for their own
  * variables so their errors look like the container's.
  */
-export function readEnv(env: Env, specs: Record<string, Spec<unknown>>, issues: ConfigIssue[]): Record<string, unknown> {
+export function readEnv(
+  env: Env,
+  specs: Record<string, Spec<unknown>>,
+  issues: ConfigIssue[],
+): Record<string, unknown> {
   // customCleanEnv with an identity middleware: cleanEnv's strict Proxy throws on reading a
   // variable that failed validation, and we read them all to collect every issue at once.
   return customCleanEnv(env, specs, (values) => values, {
@@ -176,7 +181,9 @@ function findSockets(env: Env, issues: ConfigIssue[]): Candidate[] {
     candidates.push(c)
   }
   // Sort for a stable order in logs and tests: SUBs first, then by name.
-  return candidates.sort((a, b) => a.kind.localeCompare(b.kind) * -1 || a.name.localeCompare(b.name))
+  return candidates.sort(
+    (a, b) => a.kind.localeCompare(b.kind) * -1 || a.name.localeCompare(b.name),
+  )
 }
 
 function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
@@ -202,7 +209,11 @@ function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
     [`${c.envPrefix}_TOPICS`]:
       c.kind === 'sub'
         ? subscriptions({ desc: 'topics to subscribe to', example: 'camera.cmd,camera.' })
-        : declared({ desc: 'topics this socket publishes', example: 'camera.frame,camera.heartbeat', default: undefined }),
+        : declared({
+            desc: 'topics this socket publishes',
+            example: 'camera.frame,camera.heartbeat',
+            default: undefined,
+          }),
     [`${c.envPrefix}_CLASS`]: latencyClass({
       desc: 'latency class',
       example: classDefault ?? 'telemetry',
@@ -230,7 +241,9 @@ const milliseconds = (min: number) =>
     const text = input.trim()
     const n = Number(text)
     if (!/^\d+$/.test(text) || n < min || n > MAX_MS)
-      throw new Error(`is "${input}"; it must be a whole number of milliseconds from ${min} to ${MAX_MS}`)
+      throw new Error(
+        `is "${input}"; it must be a whole number of milliseconds from ${min} to ${MAX_MS}`,
+      )
     return n
   })
 
@@ -240,7 +253,8 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
   const ms = milliseconds(0)
   const count = makeValidator<number>((input) => {
     const n = Number(input.trim())
-    if (!/^\d+$/.test(input.trim()) || n < 1) throw new Error(`is "${input}"; it must be a whole number above 0`)
+    if (!/^\d+$/.test(input.trim()) || n < 1)
+      throw new Error(`is "${input}"; it must be a whole number above 0`)
     return n
   })
   const logLevel = makeValidator<LogLevel>((input) => {
@@ -254,11 +268,23 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
   })
   return {
     ZMQ_RECEIVE_TIMEOUT_MS: atLeastOne({ default: 500, example: '500', desc: 'receive timeout' }),
-    ZC_SHUTDOWN_TIMEOUT_MS: atLeastOne({ default: 2000, example: '2000', desc: 'join deadline per worker' }),
-    ZC_READY_TIMEOUT_MS: atLeastOne({ default: 5000, example: '5000', desc: 'worker ready deadline' }),
+    ZC_SHUTDOWN_TIMEOUT_MS: atLeastOne({
+      default: 2000,
+      example: '2000',
+      desc: 'join deadline per worker',
+    }),
+    ZC_READY_TIMEOUT_MS: atLeastOne({
+      default: 5000,
+      example: '5000',
+      desc: 'worker ready deadline',
+    }),
     ZMQ_LINGER_MS: ms({ default: 0, example: '0', desc: 'socket linger' }),
     ZMQ_SETTLE_MS: ms({ default: 100, example: '100', desc: 'slow-joiner settle after bind' }),
-    ZC_PUBLISH_QUEUE_LIMIT: count({ default: 500, example: '500', desc: 'sends in flight per PUB' }),
+    ZC_PUBLISH_QUEUE_LIMIT: count({
+      default: 500,
+      example: '500',
+      desc: 'sends in flight per PUB',
+    }),
     LOG_LEVEL: logLevel({ default: 'info', example: 'info', desc: 'pino log level' }),
     ZC_SERVICE: service({ default: undefined, example: 'camera', desc: 'service module' }),
   }

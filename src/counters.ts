@@ -5,7 +5,12 @@
  */
 
 /** Why a received message was not handled. Every received message is handled or one of these. */
-export const DROP_REASONS = ['bad_frames', 'invalid_topic', 'unsubscribed', 'handler_error'] as const
+export const DROP_REASONS = [
+  'bad_frames',
+  'invalid_topic',
+  'unsubscribed',
+  'handler_error',
+] as const
 export type DropReason = (typeof DROP_REASONS)[number]
 
 /** Where a receive worker is; read by the supervisor to know whether terminate() is safe. */

@@ -38,7 +38,9 @@ export async function runContainer(): Promise<ExitCode> {
 
   const stop = (reason: 'signal' | 'fatal', code: ExitCode): Promise<ExitCode> => {
     if (!stopping) {
-      stopping = supervisor.close(reason).then((result) => (!result.clean && code === EXIT.OK ? EXIT.SHUTDOWN_TIMEOUT : code))
+      stopping = supervisor
+        .close(reason)
+        .then((result) => (!result.clean && code === EXIT.OK ? EXIT.SHUTDOWN_TIMEOUT : code))
       stopped(stopping)
     }
     return stopping
@@ -80,10 +82,7 @@ export async function runContainer(): Promise<ExitCode> {
   try {
     const started = await supervisor.start()
     if (started) {
-      log.info(
-        { startupMs: Math.round(performance.now() - startedAt) },
-        'ready',
-      )
+      log.info({ startupMs: Math.round(performance.now() - startedAt) }, 'ready')
     }
   } catch (error) {
     // A service's own variables are configuration too (the camera's CAMERA_FPS, say).
@@ -91,7 +90,10 @@ export async function runContainer(): Promise<ExitCode> {
       reportConfigError(error)
       void stop('fatal', EXIT.CONFIG_INVALID)
     } else {
-      log.fatal({ err: error, code: error instanceof ZcError ? error.code : undefined }, 'start-up failed')
+      log.fatal(
+        { err: error, code: error instanceof ZcError ? error.code : undefined },
+        'start-up failed',
+      )
       void stop('fatal', EXIT.STARTUP_FAILED)
     }
   }
@@ -132,7 +134,9 @@ export function main(argv: readonly string[]): void {
   } else if (command === 'run' && rest.length === 0) {
     run = runContainer
   } else {
-    process.stderr.write(`zmq-container: unknown command or argument "${[command, ...rest].join(' ')}"\n${USAGE}\n`)
+    process.stderr.write(
+      `zmq-container: unknown command or argument "${[command, ...rest].join(' ')}"\n${USAGE}\n`,
+    )
     process.exitCode = EXIT.USAGE
     return
   }
@@ -149,7 +153,8 @@ export function main(argv: readonly string[]): void {
 function packageVersion(): string {
   for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
     const file = path.join(dir, 'package.json')
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
+    if (existsSync(file))
+      return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
   }
   return 'unknown'
 }

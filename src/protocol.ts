@@ -1,5 +1,5 @@
-import type { Config, SocketSpec } from './config'
 import type { MessagePort } from 'node:worker_threads'
+import type { Config, SocketSpec } from './config'
 import type { SerializedError } from './errors'
 
 /**

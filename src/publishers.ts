@@ -65,7 +65,13 @@ export class Publishers {
     // An XPUB rather than a PUB: it sends the same, and its subscription frames show who is
     // attached (logged, and the basis of waiting for subscribers before publishing).
     const socket = new XPublisher({ linger: this.#config.lingerMs, verbosity: 'allSubsUnsubs' })
-    const stats: PublisherStats = { socket: spec.name, endpoints: [], published: 0, dropped: 0, failed: 0 }
+    const stats: PublisherStats = {
+      socket: spec.name,
+      endpoints: [],
+      published: 0,
+      dropped: 0,
+      failed: 0,
+    }
     const outbound: Outbound = { spec, socket, stats, subscribers: new Map(), inFlight: 0 }
     this.#outbound.set(spec.name, outbound)
     const endpoints: string[] = []
@@ -80,16 +86,25 @@ export class Publishers {
         }
       } catch (error) {
         const problem = error instanceof Error ? error.message : String(error)
-        throw new ZcError('ZC_ERR_BIND_FAILED', `${spec.envPrefix}_ENDPOINT: cannot ${e.action} ${e.address}: ${problem}`, {
-          cause: error,
-        })
+        throw new ZcError(
+          'ZC_ERR_BIND_FAILED',
+          `${spec.envPrefix}_ENDPOINT: cannot ${e.action} ${e.address}: ${problem}`,
+          {
+            cause: error,
+          },
+        )
       }
     }
     Object.assign(stats, { endpoints })
     for (const t of spec.topics) this.#byTopic.set(t, outbound)
     void this.#watchSubscriptions(outbound)
     this.#log.info(
-      { socket: spec.name, class: spec.latencyClass, endpoints: spec.endpoints.map((e, i) => `${e.action} ${endpoints[i]}`), topics: spec.topics },
+      {
+        socket: spec.name,
+        class: spec.latencyClass,
+        endpoints: spec.endpoints.map((e, i) => `${e.action} ${endpoints[i]}`),
+        topics: spec.topics,
+      },
       'publisher ready',
     )
   }
@@ -110,7 +125,10 @@ export class Publishers {
       out.stats.dropped++
       const suppressed = this.#throttle.admit(`full:${out.spec.name}`)
       if (suppressed !== undefined)
-        this.#log.warn({ socket: out.spec.name, topic, suppressed, limit: this.#config.publishQueueLimit }, 'publish dropped: queue full')
+        this.#log.warn(
+          { socket: out.spec.name, topic, suppressed, limit: this.#config.publishQueueLimit },
+          'publish dropped: queue full',
+        )
       return false
     }
     out.inFlight++
@@ -123,7 +141,11 @@ export class Publishers {
         out.inFlight--
         out.stats.failed++
         const suppressed = this.#throttle.admit(`failed:${out.spec.name}`)
-        if (suppressed !== undefined) this.#log.error({ socket: out.spec.name, topic, err: error, suppressed }, 'publish failed')
+        if (suppressed !== undefined)
+          this.#log.error(
+            { socket: out.spec.name, topic, err: error, suppressed },
+            'publish failed',
+          )
       },
     )
     if (!this.#firstPublish.has(topic)) {
@@ -157,7 +179,10 @@ export class Publishers {
     if (!this.#warnedUndeclared.has(topic) && !declared) {
       this.#warnedUndeclared.add(topic)
       if (out.spec.topics.length > 0)
-        this.#log.warn({ socket: out.spec.name, topic, declared: out.spec.topics }, `topic not declared in ${out.spec.envPrefix}_TOPICS`)
+        this.#log.warn(
+          { socket: out.spec.name, topic, declared: out.spec.topics },
+          `topic not declared in ${out.spec.envPrefix}_TOPICS`,
+        )
     }
     return out
   }
@@ -193,7 +218,9 @@ export class Publishers {
 
   /** Subscribers attached per subscription prefix, by PUB socket name. */
   subscribers(): Record<string, Record<string, number>> {
-    return Object.fromEntries([...this.#outbound].map(([name, o]) => [name, Object.fromEntries(o.subscribers)]))
+    return Object.fromEntries(
+      [...this.#outbound].map(([name, o]) => [name, Object.fromEntries(o.subscribers)]),
+    )
   }
 
   stats(): PublisherStats[] {

@@ -5,7 +5,7 @@ import { Subscriber } from 'zeromq'
 import { type DropReason, SocketCounters, WorkerState } from './counters'
 import { serializeError, ZcError } from './errors'
 import { createLogger, type Logger, LogThrottle } from './logger'
-import { type FromWorker, type ToWorker, type WorkerInit, assertNever } from './protocol'
+import { assertNever, type FromWorker, type ToWorker, type WorkerInit } from './protocol'
 import { type Handler, type HandlerContext, handlerFor, loadService, type Payload } from './service'
 import { isTopicBytes, TopicMatcher, validateTopic } from './topics'
 
@@ -36,7 +36,10 @@ class ReceiveWorker {
     this.#port = init.port
     this.#counters = new SocketCounters(init.counters)
     const { socket } = init
-    this.#log = createLogger(init.config.logLevel, { socket: socket.name, class: socket.latencyClass })
+    this.#log = createLogger(init.config.logLevel, {
+      socket: socket.name,
+      class: socket.latencyClass,
+    })
     // The control channel first, so a shutdown sent during start-up is never missed.
     this.#port.on('message', (message: ToWorker) => this.#onControl(message))
     // An error escaping a timer or a stray promise must not kill the thread with a receive
@@ -53,7 +56,8 @@ class ReceiveWorker {
       this.#socket = await this.#openSocket()
     } catch (error) {
       // A shutdown during start-up closes the socket under a pending bind: not a failure.
-      if (!this.#stopping) this.#post({ type: 'failed', error: serializeError(error), phase: 'start' })
+      if (!this.#stopping)
+        this.#post({ type: 'failed', error: serializeError(error), phase: 'start' })
       return this.#finish()
     }
     if (this.#stopping) return this.#finish()
@@ -73,7 +77,10 @@ class ReceiveWorker {
 
   async #openSocket(): Promise<Subscriber> {
     const { socket: spec, config } = this.#init
-    const socket = new Subscriber({ receiveTimeout: config.receiveTimeoutMs, linger: config.lingerMs })
+    const socket = new Subscriber({
+      receiveTimeout: config.receiveTimeoutMs,
+      linger: config.lingerMs,
+    })
     // Stored at once so a shutdown during a slow bind still closes it.
     this.#socket = socket
     let current = ''
@@ -88,12 +95,21 @@ class ReceiveWorker {
     } catch (error) {
       socket.close()
       const problem = error instanceof Error ? error.message : String(error)
-      throw new ZcError('ZC_ERR_BIND_FAILED', `${spec.envPrefix}_ENDPOINT: ${current}: ${problem}`, { cause: error })
+      throw new ZcError(
+        'ZC_ERR_BIND_FAILED',
+        `${spec.envPrefix}_ENDPOINT: ${current}: ${problem}`,
+        { cause: error },
+      )
     }
     return socket
   }
 
-  async #receiveLoop(socket: Subscriber, handler: Handler, matcher: TopicMatcher, ctx: HandlerContext) {
+  async #receiveLoop(
+    socket: Subscriber,
+    handler: Handler,
+    matcher: TopicMatcher,
+    ctx: HandlerContext,
+  ) {
     const counters = this.#counters
     while (!this.#stopping && !counters.stopRequested) {
       let frames: Buffer[]
@@ -127,7 +143,10 @@ class ReceiveWorker {
     if (!matcher.matches(topic)) return this.#drop('unsubscribed', { topic })
     const spec = this.#init.socket
     try {
-      await handler({ topic, payload, socket: spec.name, latencyClass: spec.latencyClass, receivedAt }, ctx)
+      await handler(
+        { topic, payload, socket: spec.name, latencyClass: spec.latencyClass, receivedAt },
+        ctx,
+      )
       this.#counters.add('handled')
     } catch (error) {
       this.#drop('handler_error', { topic, err: error })

@@ -54,6 +54,7 @@ export interface MainContext {
  */
 export interface Service {
   readonly handlers?: Readonly<Record<string, Handler>>
+  // biome-ignore lint/suspicious/noConfusingVoidType: a start() that returns nothing is typed void
   start?(ctx: MainContext): void | StopFn | Promise<void | StopFn>
 }
 
@@ -71,7 +72,14 @@ export function defineService(service: Service): Service {
 export const loggingService: Service = defineService({
   handlers: {
     '*': (message, ctx) => {
-      ctx.log.info({ topic: message.topic, bytes: message.payload.length, payload: previewPayload(message.payload) }, 'received')
+      ctx.log.info(
+        {
+          topic: message.topic,
+          bytes: message.payload.length,
+          payload: previewPayload(message.payload),
+        },
+        'received',
+      )
     },
   },
 })
@@ -82,7 +90,10 @@ const BUILT_IN_NAME_RE = /^[a-z][a-z0-9-]*$/
  * Resolves `ZC_SERVICE`: a built-in example name (`camera`, `dashboard`) or a path to a module,
  * relative to `cwd`. Returns undefined for the logging service.
  */
-export function resolveServicePath(service: string | undefined, cwd = process.cwd()): string | undefined {
+export function resolveServicePath(
+  service: string | undefined,
+  cwd = process.cwd(),
+): string | undefined {
   if (service === undefined) return undefined
   const extension = path.extname(__filename)
   if (BUILT_IN_NAME_RE.test(service)) {
@@ -105,19 +116,31 @@ export async function loadService(servicePath: string | undefined): Promise<Serv
     mod = require(servicePath)
   } catch (error) {
     if ((error as { code?: string }).code !== 'ERR_REQUIRE_ESM')
-      throw new ZcError('ZC_ERR_SERVICE_LOAD', `cannot load service ${servicePath}: ${String(error)}`, { cause: error })
+      throw new ZcError(
+        'ZC_ERR_SERVICE_LOAD',
+        `cannot load service ${servicePath}: ${String(error)}`,
+        { cause: error },
+      )
     mod = await import(pathToFileURL(servicePath).href)
   }
   const service = ((mod as { default?: unknown }).default ?? mod) as Service
   const handlersOk =
     service.handlers === undefined ||
-    (typeof service.handlers === 'object' && Object.values(service.handlers).every((h) => typeof h === 'function'))
+    (typeof service.handlers === 'object' &&
+      Object.values(service.handlers).every((h) => typeof h === 'function'))
   if (!handlersOk || (service.start !== undefined && typeof service.start !== 'function'))
-    throw new ZcError('ZC_ERR_SERVICE_LOAD', `service ${servicePath} must export { handlers?, start? } (see defineService)`)
+    throw new ZcError(
+      'ZC_ERR_SERVICE_LOAD',
+      `service ${servicePath} must export { handlers?, start? } (see defineService)`,
+    )
   return service
 }
 
 /** The handler for a socket: its own, else `'*'`, else the logging handler. */
 export function handlerFor(service: Service, socket: string): Handler {
-  return service.handlers?.[socket] ?? service.handlers?.['*'] ?? (loggingService.handlers?.['*'] as Handler)
+  return (
+    service.handlers?.[socket] ??
+    service.handlers?.['*'] ??
+    (loggingService.handlers?.['*'] as Handler)
+  )
 }

@@ -6,7 +6,13 @@ import type { SerializedError } from './errors'
 import type { Logger } from './logger'
 import type { StopReason } from './protocol'
 import { Publishers } from './publishers'
-import { loadService, type MainContext, resolveServicePath, type Service, type StopFn } from './service'
+import {
+  loadService,
+  type MainContext,
+  resolveServicePath,
+  type Service,
+  type StopFn,
+} from './service'
 import { WorkerHandle } from './worker-handle'
 
 export interface SupervisorOptions {
@@ -68,7 +74,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.#closing) return false
     // The seed's slow-joiner allowance (2.4), so peers that connect right after bind miss nothing
     // published once we report ready. It runs while the workers start, not before.
-    const settled = this.#publishers.size > 0 && config.settleMs > 0 ? delay(config.settleMs) : undefined
+    const settled =
+      this.#publishers.size > 0 && config.settleMs > 0 ? delay(config.settleMs) : undefined
 
     for (const socket of config.sockets.filter((s) => s.kind === 'sub')) {
       this.#workers.push(
@@ -120,7 +127,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.#publishers.publish(...args)
   }
 
-  #publishFromWorker(topic: string, payload: Uint8Array, target: string | undefined, from: string): void {
+  #publishFromWorker(
+    topic: string,
+    payload: Uint8Array,
+    target: string | undefined,
+    from: string,
+  ): void {
     try {
       this.publish(topic, payload, target ? { socket: target } : undefined)
     } catch (error) {
@@ -163,16 +175,28 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     const deadline = this.config.shutdownTimeoutMs
     const outcomes = await Promise.all(this.#workers.map((w) => w.join(deadline)))
-    const terminated = this.#workers.filter((_, i) => outcomes[i] === 'terminated').map((w) => w.socket.name)
-    if (this.#aborted) return { clean: false, terminated, elapsedMs: Math.round(performance.now() - started) }
+    const terminated = this.#workers
+      .filter((_, i) => outcomes[i] === 'terminated')
+      .map((w) => w.socket.name)
+    if (this.#aborted)
+      return { clean: false, terminated, elapsedMs: Math.round(performance.now() - started) }
     this.#workers.forEach((w, i) => {
       const counts = w.counters.snapshot()
-      if (outcomes[i] === 'joined') this.#log.info({ socket: w.socket.name, ...counts }, 'receive worker stopped')
+      if (outcomes[i] === 'joined')
+        this.#log.info({ socket: w.socket.name, ...counts }, 'receive worker stopped')
       // The seed's "RX thread did not stop cleanly".
-      else this.#log.warn({ socket: w.socket.name, deadlineMs: deadline, ...counts }, 'receive worker did not stop cleanly; terminated')
+      else
+        this.#log.warn(
+          { socket: w.socket.name, deadlineMs: deadline, ...counts },
+          'receive worker did not stop cleanly; terminated',
+        )
     })
     this.#publishers?.close()
-    return { clean: terminated.length === 0, terminated, elapsedMs: Math.round(performance.now() - started) }
+    return {
+      clean: terminated.length === 0,
+      terminated,
+      elapsedMs: Math.round(performance.now() - started),
+    }
   }
 
   /**

@@ -72,14 +72,20 @@ export class WorkerHandle {
     this.#worker.on('error', (error) => {
       // Only reached if the worker's own guards failed; its thread is already gone.
       options.log.error({ err: error, socket: this.socket.name }, 'receive worker crashed')
-      if (this.#ready && !this.#stopRequested) options.onFailure({ name: error.name, message: error.message })
+      if (this.#ready && !this.#stopRequested)
+        options.onFailure({ name: error.name, message: error.message })
     })
     // Settles once: undefined on `ready`, the error on a start failure or an early exit.
     this.#readiness = new Promise((resolve) => {
       this.#resolveReadiness = resolve
     })
     void this.#exited.then((code) =>
-      this.#resolveReadiness({ name: 'Exited', message: this.#stopRequested ? 'stopped during start-up' : `exited with code ${code} during start-up` }),
+      this.#resolveReadiness({
+        name: 'Exited',
+        message: this.#stopRequested
+          ? 'stopped during start-up'
+          : `exited with code ${code} during start-up`,
+      }),
     )
     port1.on('message', (message: FromWorker) => this.#onMessage(message))
     this.#port = port1
@@ -87,9 +93,16 @@ export class WorkerHandle {
 
   /** Resolves once the worker is receiving; rejects with ZC_ERR_WORKER_START otherwise. */
   async ready(timeoutMs: number): Promise<void> {
-    const timeout: SerializedError = { name: 'Timeout', message: `not ready within ${timeoutMs} ms` }
+    const timeout: SerializedError = {
+      name: 'Timeout',
+      message: `not ready within ${timeoutMs} ms`,
+    }
     const error = await Promise.race([this.#readiness, delay(timeoutMs, timeout, { ref: false })])
-    if (error) throw new ZcError('ZC_ERR_WORKER_START', `${this.socket.envPrefix}: receive worker ${error.message}`)
+    if (error)
+      throw new ZcError(
+        'ZC_ERR_WORKER_START',
+        `${this.socket.envPrefix}: receive worker ${error.message}`,
+      )
   }
 
   get isReady(): boolean {
@@ -113,12 +126,19 @@ export class WorkerHandle {
   async join(deadlineMs: number): Promise<JoinOutcome> {
     // An exit we did not cause is a join: the thread ended by itself after closing its socket
     // (its `stopped` report may still be in flight on the port; the counters are shared anyway).
-    const exited = await Promise.race([this.#exited.then(() => true), delay(deadlineMs, false, { ref: false })])
+    const exited = await Promise.race([
+      this.#exited.then(() => true),
+      delay(deadlineMs, false, { ref: false }),
+    ])
     if (exited) return this.#terminating ? 'terminated' : 'joined'
     if (this.counters.state === WorkerState.Receiving) {
-      this.#options.log.warn({ socket: this.socket.name }, 'worker still receiving at the deadline; waiting one receive timeout')
+      this.#options.log.warn(
+        { socket: this.socket.name },
+        'worker still receiving at the deadline; waiting one receive timeout',
+      )
       const grace = this.#options.config.receiveTimeoutMs + 100
-      if (await Promise.race([this.#exited.then(() => true), delay(grace, false, { ref: false })])) return 'joined'
+      if (await Promise.race([this.#exited.then(() => true), delay(grace, false, { ref: false })]))
+        return 'joined'
     }
     await this.#terminate()
     return 'terminated'

@@ -23,7 +23,12 @@ const inproc = (name: string) => `inproc://${name}-${process.pid}-${unique++}`
 async function startEcho(env: Record<string, string>) {
   const memory = memoryLogger()
   // Worker threads log to fd 1 on their own; keep them quiet here (lifecycle tests read them).
-  const config = loadConfig({ ZC_SERVICE: fixtureService('echo'), ZMQ_SETTLE_MS: '0', LOG_LEVEL: 'fatal', ...env })
+  const config = loadConfig({
+    ZC_SERVICE: fixtureService('echo'),
+    ZMQ_SETTLE_MS: '0',
+    LOG_LEVEL: 'fatal',
+    ...env,
+  })
   const supervisor = new Supervisor(config, { log: memory.log })
   const seen: Seen[] = []
   supervisor.on('workerMessage', (data) => seen.push(data as Seen))
@@ -65,7 +70,10 @@ describe('receive path', () => {
 
   it('counts bad frame counts and invalid topics, and keeps receiving', async () => {
     const pub = await new TestPublisher().bind(inproc('bad'))
-    const { supervisor, until } = await startEcho({ ZMQ_SUB_ENDPOINT: pub.endpoint, ZMQ_SUB_TOPICS: 'camera.' })
+    const { supervisor, until } = await startEcho({
+      ZMQ_SUB_ENDPOINT: pub.endpoint,
+      ZMQ_SUB_TOPICS: 'camera.',
+    })
     await pub.subscribed('camera.')
     await pub.send(['camera.cmd'])
     await pub.send(['camera.cmd', 'a', 'b'])
@@ -78,14 +86,22 @@ describe('receive path', () => {
     const counts = supervisor.counters().sub
     assert.equal(counts?.received, 6)
     assert.equal(counts?.handled, 1)
-    assert.deepEqual(counts?.dropped, { bad_frames: 2, invalid_topic: 3, unsubscribed: 0, handler_error: 0 })
+    assert.deepEqual(counts?.dropped, {
+      bad_frames: 2,
+      invalid_topic: 3,
+      unsubscribed: 0,
+      handler_error: 0,
+    })
     assert.equal(counts?.received, (counts?.handled ?? 0) + (counts?.droppedTotal ?? 0))
     pub.close()
   })
 
   it('delivers when the SUB starts before the PUB binds (inproc)', async () => {
     const address = inproc('sub-first')
-    const { supervisor, until } = await startEcho({ ZMQ_SUB_ENDPOINT: address, ZMQ_SUB_TOPICS: 'camera.cmd' })
+    const { supervisor, until } = await startEcho({
+      ZMQ_SUB_ENDPOINT: address,
+      ZMQ_SUB_TOPICS: 'camera.cmd',
+    })
     const pub = await new TestPublisher().bind(address)
     await pub.subscribed('camera.cmd')
     await pub.send(['camera.cmd', 'no-reply'])
@@ -96,7 +112,10 @@ describe('receive path', () => {
 
   it('delivers when the PUB binds first (tcp on loopback)', async () => {
     const pub = await new TestPublisher().bind('tcp://127.0.0.1:*')
-    const { supervisor, until } = await startEcho({ ZMQ_SUB_ENDPOINT: pub.endpoint, ZMQ_SUB_TOPICS: 'camera.cmd' })
+    const { supervisor, until } = await startEcho({
+      ZMQ_SUB_ENDPOINT: pub.endpoint,
+      ZMQ_SUB_TOPICS: 'camera.cmd',
+    })
     await pub.subscribed('camera.cmd')
     await pub.send(['camera.cmd', 'no-reply'])
     assert.equal((await until('no-reply')).topic, 'camera.cmd')
@@ -178,7 +197,9 @@ describe('publishing', () => {
     assert.equal(supervisor.publish('camera.frame', 'x'), true)
     assert.equal(supervisor.publish('camera.other', 'x'), true)
     assert.equal(supervisor.publish('camera.other', 'y'), true)
-    const warnings = lines.filter((l) => l.level === 40 && String(l.msg).startsWith('topic not declared'))
+    const warnings = lines.filter(
+      (l) => l.level === 40 && String(l.msg).startsWith('topic not declared'),
+    )
     assert.equal(warnings.length, 1)
     assert.equal(warnings[0]?.topic, 'camera.other')
     await supervisor.close('manual')
@@ -190,7 +211,10 @@ describe('publishing', () => {
 describe('shutdown in process', () => {
   it('under a flood: joins cleanly and every received message is handled or counted', async () => {
     const pub = await new TestPublisher().bind('tcp://127.0.0.1:*')
-    const { supervisor, until } = await startEcho({ ZMQ_SUB_ENDPOINT: pub.endpoint, ZMQ_SUB_TOPICS: 'camera.cmd' })
+    const { supervisor, until } = await startEcho({
+      ZMQ_SUB_ENDPOINT: pub.endpoint,
+      ZMQ_SUB_TOPICS: 'camera.cmd',
+    })
     await pub.subscribed('camera.cmd')
     let flooding = true
     const flood = (async () => {
@@ -216,7 +240,10 @@ describe('shutdown in process', () => {
 
   it('close() is idempotent and returns the first result', async () => {
     const pub = await new TestPublisher().bind(inproc('idem'))
-    const { supervisor } = await startEcho({ ZMQ_SUB_ENDPOINT: pub.endpoint, ZMQ_SUB_TOPICS: 'camera.cmd' })
+    const { supervisor } = await startEcho({
+      ZMQ_SUB_ENDPOINT: pub.endpoint,
+      ZMQ_SUB_TOPICS: 'camera.cmd',
+    })
     const [a, b] = await Promise.all([supervisor.close('manual'), supervisor.close('signal')])
     assert.equal(a, b)
     assert.equal(a.clean, true)

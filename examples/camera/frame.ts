@@ -22,7 +22,11 @@ export function encodeFrame(header: FrameHeader, size: number): Buffer {
 
 export function decodeFrameHeader(frame: Buffer): FrameHeader | undefined {
   if (frame.length < FRAME_HEADER_BYTES) return undefined
-  return { seq: frame.readUInt32BE(0), fps: frame.readUInt32BE(4) / 1000, capturedAt: frame.readDoubleBE(8) }
+  return {
+    seq: frame.readUInt32BE(0),
+    fps: frame.readUInt32BE(4) / 1000,
+    capturedAt: frame.readDoubleBE(8),
+  }
 }
 
 /** The control message the camera obeys on `camera.cmd`. */

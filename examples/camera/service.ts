@@ -4,13 +4,14 @@
  */
 import { makeValidator } from 'envalid'
 import { readEnv } from '../../src/config'
-import { type ConfigIssue, ConfigError } from '../../src/errors'
+import { ConfigError, type ConfigIssue } from '../../src/errors'
 import { defineService } from '../../src/service'
 import { encodeFrame, FRAME_HEADER_BYTES, MAX_FPS, parseCommand } from './frame'
 
 const FPS = makeValidator((input) => {
   const fps = Number(input)
-  if (!(fps > 0 && fps <= MAX_FPS)) throw new Error(`is "${input}"; it must be a number in (0, ${MAX_FPS}]`)
+  if (!(fps > 0 && fps <= MAX_FPS))
+    throw new Error(`is "${input}"; it must be a number in (0, ${MAX_FPS}]`)
   return fps
 })
 const FRAME_BYTES = makeValidator((input) => {
@@ -56,7 +57,10 @@ export default defineService({
     const schedule = () => {
       clearInterval(timer)
       timer = setInterval(() => {
-        ctx.publish('camera.frame', encodeFrame({ seq: seq++, fps, capturedAt: Date.now() }, settings.frameBytes))
+        ctx.publish(
+          'camera.frame',
+          encodeFrame({ seq: seq++, fps, capturedAt: Date.now() }, settings.frameBytes),
+        )
       }, 1000 / fps)
     }
     const heartbeat = setInterval(() => {

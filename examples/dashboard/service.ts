@@ -5,8 +5,9 @@
  * The command is best-effort pub/sub, so the dashboard repeats it on every heartbeat until the
  * frames themselves say the camera runs at the target rate: that closes the round trip.
  */
-import { decodeFrameHeader } from '../camera/frame'
+
 import { defineService, type HandlerContext, type Message } from '../../src/service'
+import { decodeFrameHeader } from '../camera/frame'
 
 // Read in the worker thread, which gets a copy of the process environment.
 const target = Number(process.env.DASHBOARD_TARGET_FPS ?? '') || undefined
@@ -20,7 +21,8 @@ let confirmed = false
 
 function onFrame(message: Message, ctx: HandlerContext): void {
   const header = decodeFrameHeader(message.payload)
-  if (!header) throw new Error(`frame of ${message.payload.length} bytes is shorter than its header`)
+  if (!header)
+    throw new Error(`frame of ${message.payload.length} bytes is shorter than its header`)
   const now = Date.now()
   if (windowStart === 0) windowStart = now
   framesInWindow++
@@ -28,7 +30,12 @@ function onFrame(message: Message, ctx: HandlerContext): void {
   if (now - windowStart >= REPORT_EVERY_MS) {
     const seconds = (now - windowStart) / 1000
     ctx.log.info(
-      { fps: Number((framesInWindow / seconds).toFixed(1)), cameraFps: header.fps, kib: Math.round(bytesInWindow / 1024), seq: header.seq },
+      {
+        fps: Number((framesInWindow / seconds).toFixed(1)),
+        cameraFps: header.fps,
+        kib: Math.round(bytesInWindow / 1024),
+        seq: header.seq,
+      },
       'frame rate',
     )
     windowStart = now
@@ -37,7 +44,10 @@ function onFrame(message: Message, ctx: HandlerContext): void {
   }
   if (target !== undefined && !confirmed && commandSentAt !== undefined && header.fps === target) {
     confirmed = true
-    ctx.log.info({ fps: header.fps, roundTripMs: now - commandSentAt }, 'command round trip confirmed')
+    ctx.log.info(
+      { fps: header.fps, roundTripMs: now - commandSentAt },
+      'command round trip confirmed',
+    )
   }
 }
 

@@ -7,7 +7,8 @@ import type { LogLine } from './logs'
 export const ROOT = path.join(__dirname, '..', '..')
 export const MAIN = path.join(ROOT, 'dist', 'main.js')
 
-export const fixtureService = (name: string) => path.join(ROOT, 'test', 'fixtures', 'services', `${name}.js`)
+export const fixtureService = (name: string) =>
+  path.join(ROOT, 'test', 'fixtures', 'services', `${name}.js`)
 
 export interface Exit {
   code: number | null
@@ -34,12 +35,17 @@ export class ContainerProcess {
       env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'debug', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
-    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (text) => this.#onLine(text))
-    createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on('line', (text) => this.stderrLines.push(text))
+    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (text) =>
+      this.#onLine(text),
+    )
+    createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on('line', (text) =>
+      this.stderrLines.push(text),
+    )
     this.exited = once(this.child, 'exit').then(([code, signal]) => ({
       code: code as number | null,
       signal: signal as NodeJS.Signals | null,
-      sinceSignalMs: this.#signalledAt === undefined ? undefined : performance.now() - this.#signalledAt,
+      sinceSignalMs:
+        this.#signalledAt === undefined ? undefined : performance.now() - this.#signalledAt,
     }))
   }
 
@@ -67,7 +73,11 @@ export class ContainerProcess {
     return new Promise((resolve, reject) => {
       this.#waiters.push({ match: predicate, resolve })
       void this.exited.then((exit) =>
-        reject(new Error(`container exited (${exit.code ?? exit.signal}) before log ${String(match)}\n${this.dump()}`)),
+        reject(
+          new Error(
+            `container exited (${exit.code ?? exit.signal}) before log ${String(match)}\n${this.dump()}`,
+          ),
+        ),
       )
     })
   }

@@ -9,7 +9,11 @@ export interface LogLine {
 }
 
 /** A real pino logger that keeps its lines in memory, with a way to wait for one. */
-export function memoryLogger(): { log: Logger; lines: LogLine[]; waitFor: (match: (l: LogLine) => boolean) => Promise<LogLine> } {
+export function memoryLogger(): {
+  log: Logger
+  lines: LogLine[]
+  waitFor: (match: (l: LogLine) => boolean) => Promise<LogLine>
+} {
   const lines: LogLine[] = []
   const waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = []
   const stream = new Writable({

@@ -1,4 +1,4 @@
-import { XPublisher, Subscriber } from 'zeromq'
+import { Subscriber, XPublisher } from 'zeromq'
 
 /**
  * A test-side publisher on an ephemeral loopback port. It is an XPUB, so the test knows a
