@@ -208,6 +208,22 @@ describe('container process start-up failures', () => {
     assert.equal(fatal?.code, 'ZC_ERR_SERVICE_LOAD')
   })
 
+  it('a worker that misses the ready deadline fails start-up with exit 70, never 134', async () => {
+    const container = new ContainerProcess({
+      ZMQ_SUB_ENDPOINT: 'tcp://127.0.0.1:1',
+      ZMQ_SUB_TOPICS: 'x.msg',
+      ZC_SERVICE: fixtureService('slow-worker-start'),
+      ZC_READY_TIMEOUT_MS: '50',
+    })
+    const exit = await container.exited
+    assertNoAbort(exit, container)
+    assert.equal(exit.code, EXIT.STARTUP_FAILED, container.dump())
+    const fatal = container.lines.find((l) => l.msg === 'start-up failed')
+    assert.equal(fatal?.code, 'ZC_ERR_WORKER_START')
+    assert.match(String((fatal?.err as { message?: string })?.message), /not ready within 50 ms/)
+    assert.equal(container.lastLine?.msg, 'stopped')
+  })
+
   it('a PUB endpoint already in use fails start-up with exit 70 and names the variable', async () => {
     const pub = await new TestPublisher().bind()
     publishers.push(pub)
