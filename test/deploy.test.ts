@@ -6,12 +6,15 @@ import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import {
+  cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs'
 import { createServer, type Server } from 'node:http'
@@ -37,7 +40,8 @@ import { Secret } from 'kubernetes-models/v1/Secret'
 import { Service } from 'kubernetes-models/v1/Service'
 import { parseAllDocuments, parse as parseYaml } from 'yaml'
 import { type Config, loadConfig } from '../src/config'
-import { ContainerProcess, ROOT } from './helpers/container'
+import { ROOT } from './helpers/container'
+import { LogProcess } from './helpers/log-process'
 
 const COMPOSE_SCHEMA = path.join(ROOT, '..', 'shared', 'schemas', 'compose-spec.json')
 const K8S = path.join(ROOT, 'deploy', 'k8s')
@@ -711,13 +715,49 @@ describe('deploy/k8s', () => {
 
 // --- The image's start command, outside Docker -------------------------------------------------
 
+/**
+ * The runtime stage's files, staged in a folder the way its COPY instructions lay out WORKDIR:
+ * `--from=build /app/x` is the repository's built `x` (node_modules linked, not copied).
+ */
+function stageRuntime(): string {
+  const app = mkdtempSync(path.join(tmpdir(), 'zc-app-'))
+  const workdir = inRuntime('WORKDIR').at(-1)?.getArgumentsContent() ?? '/'
+  for (const copy of inRuntime('COPY')) {
+    const parts = (copy as Copy).getArguments().map((a) => a.getValue())
+    const destination = parts.at(-1) ?? ''
+    for (const source of parts.slice(0, -1)) {
+      const from = path.join(
+        ROOT,
+        flag(copy, 'from') ? path.posix.relative(workdir, source) : source,
+      )
+      const resolved = path.posix.resolve(workdir, destination)
+      const to = destination.endsWith('/')
+        ? path.posix.join(resolved, path.posix.basename(source))
+        : resolved
+      const target = path.join(app, path.posix.relative(workdir, to))
+      mkdirSync(path.dirname(target), { recursive: true })
+      if (path.basename(from) === 'node_modules') symlinkSync(from, target, 'dir')
+      else cpSync(from, target, { recursive: true })
+    }
+  }
+  return app
+}
+
 describe('the image start command outside Docker, wired as compose wires it', () => {
-  const running: ContainerProcess[] = []
+  const running: LogProcess[] = []
+  let app = ''
+  before(() => {
+    app = stageRuntime()
+  })
   after(async () => {
-    for (const p of running) p.signal('SIGKILL')
+    await Promise.all(running.map((p) => p.stop()))
+    rmSync(app, { recursive: true, force: true })
   })
 
   it('camera and dashboard reach ready, talk both ways, and exit 0 on SIGTERM within the grace period', async () => {
+    const [cmd] = inRuntime('CMD')
+    const [command = '', ...args] = (cmd && execForm(cmd)) ?? []
+    assert.equal(command, 'node')
     // Each service gets its own loopback address, as each gets its own IP on the compose
     // network: service names resolve to it, and `tcp://*:` binds it. Random, so runs never clash.
     const net = `127.${1 + Math.floor(Math.random() * 254)}.${Math.floor(Math.random() * 256)}`
@@ -734,13 +774,27 @@ describe('the image start command outside Docker, wired as compose wires it', ()
       }
       // The health listener (once it exists) binds the service's own address too.
       env.HTTP_HOST = address[name] as string
-      const p = new ContainerProcess(env)
+      const p = new LogProcess(
+        name,
+        process.execPath,
+        args,
+        {
+          PATH: process.env.PATH ?? '',
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'debug',
+          ...env,
+        },
+        { cwd: app },
+      )
       running.push(p)
       return p
     }
     const camera = start('camera')
     const dashboard = start('dashboard')
     await Promise.all([camera.waitForLog('ready'), dashboard.waitForLog('ready')])
+    // The image's package.json came along: the version is known.
+    const { version } = JSON.parse(read('package.json')) as { version: string }
+    assert.equal((await camera.waitForLog('starting')).version, version)
     // Frames camera -> dashboard, and the dashboard's command back, over the compose wiring.
     await dashboard.waitForLog('frame rate')
     await dashboard.waitForLog('command round trip confirmed')
@@ -750,14 +804,16 @@ describe('the image start command outside Docker, wired as compose wires it', ()
       ['camera', camera],
       ['dashboard', dashboard],
     ] as const) {
+      const signalledAt = performance.now()
       p.signal('SIGTERM')
       const exit = await p.exited
+      const stopMs = performance.now() - signalledAt
       assert.equal(exit.code, 0, p.dump())
-      assert.equal(p.lastLine?.msg, 'stopped')
+      assert.equal(p.lines.at(-1)?.msg, 'stopped')
       const graceMs = durationMs(compose.services[name]?.stop_grace_period ?? '10s')
       assert.ok(
-        (exit.sinceSignalMs ?? Infinity) < graceMs,
-        `${name} stopped within stop_grace_period`,
+        stopMs < graceMs,
+        `${name} stopped in ${Math.round(stopMs)} ms, within stop_grace_period`,
       )
     }
   })

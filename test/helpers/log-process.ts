@@ -20,8 +20,9 @@ export class LogProcess {
     command: string,
     args: readonly string[],
     env: Record<string, string>,
+    options: { cwd?: string } = {},
   ) {
-    this.child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.child = spawn(command, args, { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (text) =>
       this.#onLine(text),
     )
