@@ -74,23 +74,32 @@ function start(name: string, envFile: string): ChildProcess {
 }
 
 async function main(): Promise<number> {
+  const duration = Number(args.duration ?? process.env.DEMO_DURATION_S ?? 0)
+  if (!(duration >= 0)) {
+    process.stderr.write(
+      `demo: --duration must be a number of seconds, got "${args.duration ?? process.env.DEMO_DURATION_S}"\n`,
+    )
+    return 64
+  }
   const children = [start('camera', args['camera-env']), start('dashboard', args['dashboard-env'])]
   const exits = children.map((c) =>
     once(c, 'exit').then(([code, signal]) => ({ code: code as number | null, signal })),
   )
   let stopping = false
   const stopAll = () => {
-    if (stopping) return
+    const signal = stopping ? 'SIGKILL' : 'SIGTERM'
+    if (stopping) process.stdout.write('[demo]      second Ctrl-C: killing both containers\n')
+    else process.stdout.write('[demo]      stopping both containers (SIGTERM)\n')
     stopping = true
-    process.stdout.write('[demo]      stopping both containers (SIGTERM)\n')
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM')
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(signal)
   }
   process.on('SIGINT', stopAll)
   process.on('SIGTERM', stopAll)
-  const duration = Number(args.duration ?? process.env.DEMO_DURATION_S ?? 0)
   const timer = duration > 0 ? setTimeout(stopAll, duration * 1000) : undefined
   // If one container ends on its own, stop the other too.
-  void Promise.race(exits).then(stopAll)
+  void Promise.race(exits).then(() => {
+    if (!stopping) stopAll()
+  })
   const results = await Promise.all(exits)
   clearTimeout(timer)
   const names = ['camera', 'dashboard']

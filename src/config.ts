@@ -251,10 +251,11 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
   // A receive timeout of 0 turns the receive loop into a busy spin that never sees shutdown.
   const atLeastOne = milliseconds(1)
   const ms = milliseconds(0)
-  const count = makeValidator<number>((input) => {
+  // zeromq.js refuses more than 512 un-awaited sends on one socket (EBUSY).
+  const sendLimit = makeValidator<number>((input) => {
     const n = Number(input.trim())
-    if (!/^\d+$/.test(input.trim()) || n < 1)
-      throw new Error(`is "${input}"; it must be a whole number above 0`)
+    if (!/^\d+$/.test(input.trim()) || n < 1 || n > 512)
+      throw new Error(`is "${input}"; it must be a whole number from 1 to 512`)
     return n
   })
   const logLevel = makeValidator<LogLevel>((input) => {
@@ -280,7 +281,7 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
     }),
     ZMQ_LINGER_MS: ms({ default: 0, example: '0', desc: 'socket linger' }),
     ZMQ_SETTLE_MS: ms({ default: 100, example: '100', desc: 'slow-joiner settle after bind' }),
-    ZC_PUBLISH_QUEUE_LIMIT: count({
+    ZC_PUBLISH_QUEUE_LIMIT: sendLimit({
       default: 500,
       example: '500',
       desc: 'sends in flight per PUB',
@@ -344,11 +345,6 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v)
   }
   return value
-}
-
-/** The latency budget of a class, in milliseconds. */
-export function budgetMs(latencyClass: LatencyClass): number {
-  return LATENCY_BUDGET_MS[latencyClass]
 }
 
 function suggestion(variable: string): string {

@@ -13,18 +13,31 @@ export const DROP_REASONS = [
 ] as const
 export type DropReason = (typeof DROP_REASONS)[number]
 
-/** Where a receive worker is; read by the supervisor to know whether terminate() is safe. */
+/**
+ * Where a receive worker is, published in shared memory. `terminate()` and `process.exit()` abort
+ * the whole process while a worker has native zeromq work in flight (zeromq.js#411), so the
+ * supervisor reads this word before it terminates anything.
+ */
 export const WorkerState = {
-  /** Spawned, socket not yet receiving. */
-  Starting: 0,
-  /** A zeromq receive is pending: terminate() now would abort the process (zeromq.js#411). */
-  Receiving: 1,
+  /** Loading the service module; no socket yet. */
+  Loading: 0,
+  /** An async bind is in flight (a SUB with `@`). Unsafe to terminate. */
+  Binding: 1,
+  /** A receive is pending. Unsafe to terminate. */
+  Receiving: 2,
   /** Running a handler; no receive pending. */
-  Handling: 2,
-  /** Socket closed; the thread may be terminated safely. */
-  Closed: 3,
+  Handling: 3,
+  /** Socket closed; nothing native in flight. */
+  Closed: 4,
 } as const
 export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState]
+
+/** The states in which `worker.terminate()` cannot abort the process. */
+export function isTerminateSafe(state: WorkerState): boolean {
+  return (
+    state === WorkerState.Loading || state === WorkerState.Handling || state === WorkerState.Closed
+  )
+}
 
 const STATE = 0
 const STOP = 1
@@ -79,7 +92,7 @@ export class SocketCounters {
   /** A new worker for the same socket starts with the stop flag down and totals kept. */
   resetForRestart(): void {
     Atomics.store(this.#flags, STOP, 0)
-    Atomics.store(this.#flags, STATE, WorkerState.Starting)
+    Atomics.store(this.#flags, STATE, WorkerState.Loading)
   }
 
   snapshot(): CounterSnapshot {

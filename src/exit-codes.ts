@@ -17,6 +17,12 @@ export const EXIT = {
   SHUTDOWN_TIMEOUT: 75,
   /** The environment is invalid: one line per problem was printed to stderr. */
   CONFIG_INVALID: 78,
+  /**
+   * A worker was blocked with native zeromq work in flight (a receive pending under a timer that
+   * never returns, say). Ending its thread any other way aborts the process with SIGABRT, so the
+   * container logs its last line and sends itself SIGKILL: the shell reports 128 + 9.
+   */
+  KILLED_STUCK_WORKER: 137,
   /** A second SIGINT during shutdown: stopped at once (128 + 2). */
   FORCED_SIGINT: 130,
   /** A second SIGTERM during shutdown: stopped at once (128 + 15). */

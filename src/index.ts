@@ -9,10 +9,10 @@
  * ```
  */
 export type { Config, LatencyClass, SocketKind, SocketSpec } from './config'
-export { LATENCY_BUDGET_MS, loadConfig } from './config'
+export { LATENCY_BUDGET_MS, loadConfig, readEnv } from './config'
 export type { CounterSnapshot, DropReason } from './counters'
 export type { Endpoint, EndpointAction } from './endpoints'
-export { ConfigError, ERROR_CODES, type ErrorCode, ZcError } from './errors'
+export { ConfigError, type ConfigIssue, ERROR_CODES, type ErrorCode, ZcError } from './errors'
 export { EXIT } from './exit-codes'
 export type {
   Handler,

@@ -10,7 +10,7 @@ import { Supervisor } from './supervisor'
  * `node dist/main.js`: the container process. The only module that touches `process`: signals,
  * fatal-error hooks and the exit code.
  */
-export async function runContainer(): Promise<ExitCode> {
+export async function runContainer(): Promise<Outcome> {
   const startedAt = performance.now()
   let config: ReturnType<typeof loadConfig>
   try {
@@ -18,57 +18,78 @@ export async function runContainer(): Promise<ExitCode> {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     reportConfigError(error)
-    return EXIT.CONFIG_INVALID
+    return { exitCode: EXIT.CONFIG_INVALID, kill: false }
   }
 
   const log = createLogger(config.logLevel, { name: 'zmq-container' })
   const supervisor = new Supervisor(config, { log })
-  let stopping: Promise<ExitCode> | undefined
-  // The exit code comes from an orderly stop, or from a second signal, whichever ends first.
-  let stopped: (code: Promise<ExitCode>) => void = () => {}
-  let forced: (code: ExitCode) => void = () => {}
+  // Until the exit code is known, nothing may let the process end quietly with 0.
+  const keepAlive = setInterval(() => {}, 1 << 30)
+
+  // The outcome comes from an orderly stop, or from a second signal, whichever ends first.
+  let resolveOutcome: (outcome: Outcome | Promise<Outcome>) => void = () => {}
+  let resolveForced: (outcome: Outcome) => void = () => {}
   const finished = Promise.race([
-    new Promise<ExitCode>((resolve) => {
-      stopped = resolve
+    new Promise<Outcome>((resolve) => {
+      resolveOutcome = resolve
     }),
-    new Promise<ExitCode>((resolve) => {
-      forced = resolve
+    new Promise<Outcome>((resolve) => {
+      resolveForced = resolve
     }),
   ])
 
-  const stop = (reason: 'signal' | 'fatal', code: ExitCode): Promise<ExitCode> => {
-    if (!stopping) {
-      stopping = supervisor
-        .close(reason)
-        .then((result) => (!result.clean && code === EXIT.OK ? EXIT.SHUTDOWN_TIMEOUT : code))
-      stopped(stopping)
-    }
-    return stopping
+  let stopReason: 'signal' | 'fatal' | undefined
+  let forcing = false
+  const stop = (reason: 'signal' | 'fatal', code: ExitCode): void => {
+    if (stopReason) return
+    stopReason = reason
+    resolveOutcome(
+      supervisor.close(reason).then((result): Outcome => {
+        if (result.stuck.length > 0) return { exitCode: EXIT.KILLED_STUCK_WORKER, kill: true }
+        if (!result.clean && code === EXIT.OK)
+          return { exitCode: EXIT.SHUTDOWN_TIMEOUT, kill: false }
+        return { exitCode: code, kill: false }
+      }),
+    )
   }
 
   const onSignal = (signal: NodeJS.Signals) => {
-    if (!stopping) {
+    if (!stopReason) {
       log.info({ signal }, 'shutdown requested')
-      void stop('signal', EXIT.OK)
+      stop('signal', EXIT.OK)
       return
     }
+    // A signal during a shutdown we started for a failure keeps that failure's exit code.
+    if (stopReason === 'fatal' || forcing) {
+      log.info({ signal }, 'shutdown already in progress')
+      return
+    }
+    forcing = true
     log.warn({ signal }, 'second signal: stopping now')
     const code = signal === 'SIGINT' ? EXIT.FORCED_SIGINT : EXIT.FORCED_SIGTERM
-    void supervisor.abort().then(() => forced(code))
+    void supervisor
+      .forceStop()
+      .then((unsafe) =>
+        resolveForced(
+          unsafe.length > 0
+            ? { exitCode: EXIT.KILLED_STUCK_WORKER, kill: true }
+            : { exitCode: code, kill: false },
+        ),
+      )
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
 
   const onFatal = (error: unknown) => {
     log.fatal({ err: error }, 'uncaught error in main thread')
-    void stop('fatal', EXIT.INTERNAL)
+    stop('fatal', EXIT.INTERNAL)
   }
   process.on('uncaughtException', onFatal)
   process.on('unhandledRejection', onFatal)
 
   supervisor.on('workerFailed', (socket, error) => {
     log.error({ socket, err: error }, 'receive worker failed; shutting down')
-    void stop('fatal', EXIT.WORKER_FAILED)
+    stop('fatal', EXIT.WORKER_FAILED)
   })
 
   log.info(
@@ -80,28 +101,36 @@ export async function runContainer(): Promise<ExitCode> {
     'starting',
   )
   try {
-    const started = await supervisor.start()
-    if (started) {
+    if (await supervisor.start())
       log.info({ startupMs: Math.round(performance.now() - startedAt) }, 'ready')
-    }
   } catch (error) {
     // A service's own variables are configuration too (the camera's CAMERA_FPS, say).
     if (error instanceof ConfigError) {
       reportConfigError(error)
-      void stop('fatal', EXIT.CONFIG_INVALID)
+      stop('fatal', EXIT.CONFIG_INVALID)
     } else {
       log.fatal(
         { err: error, code: error instanceof ZcError ? error.code : undefined },
         'start-up failed',
       )
-      void stop('fatal', EXIT.STARTUP_FAILED)
+      stop('fatal', EXIT.STARTUP_FAILED)
     }
   }
 
   // The container runs until a signal, a fatal error or a failed start-up starts a stop.
-  const exitCode = await finished
-  log.info({ exitCode, uptimeMs: Math.round(performance.now() - startedAt) }, 'stopped')
-  return exitCode
+  const outcome = await finished
+  clearInterval(keepAlive)
+  log.info(
+    { exitCode: outcome.exitCode, uptimeMs: Math.round(performance.now() - startedAt) },
+    'stopped',
+  )
+  return outcome
+}
+
+/** How the process must end: `kill` when a worker is stuck where any orderly exit would abort. */
+export interface Outcome {
+  readonly exitCode: ExitCode
+  readonly kill: boolean
 }
 
 /** One line per bad variable on stderr, no stack trace. */
@@ -124,7 +153,7 @@ Commands:
 /** The process entry behind `node dist/main.js` and the `zmq-container` binary. */
 export function main(argv: readonly string[]): void {
   const [command = 'run', ...rest] = argv
-  let run: () => Promise<ExitCode>
+  let run: () => Promise<Outcome>
   if (command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(`${USAGE}\n`)
     return
@@ -141,7 +170,11 @@ export function main(argv: readonly string[]): void {
     return
   }
   run().then(
-    (code) => process.exit(code),
+    ({ exitCode, kill }) => {
+      // SIGKILL skips the worker teardown that would abort (134); the last log line is out.
+      if (kill) process.kill(process.pid, 'SIGKILL')
+      else process.exit(exitCode)
+    },
     (error: unknown) => {
       process.stderr.write(`zmq-container: internal error: ${String(error)}\n`)
       process.exit(EXIT.INTERNAL)

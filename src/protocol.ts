@@ -26,7 +26,7 @@ export type ToWorker = { type: 'shutdown'; reason: StopReason }
 
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'stopped'; received: number; handled: number; dropped: number }
+  | { type: 'stopped' }
   | { type: 'failed'; error: SerializedError; phase: 'start' | 'run' }
   | { type: 'publish'; topic: string; payload: Uint8Array; socket: string | undefined }
   | { type: 'service'; data: unknown }

@@ -1,4 +1,5 @@
 import { XPublisher } from 'zeromq'
+import { attach } from './attach'
 import type { Config, SocketSpec } from './config'
 import { ZcError } from './errors'
 import { type Logger, LogThrottle } from './logger'
@@ -23,6 +24,9 @@ interface Outbound {
   /** Subscribers per subscription prefix, as seen in the XPUB's subscription frames. */
   readonly subscribers: Map<string, number>
   inFlight: number
+  /** Settle callbacks of a send, made once per socket rather than per message. */
+  readonly sent: () => void
+  readonly failed: (error: unknown) => void
 }
 
 /**
@@ -72,29 +76,23 @@ export class Publishers {
       dropped: 0,
       failed: 0,
     }
-    const outbound: Outbound = { spec, socket, stats, subscribers: new Map(), inFlight: 0 }
-    this.#outbound.set(spec.name, outbound)
-    const endpoints: string[] = []
-    for (const e of spec.endpoints) {
-      try {
-        if (e.action === 'bind') {
-          await socket.bind(e.address)
-          endpoints.push(socket.lastEndpoint ?? e.address)
-        } else {
-          socket.connect(e.address)
-          endpoints.push(e.address)
-        }
-      } catch (error) {
-        const problem = error instanceof Error ? error.message : String(error)
-        throw new ZcError(
-          'ZC_ERR_BIND_FAILED',
-          `${spec.envPrefix}_ENDPOINT: cannot ${e.action} ${e.address}: ${problem}`,
-          {
-            cause: error,
-          },
-        )
-      }
+    const outbound: Outbound = {
+      spec,
+      socket,
+      stats,
+      subscribers: new Map(),
+      inFlight: 0,
+      sent: () => {
+        outbound.inFlight--
+        stats.published++
+      },
+      failed: (error) => {
+        outbound.inFlight--
+        this.#sendFailed(outbound, error)
+      },
     }
+    this.#outbound.set(spec.name, outbound)
+    const endpoints = await attach(socket, spec)
     Object.assign(stats, { endpoints })
     for (const t of spec.topics) this.#byTopic.set(t, outbound)
     void this.#watchSubscriptions(outbound)
@@ -132,27 +130,26 @@ export class Publishers {
       return false
     }
     out.inFlight++
-    out.socket.send([topic, payload]).then(
-      () => {
-        out.inFlight--
-        out.stats.published++
-      },
-      (error: unknown) => {
-        out.inFlight--
-        out.stats.failed++
-        const suppressed = this.#throttle.admit(`failed:${out.spec.name}`)
-        if (suppressed !== undefined)
-          this.#log.error(
-            { socket: out.spec.name, topic, err: error, suppressed },
-            'publish failed',
-          )
-      },
-    )
+    try {
+      out.socket.send([topic, payload]).then(out.sent, out.failed)
+    } catch (error) {
+      // zeromq.js throws EBUSY synchronously past 512 sends in flight.
+      out.inFlight--
+      this.#sendFailed(out, error)
+      return false
+    }
     if (!this.#firstPublish.has(topic)) {
       this.#firstPublish.add(topic)
       this.#log.info({ socket: out.spec.name, topic, bytes: payload.length }, 'publishing')
     }
     return true
+  }
+
+  #sendFailed(out: Outbound, error: unknown): void {
+    out.stats.failed++
+    const suppressed = this.#throttle.admit(`failed:${out.spec.name}`)
+    if (suppressed !== undefined)
+      this.#log.error({ socket: out.spec.name, err: error, suppressed }, 'publish failed')
   }
 
   #route(topic: string, options?: PublishOptions): Outbound {

@@ -2,8 +2,9 @@ import { isUtf8 } from 'node:buffer'
 import { performance } from 'node:perf_hooks'
 import type { MessagePort } from 'node:worker_threads'
 import { Subscriber } from 'zeromq'
+import { attach } from './attach'
 import { type DropReason, SocketCounters, WorkerState } from './counters'
-import { serializeError, ZcError } from './errors'
+import { serializeError } from './errors'
 import { createLogger, type Logger, LogThrottle } from './logger'
 import { assertNever, type FromWorker, type ToWorker, type WorkerInit } from './protocol'
 import { type Handler, type HandlerContext, handlerFor, loadService, type Payload } from './service'
@@ -61,11 +62,6 @@ class ReceiveWorker {
       return this.#finish()
     }
     if (this.#stopping) return this.#finish()
-
-    this.#log.info(
-      { endpoints: spec.endpoints.map((e) => `${e.action} ${e.address}`), topics: spec.topics },
-      'subscribed',
-    )
     this.#post({ type: 'ready' })
     try {
       await this.#receiveLoop(this.#socket, handler, new TopicMatcher(spec.topics), this.#context())
@@ -83,23 +79,23 @@ class ReceiveWorker {
     })
     // Stored at once so a shutdown during a slow bind still closes it.
     this.#socket = socket
-    let current = ''
     try {
-      for (const e of spec.endpoints) {
-        current = e.address
-        if (e.action === 'bind') await socket.bind(e.address)
-        else socket.connect(e.address)
-      }
+      const endpoints = await attach(socket, spec, () => {
+        this.#counters.state = WorkerState.Binding
+      })
+      this.#counters.state = WorkerState.Loading
       // ZeroMQ filters by prefix; exact matching happens in TopicMatcher.
       for (const t of spec.topics) socket.subscribe(t)
-    } catch (error) {
-      socket.close()
-      const problem = error instanceof Error ? error.message : String(error)
-      throw new ZcError(
-        'ZC_ERR_BIND_FAILED',
-        `${spec.envPrefix}_ENDPOINT: ${current}: ${problem}`,
-        { cause: error },
+      this.#log.info(
+        {
+          endpoints: spec.endpoints.map((e, i) => `${e.action} ${endpoints[i]}`),
+          topics: spec.topics,
+        },
+        'subscribed',
       )
+    } catch (error) {
+      this.#closeSocket()
+      throw error
     }
     return socket
   }
@@ -111,9 +107,12 @@ class ReceiveWorker {
     ctx: HandlerContext,
   ) {
     const counters = this.#counters
-    while (!this.#stopping && !counters.stopRequested) {
-      let frames: Buffer[]
+    for (;;) {
+      // State first, then the stop flag: the supervisor sets the flag, then reads the state, so
+      // one of the two always sees the other's write and never terminates mid-receive.
       counters.state = WorkerState.Receiving
+      if (this.#stopping || counters.stopRequested) break
+      let frames: Buffer[]
       try {
         frames = await socket.receive()
       } catch (error) {
@@ -124,41 +123,59 @@ class ReceiveWorker {
       }
       counters.state = WorkerState.Handling
       counters.add('received')
-      await this.#dispatch(frames, handler, matcher, ctx)
+      const pending = this.#dispatch(frames, handler, matcher, ctx)
+      // Only an async handler costs an await; a sync one goes straight back to receive.
+      if (pending) await pending
     }
   }
 
-  async #dispatch(frames: Buffer[], handler: Handler, matcher: TopicMatcher, ctx: HandlerContext) {
+  /** Checks the frames and runs the handler; returns a promise only for an async handler. */
+  #dispatch(
+    frames: Buffer[],
+    handler: Handler,
+    matcher: TopicMatcher,
+    ctx: HandlerContext,
+  ): Promise<void> | undefined {
     const receivedAt = performance.now()
-    if (frames.length !== 2) return this.#drop('bad_frames', { frames: frames.length })
+    if (frames.length !== 2) return this.#drop('bad_frames', () => ({ frames: frames.length }))
     const [topicFrame, payload] = frames as [Buffer, Buffer]
     if (!isTopicBytes(topicFrame)) {
-      return this.#drop('invalid_topic', {
+      return this.#drop('invalid_topic', () => ({
         utf8: isUtf8(topicFrame),
         bytes: topicFrame.length,
         topicHex: topicFrame.subarray(0, 32).toString('hex'),
-      })
+      }))
     }
     const topic = topicFrame.toString('latin1')
-    if (!matcher.matches(topic)) return this.#drop('unsubscribed', { topic })
+    if (!matcher.matches(topic)) return this.#drop('unsubscribed', () => ({ topic }))
     const spec = this.#init.socket
+    let result: void | Promise<void>
     try {
-      await handler(
+      result = handler(
         { topic, payload, socket: spec.name, latencyClass: spec.latencyClass, receivedAt },
         ctx,
       )
-      this.#counters.add('handled')
     } catch (error) {
-      this.#drop('handler_error', { topic, err: error })
+      return this.#drop('handler_error', () => ({ topic, err: error }))
     }
+    if (typeof (result as Promise<void> | undefined)?.then !== 'function') {
+      this.#counters.add('handled')
+      return undefined
+    }
+    return (result as Promise<void>).then(
+      () => this.#counters.add('handled'),
+      (error: unknown) => this.#drop('handler_error', () => ({ topic, err: error })),
+    )
   }
 
-  #drop(reason: DropReason, details: Record<string, unknown>): void {
+  /** Counts a drop; builds the log details only for lines the throttle lets through. */
+  #drop(reason: DropReason, details: () => Record<string, unknown>): undefined {
     this.#counters.add(reason)
     const suppressed = this.#throttle.admit(reason)
-    if (suppressed === undefined) return
+    if (suppressed === undefined) return undefined
     const level = reason === 'handler_error' ? 'error' : 'warn'
-    this.#log[level]({ reason, ...details, suppressed }, 'message dropped')
+    this.#log[level]({ reason, ...details(), suppressed }, 'message dropped')
+    return undefined
   }
 
   #context(): HandlerContext {
@@ -211,8 +228,7 @@ class ReceiveWorker {
 
   #finish(): void {
     this.#closeSocket()
-    const { received, handled, droppedTotal } = this.#counters.snapshot()
-    this.#post({ type: 'stopped', received, handled, dropped: droppedTotal })
+    this.#post({ type: 'stopped' })
     this.#port.close()
   }
 

@@ -2,8 +2,10 @@ import { EventEmitter } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Config } from './config'
 import type { CounterSnapshot } from './counters'
+import { withDeadline } from './deadline'
 import type { SerializedError } from './errors'
 import type { Logger } from './logger'
+import { LogThrottle } from './logger'
 import type { StopReason } from './protocol'
 import { Publishers } from './publishers'
 import {
@@ -22,10 +24,15 @@ export interface SupervisorOptions {
 }
 
 export interface CloseResult {
-  /** True when every worker reported `stopped` within the deadline. */
+  /** True when every worker stopped by itself within the deadline. */
   readonly clean: boolean
   /** Sockets whose worker missed the deadline and was terminated. */
   readonly terminated: readonly string[]
+  /**
+   * Sockets whose worker missed the deadline in a state where terminating it would abort the
+   * process. The caller must end the process without tearing the thread down (SIGKILL).
+   */
+  readonly stuck: readonly string[]
   readonly elapsedMs: number
 }
 
@@ -47,11 +54,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #options: SupervisorOptions
   readonly #workers: WorkerHandle[] = []
   readonly #serviceListeners: Array<(data: unknown, socket: string) => void> = []
-  readonly #abort = new AbortController()
+  readonly #serviceAbort = new AbortController()
   #publishers: Publishers | undefined
   #serviceStop: StopFn | undefined
   #closing: Promise<CloseResult> | undefined
-  #aborted = false
+  #forced = false
+  readonly #throttle = new LogThrottle()
 
   constructor(config: Config, options: SupervisorOptions) {
     super()
@@ -71,7 +79,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.#closing) return false
 
     this.#publishers = await Publishers.open(config, this.#log)
-    if (this.#closing) return false
+    if (this.#closing) {
+      // close() ran while we were binding and could not see these sockets yet.
+      this.#publishers.close()
+      return false
+    }
     // The seed's slow-joiner allowance (2.4), so peers that connect right after bind miss nothing
     // published once we report ready. It runs while the workers start, not before.
     const settled =
@@ -115,10 +127,28 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       },
       log: this.#log.child({ component: 'service' }),
       config: this.config,
-      signal: this.#abort.signal,
+      signal: this.#serviceAbort.signal,
     }
     const stop = await service.start(ctx)
-    if (typeof stop === 'function') this.#serviceStop = stop
+    if (typeof stop !== 'function') return
+    this.#serviceStop = stop
+    // close() ran while start() was in flight and had no stop function to call yet.
+    if (this.#closing) await this.#stopService()
+  }
+
+  /** Calls the service's stop function once, bounded by the shutdown deadline; false on timeout. */
+  #stopService(): Promise<boolean> {
+    const stop = this.#serviceStop
+    this.#serviceStop = undefined
+    if (!stop) return Promise.resolve(true)
+    const run = (async () => stop())().catch((error: unknown) => {
+      this.#log.error({ err: error }, 'service stop failed')
+    })
+    return withDeadline(run, this.config.shutdownTimeoutMs, 'timeout' as const).then((outcome) => {
+      if (outcome !== 'timeout') return true
+      this.#log.warn({ deadlineMs: this.config.shutdownTimeoutMs }, 'service stop timed out')
+      return false
+    })
   }
 
   /** Publishes from the main thread; see {@link Publishers.publish}. */
@@ -137,7 +167,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.publish(topic, payload, target ? { socket: target } : undefined)
     } catch (error) {
       // The worker validated the topic; what is left is routing, e.g. no PUB socket declares it.
-      this.#log.error({ err: error, socket: from, topic }, 'publish from handler rejected')
+      const suppressed = this.#throttle.admit(`publish:${from}`)
+      if (suppressed !== undefined)
+        this.#log.error(
+          { err: error, socket: from, topic, suppressed },
+          'publish from handler rejected',
+        )
     }
   }
 
@@ -162,58 +197,63 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   async #close(reason: StopReason): Promise<CloseResult> {
     const started = performance.now()
-    this.#abort.abort()
+    this.#serviceAbort.abort()
     // Workers are told first: closing their sockets is what makes shutdown fast, and it must not
-    // wait behind a service stop function.
+    // wait behind a service stop function. The service stop and the joins share one deadline.
     for (const w of this.#workers) w.requestStop(reason)
-    if (this.#serviceStop) {
-      try {
-        await this.#serviceStop()
-      } catch (error) {
-        this.#log.error({ err: error }, 'service stop failed')
-      }
-    }
     const deadline = this.config.shutdownTimeoutMs
-    const outcomes = await Promise.all(this.#workers.map((w) => w.join(deadline)))
-    const terminated = this.#workers
-      .filter((_, i) => outcomes[i] === 'terminated')
-      .map((w) => w.socket.name)
-    if (this.#aborted)
-      return { clean: false, terminated, elapsedMs: Math.round(performance.now() - started) }
+    const [serviceStopped, outcomes] = await Promise.all([
+      this.#stopService(),
+      Promise.all(this.#workers.map((w) => w.join(deadline))),
+    ])
+    const named = (outcome: string) =>
+      this.#workers.filter((_, i) => outcomes[i] === outcome).map((w) => w.socket.name)
+    const result: CloseResult = {
+      clean: serviceStopped && outcomes.every((o) => o === 'joined'),
+      terminated: named('terminated'),
+      stuck: named('stuck'),
+      elapsedMs: Math.round(performance.now() - started),
+    }
+    // After a second signal, main.ts has already reported and exited.
+    if (this.#forced) return result
     this.#workers.forEach((w, i) => {
       const counts = w.counters.snapshot()
-      if (outcomes[i] === 'joined')
-        this.#log.info({ socket: w.socket.name, ...counts }, 'receive worker stopped')
+      const socket = w.socket.name
+      if (outcomes[i] === 'joined') this.#log.info({ socket, ...counts }, 'receive worker stopped')
       // The seed's "RX thread did not stop cleanly".
-      else
+      else if (outcomes[i] === 'terminated')
         this.#log.warn(
-          { socket: w.socket.name, deadlineMs: deadline, ...counts },
+          { socket, deadlineMs: deadline, ...counts },
           'receive worker did not stop cleanly; terminated',
+        )
+      else
+        this.#log.error(
+          { socket, deadlineMs: deadline, ...counts },
+          'receive worker blocked with native zeromq work pending; it cannot be terminated safely',
         )
     })
     this.#publishers?.close()
-    return {
-      clean: terminated.length === 0,
-      terminated,
-      elapsedMs: Math.round(performance.now() - started),
-    }
+    return result
   }
 
   /**
-   * For a second signal: ends every worker now. Workers with a receive pending are skipped
-   * (terminating them would abort the process); they were told to stop and close within
-   * milliseconds. Resolves when all threads are gone or `graceMs` has passed.
+   * For a second signal: ends every worker now. A worker with native zeromq work in flight
+   * cannot be terminated (that aborts the process); it was told to stop and normally closes its
+   * socket within milliseconds. Resolves with the sockets still unsafe after `graceMs`.
    */
-  async abort(graceMs = 200): Promise<void> {
-    this.#aborted = true
+  async forceStop(graceMs = 200): Promise<string[]> {
+    this.#forced = true
     for (const w of this.#workers) w.requestStop('signal')
     const until = performance.now() + graceMs
     let pending = this.#workers
-    while (pending.length > 0 && performance.now() < until) {
+    for (;;) {
       const done = await Promise.all(pending.map((w) => w.terminateIfSafe()))
       pending = pending.filter((_, i) => !done[i])
-      if (pending.length > 0) await delay(5)
+      if (pending.length === 0 || performance.now() >= until) break
+      // Bounded poll of a shared state word: there is no event for "the state changed".
+      await delay(5)
     }
     this.#publishers?.close()
+    return pending.map((w) => w.socket.name)
   }
 }

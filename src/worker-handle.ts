@@ -1,19 +1,25 @@
-import { once } from 'node:events'
 import path from 'node:path'
-import { setTimeout as delay } from 'node:timers/promises'
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
 import type { Config, SocketSpec } from './config'
-import { SocketCounters, WorkerState } from './counters'
-import { type SerializedError, ZcError } from './errors'
+import { isTerminateSafe, SocketCounters } from './counters'
+import { withDeadline } from './deadline'
+import { ERROR_CODES, type ErrorCode, type SerializedError, ZcError } from './errors'
 import type { Logger } from './logger'
 import { assertNever, type FromWorker, type StopReason, type WorkerInit } from './protocol'
 
 /** How a join ended. */
 export type JoinOutcome =
-  /** The worker reported `stopped` and its thread exited. */
+  /** The worker stopped by itself: it closed its socket and reported, or its thread ended. */
   | 'joined'
-  /** The deadline passed with no receive pending; the thread was terminated (safe). */
+  /** The deadline passed in a safe state (stuck in a handler); the thread was terminated. */
   | 'terminated'
+  /**
+   * The deadline passed with native zeromq work in flight and the thread's event loop blocked
+   * (a timer that never returns, say). Neither terminate() nor process.exit() is safe now: both
+   * abort the process (zeromq.js#411). The owner must end the process without tearing down the
+   * thread (main.ts sends itself SIGKILL).
+   */
+  | 'stuck'
 
 export interface WorkerHandleOptions {
   readonly socket: SocketSpec
@@ -26,7 +32,7 @@ export interface WorkerHandleOptions {
   readonly entry?: string
   readonly onPublish: (message: Extract<FromWorker, { type: 'publish' }>) => void
   readonly onServiceMessage: (data: unknown, socket: string) => void
-  /** A failure after the ready handshake. */
+  /** A failure after the ready handshake, including a thread that ended on its own. */
   readonly onFailure: (error: SerializedError) => void
 }
 
@@ -42,13 +48,18 @@ export class WorkerHandle {
   readonly counters: SocketCounters
   readonly #options: WorkerHandleOptions
   readonly #worker: Worker
-  readonly #exited: Promise<number>
   readonly #port: MessagePort
+  /** Settles with the exit code; never rejects (a worker 'error' is followed by 'exit'). */
+  readonly #exited: Promise<number>
+  /** Settles when the worker reports `stopped`: its socket is closed. */
+  readonly #stopped: Promise<void>
+  /** Settles once: undefined on `ready`, the error on a start failure or an early exit. */
   readonly #readiness: Promise<SerializedError | undefined>
+  #resolveStopped: () => void = () => {}
   #resolveReadiness: (error: SerializedError | undefined) => void = () => {}
-  #terminating = false
   #ready = false
   #stopRequested = false
+  #terminating = false
 
   constructor(options: WorkerHandleOptions) {
     this.#options = options
@@ -68,45 +79,38 @@ export class WorkerHandle {
       transferList: [port2],
       name: `receive:${options.socket.name}`,
     })
-    this.#exited = once(this.#worker, 'exit').then(([code]) => code as number)
-    this.#worker.on('error', (error) => {
-      // Only reached if the worker's own guards failed; its thread is already gone.
-      options.log.error({ err: error, socket: this.socket.name }, 'receive worker crashed')
-      if (this.#ready && !this.#stopRequested)
-        options.onFailure({ name: error.name, message: error.message })
-    })
-    // Settles once: undefined on `ready`, the error on a start failure or an early exit.
+    this.#port = port1
     this.#readiness = new Promise((resolve) => {
       this.#resolveReadiness = resolve
     })
-    void this.#exited.then((code) =>
-      this.#resolveReadiness({
-        name: 'Exited',
-        message: this.#stopRequested
-          ? 'stopped during start-up'
-          : `exited with code ${code} during start-up`,
-      }),
-    )
+    this.#stopped = new Promise((resolve) => {
+      this.#resolveStopped = resolve
+    })
+    this.#exited = new Promise((resolve) => this.#worker.once('exit', resolve))
+    void this.#exited.then((code) => this.#onExit(code))
+    this.#worker.on('error', (error) => {
+      // Only reached if the worker's own guards failed (or it ran out of memory).
+      options.log.error({ err: error, socket: this.socket.name }, 'receive worker crashed')
+    })
     port1.on('message', (message: FromWorker) => this.#onMessage(message))
-    this.#port = port1
   }
 
-  /** Resolves once the worker is receiving; rejects with ZC_ERR_WORKER_START otherwise. */
+  /** Resolves once the worker is receiving; rejects with a ZcError otherwise. */
   async ready(timeoutMs: number): Promise<void> {
     const timeout: SerializedError = {
       name: 'Timeout',
       message: `not ready within ${timeoutMs} ms`,
     }
-    const error = await Promise.race([this.#readiness, delay(timeoutMs, timeout, { ref: false })])
-    if (error)
-      throw new ZcError(
-        'ZC_ERR_WORKER_START',
-        `${this.socket.envPrefix}: receive worker ${error.message}`,
-      )
-  }
-
-  get isReady(): boolean {
-    return this.#ready
+    const error = await withDeadline(this.#readiness, timeoutMs, timeout)
+    if (!error) return
+    // Keep the worker's own code (a failed bind is ZC_ERR_BIND_FAILED, not a start failure).
+    const code: ErrorCode =
+      error.code && error.code in ERROR_CODES ? (error.code as ErrorCode) : 'ZC_ERR_WORKER_START'
+    const message =
+      code === 'ZC_ERR_WORKER_START'
+        ? `${this.socket.envPrefix}: receive worker ${error.message}`
+        : error.message
+    throw new ZcError(code, message)
   }
 
   /** Asks the worker to close its socket and end. Idempotent; safe before `ready`. */
@@ -118,35 +122,25 @@ export class WorkerHandle {
   }
 
   /**
-   * Waits for the worker to stop and its thread to exit. At the deadline the thread is
-   * terminated, which is safe only with no zeromq receive pending (zeromq.js#411): a worker
-   * stuck in a handler has none, and a worker that was still receiving gets one more receive
-   * timeout to notice the stop flag before it is terminated anyway.
+   * Waits until the worker has stopped (reported `stopped`, or its thread ended). At the deadline
+   * the thread is terminated if its state allows it, and reported `stuck` if not.
    */
   async join(deadlineMs: number): Promise<JoinOutcome> {
-    // An exit we did not cause is a join: the thread ended by itself after closing its socket
-    // (its `stopped` report may still be in flight on the port; the counters are shared anyway).
-    const exited = await Promise.race([
-      this.#exited.then(() => true),
-      delay(deadlineMs, false, { ref: false }),
-    ])
-    if (exited) return this.#terminating ? 'terminated' : 'joined'
-    if (this.counters.state === WorkerState.Receiving) {
-      this.#options.log.warn(
-        { socket: this.socket.name },
-        'worker still receiving at the deadline; waiting one receive timeout',
-      )
-      const grace = this.#options.config.receiveTimeoutMs + 100
-      if (await Promise.race([this.#exited.then(() => true), delay(grace, false, { ref: false })]))
-        return 'joined'
+    const done = Promise.race([this.#exited, this.#stopped]).then(() => true)
+    if (await withDeadline(done, deadlineMs, false)) {
+      // A reported stop means the socket is closed: whatever still holds the thread open (a
+      // service's timer, say) can be cut safely, and is not a failure to stop.
+      await this.#terminate()
+      return 'joined'
     }
+    if (!isTerminateSafe(this.counters.state)) return 'stuck'
     await this.#terminate()
     return 'terminated'
   }
 
-  /** Terminates now if no receive is pending; for a second signal. Returns false if it waited. */
+  /** For a second signal: terminates now if that is safe. Returns false if it is not (yet). */
   async terminateIfSafe(): Promise<boolean> {
-    if (this.counters.state === WorkerState.Receiving) return false
+    if (!isTerminateSafe(this.counters.state)) return false
     await this.#terminate()
     return true
   }
@@ -156,8 +150,19 @@ export class WorkerHandle {
     await this.#worker.terminate()
   }
 
-  get exited(): Promise<number> {
-    return this.#exited
+  #onExit(code: number): void {
+    const stopped = this.#stopRequested
+      ? 'stopped during start-up'
+      : `exited with code ${code} during start-up`
+    this.#resolveReadiness({ name: 'Exited', message: stopped })
+    this.#resolveStopped()
+    // A thread that ends on its own after start-up (process.exit in a handler, out of memory)
+    // would otherwise leave its socket silently unserved.
+    if (this.#ready && !this.#stopRequested && !this.#terminating)
+      this.#options.onFailure({
+        name: 'Exited',
+        message: `receive worker exited with code ${code}`,
+      })
   }
 
   #onMessage(message: FromWorker): void {
@@ -167,14 +172,11 @@ export class WorkerHandle {
         this.#resolveReadiness(undefined)
         return
       case 'failed':
-        if (message.phase === 'start' || !this.#ready) {
-          this.#resolveReadiness(message.error)
-        } else {
-          this.#options.onFailure(message.error)
-        }
+        if (message.phase === 'start' || !this.#ready) this.#resolveReadiness(message.error)
+        else this.#options.onFailure(message.error)
         return
       case 'stopped':
-        this.#port.close()
+        this.#resolveStopped()
         return
       case 'publish':
         this.#options.onPublish(message)

@@ -50,7 +50,7 @@ describe('receive path', () => {
       ZMQ_SUB_ENDPOINT: pub.endpoint,
       ZMQ_SUB_TOPICS: 'camera.cmd,nav.',
     })
-    await pub.subscribed('camera.cmd')
+    await pub.subscribed('camera.cmd', 'nav.')
     for (const topic of ['camera.cmd', 'camera.cmdx', 'camera.cm', 'nav.pose', 'nav.pose.raw'])
       await pub.send([topic, 'no-reply'])
     await pub.send(['camera.cmd', 'end'])
@@ -147,7 +147,64 @@ describe('receive path', () => {
   })
 })
 
+describe('latency classes', () => {
+  it("a slow telemetry handler does not hold up the control socket's handler", async () => {
+    const control = await new TestPublisher().bind(inproc('iso-control'))
+    const telemetry = await new TestPublisher().bind(inproc('iso-telemetry'))
+    const memory = memoryLogger()
+    const config = loadConfig({
+      ZC_SERVICE: fixtureService('isolation'),
+      LOG_LEVEL: 'fatal',
+      ZMQ_SUB_CONTROL_ENDPOINT: control.endpoint,
+      ZMQ_SUB_CONTROL_TOPICS: 'robot.cmd',
+      ZMQ_SUB_TELEMETRY_ENDPOINT: telemetry.endpoint,
+      ZMQ_SUB_TELEMETRY_TOPICS: 'robot.slow',
+    })
+    const supervisor = new Supervisor(config, { log: memory.log })
+    const events: Array<{ event: string; at: number }> = []
+    const next = (event: string) =>
+      new Promise<{ event: string; at: number }>((resolve) => {
+        const check = (data: unknown) => {
+          const e = data as { event: string; at: number }
+          if (e.event !== event) return
+          supervisor.off('workerMessage', check)
+          resolve(e)
+        }
+        supervisor.on('workerMessage', check)
+      })
+    supervisor.on('workerMessage', (data) => events.push(data as { event: string; at: number }))
+    assert.equal(await supervisor.start(), true)
+    await Promise.all([control.subscribed('robot.cmd'), telemetry.subscribed('robot.slow')])
+    const slowStarted = next('slow-start')
+    const slowEnded = next('slow-end')
+    await telemetry.send(['robot.slow', ''])
+    await slowStarted
+    const handled = next('handled')
+    await control.send(['robot.cmd', ''])
+    const [c, end] = await Promise.all([handled, slowEnded])
+    assert.ok(c.at < end.at, `control handled at ${c.at}, telemetry handler ended at ${end.at}`)
+    await supervisor.close('manual')
+    control.close()
+    telemetry.close()
+  })
+})
+
 describe('publishing', () => {
+  it('drops and counts publishes beyond ZC_PUBLISH_QUEUE_LIMIT sends in flight', async () => {
+    const { supervisor } = await startEcho({
+      ZMQ_PUB_ENDPOINT: inproc('queue'),
+      ZMQ_PUB_TOPICS: 'camera.frame',
+      ZC_PUBLISH_QUEUE_LIMIT: '1',
+    })
+    const accepted = Array.from({ length: 100 }, () => supervisor.publish('camera.frame', 'x'))
+    const dropped = accepted.filter((ok) => !ok).length
+    assert.ok(dropped >= 1, 'a synchronous burst past the limit drops')
+    assert.equal(supervisor.publishers?.stats()[0]?.dropped, dropped)
+    await supervisor.close('manual')
+    const stats = supervisor.publishers?.stats()[0]
+    assert.equal((stats?.published ?? 0) + (stats?.failed ?? 0) + (stats?.dropped ?? 0), 100)
+  })
+
   it('a handler publishes through the PUB socket owned by the main thread', async () => {
     const pub = await new TestPublisher().bind(inproc('in'))
     const out = inproc('out')

@@ -17,7 +17,7 @@ async function startWithPublisher(
 ) {
   const pub = await new TestPublisher().bind()
   publishers.push(pub)
-  const attached = pub.subscribed(topics.split(',')[0] as string)
+  const attached = pub.subscribed(...topics.split(','))
   const container = new ContainerProcess({
     ZMQ_SUB_ENDPOINT: pub.endpoint,
     ZMQ_SUB_TOPICS: topics,
@@ -152,6 +152,108 @@ describe('container process lifecycle', () => {
     assert.equal(container.lastLine?.msg, 'stopped')
   })
 
+  it('a timer that blocks the worker with a receive pending ends in SIGKILL after the deadline, not 134', async () => {
+    const deadline = 300
+    const { pub, container } = await startWithPublisher(
+      {
+        ZC_SERVICE: fixtureService('timer-hang'),
+        ZC_SHUTDOWN_TIMEOUT_MS: String(deadline),
+      },
+      'x.timerhang',
+    )
+    await pub.send(['x.timerhang', ''])
+    await container.waitForLog('timer hanging forever')
+    container.signal('SIGTERM')
+    const exit = await container.exited
+    assertNoAbort(exit, container)
+    assert.equal(exit.signal, 'SIGKILL', container.dump())
+    assert.ok((exit.sinceSignalMs ?? 0) >= deadline)
+    assert.ok(
+      container.lines.some(
+        (l) =>
+          l.msg ===
+          'receive worker blocked with native zeromq work pending; it cannot be terminated safely',
+      ),
+    )
+    assert.equal(container.lastLine?.msg, 'stopped')
+    assert.equal(container.lastLine?.exitCode, EXIT.KILLED_STUCK_WORKER)
+  })
+
+  it('a second SIGTERM exits 143 at once', async () => {
+    const { pub, container } = await startWithPublisher({
+      ZC_SERVICE: fixtureService('hang-sync'),
+      ZC_SHUTDOWN_TIMEOUT_MS: '20000',
+    })
+    await pub.send(['x.hang', ''])
+    await container.waitForLog('handler hanging forever')
+    container.signal('SIGTERM')
+    await container.waitForLog('shutdown requested')
+    container.signal('SIGTERM')
+    const exit = await container.exited
+    assertNoAbort(exit, container)
+    assert.equal(exit.code, EXIT.FORCED_SIGTERM, container.dump())
+  })
+
+  it('a worker thread that ends itself after start-up fails the container (71)', async () => {
+    const { pub, container } = await startWithPublisher(
+      { ZC_SERVICE: fixtureService('exits') },
+      'x.exit',
+    )
+    await pub.send(['x.exit', ''])
+    const exit = await container.exited
+    assertNoAbort(exit, container)
+    assert.equal(exit.code, EXIT.WORKER_FAILED, container.dump())
+    assert.equal(container.lastLine?.msg, 'stopped')
+  })
+
+  it('a service stop function that never settles cannot hold shutdown past the deadline', async () => {
+    const deadline = 300
+    const container = new ContainerProcess({
+      ZMQ_PUB_ENDPOINT: 'tcp://127.0.0.1:*',
+      ZMQ_PUB_TOPICS: 'x.msg',
+      ZC_SERVICE: fixtureService('stop-hangs'),
+      ZC_SHUTDOWN_TIMEOUT_MS: String(deadline),
+    })
+    await container.waitForLog('ready')
+    container.signal('SIGTERM')
+    const exit = await container.exited
+    assert.equal(exit.code, EXIT.SHUTDOWN_TIMEOUT, container.dump())
+    assert.ok((exit.sinceSignalMs ?? 0) >= deadline)
+    assert.ok(container.lines.some((l) => l.msg === 'service stop timed out'))
+    assert.equal(container.lastLine?.msg, 'stopped')
+  })
+
+  it('a SUB with "@" binds (fan-in) and receives from a connecting publisher', async () => {
+    const container = new ContainerProcess({
+      ZMQ_SUB_ENDPOINT: '@tcp://127.0.0.1:*',
+      ZMQ_SUB_TOPICS: 'x.msg',
+    })
+    const subscribed = await container.waitForLog('subscribed')
+    const [endpoint] = subscribed.endpoints as string[]
+    assert.match(String(endpoint), /^bind tcp:\/\/127\.0\.0\.1:\d+$/)
+    const pub = new TestPublisher()
+    publishers.push(pub)
+    pub.socket.connect(String(endpoint).slice('bind '.length))
+    await pub.subscribed('x.msg')
+    await pub.send(['x.msg', 'fan-in'])
+    const line = await container.waitForLog('received')
+    assert.equal(line.payload, 'fan-in')
+    container.signal('SIGTERM')
+    assert.equal((await container.exited).code, EXIT.OK)
+  })
+
+  it('waits ZMQ_SETTLE_MS after binding a PUB before it reports ready', async () => {
+    const container = new ContainerProcess({
+      ZMQ_PUB_ENDPOINT: 'tcp://127.0.0.1:*',
+      ZMQ_PUB_TOPICS: 'x.msg',
+      ZMQ_SETTLE_MS: '400',
+    })
+    const ready = await container.waitForLog('ready')
+    assert.ok(Number(ready.startupMs) >= 400, `ready after ${ready.startupMs} ms`)
+    container.signal('SIGTERM')
+    assert.equal((await container.exited).code, EXIT.OK)
+  })
+
   it('a signal during start-up stops cleanly', async () => {
     const pub = await new TestPublisher().bind()
     publishers.push(pub)
@@ -171,6 +273,23 @@ describe('container process lifecycle', () => {
     assert.equal(exit.code, EXIT.OK, container.dump())
     assert.ok(!container.lines.some((l) => l.msg === 'ready'), 'stopped before ready')
     assert.equal(container.lastLine?.msg, 'stopped')
+  })
+})
+
+describe('command line', () => {
+  it('--help prints usage and exits 0; --version prints the package version', async () => {
+    const help = new ContainerProcess({}, ['--help'])
+    assert.equal((await help.exited).code, 0)
+    assert.match(help.lines.map((l) => l.msg).join('\n'), /Usage: zmq-container/)
+    const version = new ContainerProcess({}, ['--version'])
+    assert.equal((await version.exited).code, 0)
+    assert.match(String(version.lines[0]?.msg), /^\d+\.\d+\.\d+$/)
+  })
+
+  it('an unknown command exits 64 with usage on stderr', async () => {
+    const container = new ContainerProcess({}, ['frobnicate'])
+    assert.equal((await container.exited).code, EXIT.USAGE)
+    assert.match(container.stderrLines.join('\n'), /unknown command/)
   })
 })
 

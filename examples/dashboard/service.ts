@@ -6,11 +6,47 @@
  * frames themselves say the camera runs at the target rate: that closes the round trip.
  */
 
-import { defineService, type HandlerContext, type Message } from '../../src/service'
-import { decodeFrameHeader } from '../camera/frame'
+import { makeValidator } from 'envalid'
+import {
+  ConfigError,
+  type ConfigIssue,
+  defineService,
+  type HandlerContext,
+  type Message,
+  readEnv,
+} from '../../src/index'
+import { decodeFrameHeader, MAX_FPS } from '../camera/frame'
 
-// Read in the worker thread, which gets a copy of the process environment.
-const target = Number(process.env.DASHBOARD_TARGET_FPS ?? '') || undefined
+const targetFps = makeValidator((input) => {
+  const fps = Number(input)
+  if (!(fps > 0 && fps <= MAX_FPS))
+    throw new Error(`is "${input}"; it must be a number in (0, ${MAX_FPS}]`)
+  return fps
+})
+
+/** DASHBOARD_TARGET_FPS, if set: the rate to command. Unset: watch only, never command. */
+function readTarget(env: NodeJS.ProcessEnv): number | undefined {
+  const issues: ConfigIssue[] = []
+  const values = readEnv(
+    env,
+    { DASHBOARD_TARGET_FPS: targetFps({ default: undefined, example: '25' }) },
+    issues,
+  )
+  if (issues.length > 0) throw new ConfigError(issues)
+  return values.DASHBOARD_TARGET_FPS as number | undefined
+}
+
+// Handlers run in the worker thread, which gets a copy of the process environment. start() reads
+// it too, in the main thread, so a bad value stops start-up as a configuration error (exit 78).
+let target: number | undefined
+let targetRead = false
+function commandTarget(): number | undefined {
+  if (!targetRead) {
+    target = readTarget(process.env)
+    targetRead = true
+  }
+  return target
+}
 
 const REPORT_EVERY_MS = 1000
 let windowStart = 0
@@ -42,6 +78,7 @@ function onFrame(message: Message, ctx: HandlerContext): void {
     framesInWindow = 0
     bytesInWindow = 0
   }
+  const target = commandTarget()
   if (target !== undefined && !confirmed && commandSentAt !== undefined && header.fps === target) {
     confirmed = true
     ctx.log.info(
@@ -54,6 +91,7 @@ function onFrame(message: Message, ctx: HandlerContext): void {
 function onHeartbeat(message: Message, ctx: HandlerContext): void {
   const beat = JSON.parse(message.payload.toString('utf8')) as { fps: number; frames: number }
   ctx.log.info({ cameraFps: beat.fps, frames: beat.frames }, 'camera heartbeat')
+  const target = commandTarget()
   if (target !== undefined && beat.fps !== target) {
     commandSentAt ??= Date.now()
     confirmed = false
@@ -63,6 +101,9 @@ function onHeartbeat(message: Message, ctx: HandlerContext): void {
 }
 
 export default defineService({
+  start() {
+    commandTarget()
+  },
   handlers: {
     '*': (message, ctx) => {
       if (message.topic === 'camera.frame') return onFrame(message, ctx)

@@ -15,11 +15,12 @@ export class TestPublisher {
     return this
   }
 
-  /** Waits until a subscription for `topic` arrives (frames `\x01topic`). */
-  async subscribed(topic: string): Promise<void> {
-    for (;;) {
+  /** Waits until a subscription for every one of `topics` has arrived (frames `\x01topic`). */
+  async subscribed(...topics: string[]): Promise<void> {
+    const missing = new Set(topics)
+    while (missing.size > 0) {
       const [frame] = await this.socket.receive()
-      if (frame && frame[0] === 1 && frame.subarray(1).toString() === topic) return
+      if (frame && frame[0] === 1) missing.delete(frame.subarray(1).toString())
     }
   }
 
