@@ -1,5 +1,5 @@
 import type { Socket } from 'zeromq'
-import type { SocketSpec } from './config'
+import type { Config, SocketSpec } from './config'
 import { ZcError } from './errors'
 
 /**
@@ -35,4 +35,21 @@ export async function attach(
     }
   }
   return resolved
+}
+
+/** Options every container socket gets from the environment (linger, reconnect, heartbeats). */
+export function commonSocketOptions(config: Config) {
+  const hb = config.heartbeat
+  return {
+    linger: config.lingerMs,
+    reconnectInterval: config.reconnectIntervalMs,
+    reconnectMaxInterval: config.reconnectIntervalMaxMs,
+    ...(hb
+      ? {
+          heartbeatInterval: hb.intervalMs,
+          heartbeatTimeout: hb.timeoutMs,
+          heartbeatTimeToLive: hb.ttlMs,
+        }
+      : {}),
+  }
 }

@@ -21,6 +21,26 @@ export interface SocketSpec {
   readonly endpoints: readonly Endpoint[]
   /** SUB: subscriptions (exact, or prefix when ending in `.`). PUB: declared topics. */
   readonly topics: readonly string[]
+  /** PUB: subscribers that must be attached before the container reports ready (0: no gate). */
+  readonly minSubscribers: number
+  /** PUB: how long start-up waits for `minSubscribers` before it goes on, not ready. */
+  readonly subscriberTimeoutMs: number
+}
+
+/** ZMTP heartbeats (libzmq ZMQ_HEARTBEAT_*), so a dead peer is noticed; off when undefined. */
+export interface HeartbeatConfig {
+  readonly intervalMs: number
+  readonly timeoutMs: number
+  readonly ttlMs: number
+}
+
+/** Worker restarts: exponential backoff with jitter, and an OTP-style intensity limit. */
+export interface RestartConfig {
+  readonly backoffMs: number
+  readonly backoffMaxMs: number
+  /** More restarts than this within `windowMs` end the container. */
+  readonly limit: number
+  readonly windowMs: number
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -40,14 +60,39 @@ export interface Config {
   /** Sends a PUB socket may have in flight before publishes are dropped and counted. */
   readonly publishQueueLimit: number
   readonly logLevel: LogLevel
+  /** Largest message a SUB accepts; libzmq drops the connection on a bigger one. */
+  readonly maxMessageBytes: number
+  readonly reconnectIntervalMs: number
+  readonly reconnectIntervalMaxMs: number
+  readonly heartbeat: HeartbeatConfig | undefined
+  /** Socket monitors (zeromq Observer): connection events logged and counted. */
+  readonly monitor: boolean
+  readonly restart: RestartConfig
+  /** The /metrics, /livez, /readyz listener; undefined when HTTP_PORT is unset. */
+  readonly http: { readonly port: number; readonly host: string } | undefined
+  /** /readyz also needs every SUB socket to have a connected publisher. */
+  readonly readyRequiresPeers: boolean
+  /** /readyz also needs each socket's recent p99 handler time within its class budget. */
+  readonly readyOnLatency: boolean
+  /** /livez fails when a worker's event loop has not ticked for this long. */
+  readonly livenessStaleMs: number
   /** Service module: a built-in example name or a path; undefined runs the logging service. */
   readonly service: string | undefined
 }
 
 type Env = Readonly<Record<string, string | undefined>>
 
-const SOCKET_VAR_RE = /^ZMQ_(SUB|PUB)_(?:([A-Z0-9]+(?:_[A-Z0-9]+)*?)_)?(ENDPOINT|TOPICS|CLASS)$/
-const SOCKET_KEYS = ['ENDPOINT', 'TOPICS', 'CLASS'] as const
+const SOCKET_KEYS = [
+  'ENDPOINT',
+  'TOPICS',
+  'CLASS',
+  'MIN_SUBSCRIBERS',
+  'SUBSCRIBER_TIMEOUT_MS',
+] as const
+const PUB_ONLY_KEYS = new Set(['MIN_SUBSCRIBERS', 'SUBSCRIBER_TIMEOUT_MS'])
+const SOCKET_VAR_RE = new RegExp(
+  `^ZMQ_(SUB|PUB)_(?:([A-Z0-9]+(?:_[A-Z0-9]+)*?)_)?(${SOCKET_KEYS.join('|')})$`,
+)
 
 interface Candidate {
   kind: SocketKind
@@ -82,6 +127,9 @@ export function loadConfig(env: Env = process.env): Config {
       latencyClass,
       endpoints,
       topics: topics ?? [],
+      minSubscribers: (cleaned[`${c.envPrefix}_MIN_SUBSCRIBERS`] as number | undefined) ?? 0,
+      subscriberTimeoutMs:
+        (cleaned[`${c.envPrefix}_SUBSCRIBER_TIMEOUT_MS`] as number | undefined) ?? 0,
     })
   }
   if (candidates.length === 0 && issues.length === 0) {
@@ -91,7 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
       example: 'tcp://dashboard:6000',
     })
   }
-  if (issues.length === 0) issues.push(...crossCheck(sockets))
+  if (issues.length === 0) issues.push(...crossCheck(sockets), ...tunableCheck(cleaned))
   if (issues.length > 0) throw new ConfigError(issues)
 
   return deepFreeze({
@@ -104,6 +152,24 @@ export function loadConfig(env: Env = process.env): Config {
     publishQueueLimit: cleaned.ZC_PUBLISH_QUEUE_LIMIT as number,
     logLevel: cleaned.LOG_LEVEL as LogLevel,
     service: (cleaned.ZC_SERVICE as string | undefined) || undefined,
+    maxMessageBytes: cleaned.ZMQ_MAX_MESSAGE_BYTES as number,
+    reconnectIntervalMs: cleaned.ZMQ_RECONNECT_IVL_MS as number,
+    reconnectIntervalMaxMs: cleaned.ZMQ_RECONNECT_IVL_MAX_MS as number,
+    heartbeat: heartbeatFrom(cleaned),
+    monitor: cleaned.ZMQ_MONITOR as boolean,
+    restart: {
+      backoffMs: cleaned.ZC_RESTART_BACKOFF_MS as number,
+      backoffMaxMs: cleaned.ZC_RESTART_BACKOFF_MAX_MS as number,
+      limit: cleaned.ZC_RESTART_LIMIT as number,
+      windowMs: cleaned.ZC_RESTART_WINDOW_MS as number,
+    },
+    http:
+      cleaned.HTTP_PORT === undefined
+        ? undefined
+        : { port: cleaned.HTTP_PORT as number, host: cleaned.HTTP_HOST as string },
+    readyRequiresPeers: cleaned.ZC_READY_REQUIRES_PEERS as boolean,
+    readyOnLatency: cleaned.ZC_READY_ON_LATENCY as boolean,
+    livenessStaleMs: cleaned.ZC_LIVENESS_STALE_MS as number,
   })
 }
 
@@ -151,6 +217,10 @@ function findSockets(env: Env, issues: ConfigIssue[]): Candidate[] {
       continue
     }
     const [, direction = '', name, key = ''] = m
+    if (direction === 'SUB' && PUB_ONLY_KEYS.has(key)) {
+      issues.push({ variable, problem: `applies to PUB sockets only`, example: '' })
+      continue
+    }
     if (name === 'SUB' || name === 'PUB') {
       issues.push({
         variable,
@@ -219,7 +289,45 @@ function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
       example: classDefault ?? 'telemetry',
       ...(classDefault ? { default: classDefault } : {}),
     }),
+    ...(c.kind === 'pub'
+      ? {
+          [`${c.envPrefix}_MIN_SUBSCRIBERS`]: wholeNumber(
+            0,
+            1_000_000,
+          )({ default: 0, example: '1' }),
+          [`${c.envPrefix}_SUBSCRIBER_TIMEOUT_MS`]: milliseconds(0)({
+            default: 5000,
+            example: '5000',
+          }),
+        }
+      : {}),
   }
+}
+
+const wholeNumber = (min: number, max: number) =>
+  makeValidator<number>((input) => {
+    const text = input.trim()
+    const n = Number(text)
+    if (!/^\d+$/.test(text) || n < min || n > max)
+      throw new Error(`is "${input}"; it must be a whole number from ${min} to ${max}`)
+    return n
+  })
+
+const flag = makeValidator<boolean>((input) => {
+  const text = input.trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(text)) return true
+  if (['0', 'false', 'no', 'off'].includes(text)) return false
+  throw new Error(`is "${input}"; use true or false`)
+})
+
+function heartbeatFrom(cleaned: Record<string, unknown>): HeartbeatConfig | undefined {
+  const intervalMs = cleaned.ZMQ_HEARTBEAT_IVL_MS as number
+  if (intervalMs === 0) return undefined
+  // libzmq's own defaults when unset: timeout = interval, TTL = none; three missed beats is
+  // a common, less trigger-happy choice for the timeout.
+  const timeoutMs = (cleaned.ZMQ_HEARTBEAT_TIMEOUT_MS as number | undefined) ?? intervalMs * 3
+  const ttlMs = (cleaned.ZMQ_HEARTBEAT_TTL_MS as number | undefined) ?? timeoutMs
+  return { intervalMs, timeoutMs, ttlMs }
 }
 
 function parseTopicList(input: string, kind: SocketKind): string[] {
@@ -252,10 +360,25 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
   const atLeastOne = milliseconds(1)
   const ms = milliseconds(0)
   // zeromq.js refuses more than 512 un-awaited sends on one socket (EBUSY).
-  const sendLimit = makeValidator<number>((input) => {
-    const n = Number(input.trim())
-    if (!/^\d+$/.test(input.trim()) || n < 1 || n > 512)
-      throw new Error(`is "${input}"; it must be a whole number from 1 to 512`)
+  const sendLimit = wholeNumber(1, 512)
+  const port = makeValidator<number>((input) => {
+    const text = input.trim()
+    const n = Number(text)
+    if (!/^\d+$/.test(text) || n > 65535)
+      throw new Error(`is "${input}"; it must be a port from 0 to 65535`)
+    return n
+  })
+  const host = makeValidator<string>((input) => {
+    if (!/^[A-Za-z0-9.:\-[\]]+$/.test(input))
+      throw new Error(`is "${input}"; give an address or host name`)
+    return input
+  })
+  // libzmq's heartbeat TTL travels in deciseconds in a 16-bit field: at most 6553.5 s.
+  const heartbeatMs = makeValidator<number>((input) => {
+    const text = input.trim()
+    const n = Number(text)
+    if (!/^\d+$/.test(text) || n > 6_553_500)
+      throw new Error(`is "${input}"; it must be a whole number of milliseconds from 0 to 6553500`)
     return n
   })
   const logLevel = makeValidator<LogLevel>((input) => {
@@ -288,7 +411,50 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
     }),
     LOG_LEVEL: logLevel({ default: 'info', example: 'info', desc: 'pino log level' }),
     ZC_SERVICE: service({ default: undefined, example: 'camera', desc: 'service module' }),
+    ZMQ_MAX_MESSAGE_BYTES: wholeNumber(
+      1,
+      2 ** 31 - 1,
+    )({ default: 64 * 1024 * 1024, example: '1048576' }),
+    ZMQ_RECONNECT_IVL_MS: atLeastOne({ default: 100, example: '100' }),
+    ZMQ_RECONNECT_IVL_MAX_MS: atLeastOne({ default: 5000, example: '5000' }),
+    ZMQ_HEARTBEAT_IVL_MS: heartbeatMs({ default: 0, example: '1000' }),
+    ZMQ_HEARTBEAT_TIMEOUT_MS: heartbeatMs({ default: undefined, example: '3000' }),
+    ZMQ_HEARTBEAT_TTL_MS: heartbeatMs({ default: undefined, example: '3000' }),
+    ZMQ_MONITOR: flag({ default: true, example: 'true' }),
+    ZC_RESTART_BACKOFF_MS: atLeastOne({ default: 100, example: '100' }),
+    ZC_RESTART_BACKOFF_MAX_MS: atLeastOne({ default: 5000, example: '5000' }),
+    ZC_RESTART_LIMIT: wholeNumber(0, 1_000_000)({ default: 5, example: '5' }),
+    ZC_RESTART_WINDOW_MS: atLeastOne({ default: 60_000, example: '60000' }),
+    HTTP_PORT: port({ default: undefined, example: '9464' }),
+    HTTP_HOST: host({ default: '0.0.0.0', example: '0.0.0.0' }),
+    ZC_READY_REQUIRES_PEERS: flag({ default: true, example: 'false' }),
+    ZC_READY_ON_LATENCY: flag({ default: false, example: 'true' }),
+    ZC_LIVENESS_STALE_MS: atLeastOne({ default: 10_000, example: '10000' }),
   }
+}
+
+/** Checks between tunables that are each valid alone. */
+function tunableCheck(cleaned: Record<string, unknown>): ConfigIssue[] {
+  const issues: ConfigIssue[] = []
+  const atLeast = (variable: string, other: string) => {
+    if ((cleaned[variable] as number) < (cleaned[other] as number))
+      issues.push({
+        variable,
+        problem: `must not be below ${other} (${cleaned[other]})`,
+        example: String(cleaned[other]),
+      })
+  }
+  atLeast('ZMQ_RECONNECT_IVL_MAX_MS', 'ZMQ_RECONNECT_IVL_MS')
+  atLeast('ZC_RESTART_BACKOFF_MAX_MS', 'ZC_RESTART_BACKOFF_MS')
+  for (const variable of ['ZMQ_HEARTBEAT_TIMEOUT_MS', 'ZMQ_HEARTBEAT_TTL_MS']) {
+    if (cleaned[variable] !== undefined && cleaned.ZMQ_HEARTBEAT_IVL_MS === 0)
+      issues.push({
+        variable,
+        problem: 'has no effect while ZMQ_HEARTBEAT_IVL_MS is 0 (heartbeats off)',
+        example: '3000',
+      })
+  }
+  return issues
 }
 
 /** Checks across sockets: the seed's "latency classes must not share sockets" (2.2) and more. */

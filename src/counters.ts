@@ -1,7 +1,7 @@
 /**
- * Per-socket counters in shared memory. The receive worker is the only writer; the supervisor
- * (and later the metrics endpoint) reads them at any time without a message round trip. The
- * buffer belongs to the supervisor, so a restarted worker continues the same totals.
+ * Per-socket state and counters in shared memory. The receive worker writes them; the supervisor,
+ * /metrics and /readyz read them at any time without a message round trip. The buffer belongs to
+ * the supervisor, so a restarted worker continues the same totals.
  */
 
 /** Why a received message was not handled. Every received message is handled or one of these. */
@@ -13,10 +13,29 @@ export const DROP_REASONS = [
 ] as const
 export type DropReason = (typeof DROP_REASONS)[number]
 
+/** Socket monitor events, as counted (zeromq Observer event names mapped onto these). */
+export const SOCKET_EVENTS = [
+  'connect',
+  'disconnect',
+  'connect_retry',
+  'handshake',
+  'handshake_error',
+  'accept',
+  'accept_error',
+  'bind_error',
+  'close',
+] as const
+export type SocketEvent = (typeof SOCKET_EVENTS)[number]
+
+/** Upper bounds (seconds) of the handler-duration histogram; spans control's 10 ms to logging's 1 s. */
+export const DURATION_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+] as const
+
 /**
- * Where a receive worker is, published in shared memory. `terminate()` and `process.exit()` abort
- * the whole process while a worker has native zeromq work in flight (zeromq.js#411), so the
- * supervisor reads this word before it terminates anything.
+ * Where a receive worker is. `terminate()` and `process.exit()` abort the whole process while a
+ * worker has native zeromq work in flight (zeromq.js#411), so the supervisor reads this word
+ * before it terminates anything.
  */
 export const WorkerState = {
   /** Loading the service module; no socket yet. */
@@ -25,25 +44,32 @@ export const WorkerState = {
   Binding: 1,
   /** A receive is pending. Unsafe to terminate. */
   Receiving: 2,
-  /** Running a handler; no receive pending. */
+  /** Running a handler; no receive pending (but see `monitorActive`). */
   Handling: 3,
-  /** Socket closed; nothing native in flight. */
+  /** Socket and monitor closed; nothing native in flight. */
   Closed: 4,
 } as const
 export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState]
 
-/** The states in which `worker.terminate()` cannot abort the process. */
-export function isTerminateSafe(state: WorkerState): boolean {
-  return (
-    state === WorkerState.Loading || state === WorkerState.Handling || state === WorkerState.Closed
-  )
-}
-
-const STATE = 0
-const STOP = 1
-const COUNTS = ['received', 'handled', 'publishRejected', ...DROP_REASONS] as const
+// Int32 flags first, then 64-bit counters (8-byte aligned).
+const FLAG = { state: 0, stop: 1, peers: 2, monitor: 3 } as const
+const FLAG_BYTES = 16
+const COUNTS = [
+  'received',
+  'handled',
+  'publishRejected',
+  'overruns',
+  'restarts',
+  'lastTickMs',
+  'durationSumUs',
+  'durationCount',
+  ...DROP_REASONS,
+  ...SOCKET_EVENTS.map((e) => `event:${e}` as const),
+  ...DURATION_BUCKETS.map((_, i) => `bucket:${i}` as const),
+] as const
 type CountName = (typeof COUNTS)[number]
 const SLOT = Object.fromEntries(COUNTS.map((name, i) => [name, i])) as Record<CountName, number>
+const FIRST_BUCKET = SLOT['bucket:0'] as number
 
 export interface CounterSnapshot {
   received: number
@@ -58,41 +84,108 @@ export class SocketCounters {
   readonly #flags: Int32Array
   readonly #counts: BigUint64Array
 
-  constructor(buffer = new SharedArrayBuffer(8 + 8 * COUNTS.length)) {
+  constructor(buffer = new SharedArrayBuffer(FLAG_BYTES + 8 * COUNTS.length)) {
     this.buffer = buffer
-    this.#flags = new Int32Array(buffer, 0, 2)
-    this.#counts = new BigUint64Array(buffer, 8, COUNTS.length)
+    this.#flags = new Int32Array(buffer, 0, FLAG_BYTES / 4)
+    this.#counts = new BigUint64Array(buffer, FLAG_BYTES, COUNTS.length)
   }
 
-  add(name: CountName): void {
-    Atomics.add(this.#counts, SLOT[name], 1n)
+  add(name: CountName, by = 1n): void {
+    Atomics.add(this.#counts, SLOT[name] as number, by)
   }
 
   get(name: CountName): number {
-    return Number(Atomics.load(this.#counts, SLOT[name]))
+    return Number(Atomics.load(this.#counts, SLOT[name] as number))
   }
 
   get state(): WorkerState {
-    return Atomics.load(this.#flags, STATE) as WorkerState
+    return Atomics.load(this.#flags, FLAG.state) as WorkerState
   }
 
   set state(value: WorkerState) {
-    Atomics.store(this.#flags, STATE, value)
+    Atomics.store(this.#flags, FLAG.state, value)
+  }
+
+  /**
+   * Whether `terminate()` cannot abort the process now. A socket monitor keeps a native receive
+   * in flight for as long as it runs, so with one active only Loading and Closed are safe.
+   */
+  get terminateSafe(): boolean {
+    const state = this.state
+    if (state === WorkerState.Loading || state === WorkerState.Closed) return true
+    return state === WorkerState.Handling && Atomics.load(this.#flags, FLAG.monitor) === 0
+  }
+
+  set monitorActive(active: boolean) {
+    Atomics.store(this.#flags, FLAG.monitor, active ? 1 : 0)
   }
 
   /** Set by the supervisor; the receive loop checks it after every receive, like the seed's Event. */
   requestStop(): void {
-    Atomics.store(this.#flags, STOP, 1)
+    Atomics.store(this.#flags, FLAG.stop, 1)
   }
 
   get stopRequested(): boolean {
-    return Atomics.load(this.#flags, STOP) === 1
+    return Atomics.load(this.#flags, FLAG.stop) === 1
   }
 
-  /** A new worker for the same socket starts with the stop flag down and totals kept. */
+  /** Publishers this SUB has a live connection to (handshakes minus disconnects). */
+  get peers(): number {
+    return Atomics.load(this.#flags, FLAG.peers)
+  }
+
+  addPeers(delta: number): void {
+    // Never below zero: a disconnect can be reported for a connection that never shook hands.
+    for (;;) {
+      const current = Atomics.load(this.#flags, FLAG.peers)
+      const next = Math.max(0, current + delta)
+      if (Atomics.compareExchange(this.#flags, FLAG.peers, current, next) === current) return
+    }
+  }
+
+  event(kind: SocketEvent): void {
+    this.add(`event:${kind}`)
+  }
+
+  /** Records one handler run: histogram bucket, sum, count. */
+  observeDuration(seconds: number): void {
+    let i = 0
+    while (i < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[i] as number)) i++
+    if (i < DURATION_BUCKETS.length) Atomics.add(this.#counts, FIRST_BUCKET + i, 1n)
+    Atomics.add(this.#counts, SLOT.durationSumUs as number, BigInt(Math.round(seconds * 1e6)))
+    Atomics.add(this.#counts, SLOT.durationCount as number, 1n)
+  }
+
+  /** Cumulative bucket counts (Prometheus `le` semantics), then +Inf = count. */
+  durationHistogram(): { buckets: number[]; sumSeconds: number; count: number } {
+    const buckets: number[] = []
+    let running = 0
+    for (let i = 0; i < DURATION_BUCKETS.length; i++) {
+      running += Number(Atomics.load(this.#counts, FIRST_BUCKET + i))
+      buckets.push(running)
+    }
+    return {
+      buckets,
+      sumSeconds: this.get('durationSumUs') / 1e6,
+      count: this.get('durationCount'),
+    }
+  }
+
+  /** The worker's event loop ticks this; /livez reads it. */
+  tick(nowMs = Date.now()): void {
+    Atomics.store(this.#counts, SLOT.lastTickMs as number, BigInt(nowMs))
+  }
+
+  get lastTickMs(): number {
+    return this.get('lastTickMs')
+  }
+
+  /** A new worker for the same socket starts with flags down and totals kept. */
   resetForRestart(): void {
-    Atomics.store(this.#flags, STOP, 0)
-    Atomics.store(this.#flags, STATE, WorkerState.Loading)
+    Atomics.store(this.#flags, FLAG.stop, 0)
+    Atomics.store(this.#flags, FLAG.state, WorkerState.Loading)
+    Atomics.store(this.#flags, FLAG.peers, 0)
+    Atomics.store(this.#flags, FLAG.monitor, 0)
   }
 
   snapshot(): CounterSnapshot {

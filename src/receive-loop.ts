@@ -2,12 +2,14 @@ import { isUtf8 } from 'node:buffer'
 import { performance } from 'node:perf_hooks'
 import type { MessagePort } from 'node:worker_threads'
 import { Subscriber } from 'zeromq'
-import { attach } from './attach'
+import { attach, commonSocketOptions } from './attach'
+import { LATENCY_BUDGET_MS } from './config'
 import { type DropReason, SocketCounters, WorkerState } from './counters'
 import { serializeError } from './errors'
 import { createLogger, type Logger, LogThrottle } from './logger'
 import { assertNever, type FromWorker, type ToWorker, type WorkerInit } from './protocol'
 import { type Handler, type HandlerContext, handlerFor, loadService, type Payload } from './service'
+import { monitorSocket } from './socket-monitor'
 import { isTopicBytes, TopicMatcher, validateTopic } from './topics'
 
 /**
@@ -18,6 +20,8 @@ import { isTopicBytes, TopicMatcher, validateTopic } from './topics'
  * the whole process. So this thread closes its own socket as soon as it is told to stop, which
  * rejects the pending receive at once, and then simply ends; it never calls process.exit.
  */
+const LIVENESS_TICK_MS = 1000
+
 export async function runReceiveWorker(init: WorkerInit): Promise<void> {
   const worker = new ReceiveWorker(init)
   await worker.run()
@@ -29,8 +33,12 @@ class ReceiveWorker {
   readonly #counters: SocketCounters
   readonly #log: Logger
   readonly #throttle = new LogThrottle()
+  readonly #budgetSeconds: number
   #socket: Subscriber | undefined
+  #stopMonitor: (() => void) | undefined
   #stopping = false
+  /** Endpoints that lost their connection and that libzmq is not retrying (see #onDisconnect). */
+  readonly #rearm = new Map<string, { timer: NodeJS.Timeout | undefined; attempt: number }>()
 
   constructor(init: WorkerInit) {
     this.#init = init
@@ -41,12 +49,25 @@ class ReceiveWorker {
       socket: socket.name,
       class: socket.latencyClass,
     })
+    this.#budgetSeconds = LATENCY_BUDGET_MS[socket.latencyClass] / 1000
+    // A heartbeat in shared memory for /livez: it stops when this thread's event loop is stuck.
+    this.#counters.tick()
+    setInterval(() => this.#counters.tick(), LIVENESS_TICK_MS).unref()
     // The control channel first, so a shutdown sent during start-up is never missed.
     this.#port.on('message', (message: ToWorker) => this.#onControl(message))
     // An error escaping a timer or a stray promise must not kill the thread with a receive
     // pending (that aborts the process): report it, close the socket, and end in order.
     process.on('uncaughtException', (error) => this.#fail(error))
     process.on('unhandledRejection', (error) => this.#fail(error))
+    // process.exit() in a worker ends the thread with the socket monitor's receive in flight,
+    // which aborts the whole process. A service that calls it gets a failed worker instead.
+    process.exit = ((code?: number) => {
+      const error = new Error(
+        `process.exit(${code ?? ''}) called in a receive worker; workers must not exit`,
+      )
+      this.#fail(error)
+      throw error
+    }) as typeof process.exit
   }
 
   async run(): Promise<void> {
@@ -74,11 +95,13 @@ class ReceiveWorker {
   async #openSocket(): Promise<Subscriber> {
     const { socket: spec, config } = this.#init
     const socket = new Subscriber({
+      ...commonSocketOptions(config),
       receiveTimeout: config.receiveTimeoutMs,
-      linger: config.lingerMs,
+      maxMessageSize: config.maxMessageBytes,
     })
     // Stored at once so a shutdown during a slow bind still closes it.
     this.#socket = socket
+    if (config.monitor) this.#startMonitor(socket)
     try {
       const endpoints = await attach(socket, spec, () => {
         this.#counters.state = WorkerState.Binding
@@ -98,6 +121,81 @@ class ReceiveWorker {
       throw error
     }
     return socket
+  }
+
+  #startMonitor(socket: Subscriber): void {
+    const counters = this.#counters
+    // Flag first: from here on a native monitor receive is in flight, and a stuck handler is
+    // no longer safe to terminate (see counters.ts).
+    counters.monitorActive = true
+    this.#stopMonitor = monitorSocket(socket, this.#log, {
+      count: (kind) => counters.event(kind),
+      peers: (delta) => counters.addPeers(delta),
+      disconnected: (address) => this.#onDisconnect(address),
+      retrying: (address) => this.#cancelRearm(address),
+      connected: (address) => this.#cancelRearm(address, true),
+    })
+  }
+
+  /**
+   * libzmq reconnects a lost connection by itself, and says so at once with a `connect:retry`
+   * event. After a protocol error, such as a message over ZMQ_MAXMSGSIZE, it never does. So
+   * a disconnect with no retry soon after is re-armed here: disconnect, then connect again,
+   * with exponential backoff until a handshake succeeds.
+   */
+  #onDisconnect(address: string): void {
+    if (this.#stopping) return
+    for (const endpoint of this.#connectEndpointsFor(address)) this.#scheduleRearm(endpoint)
+  }
+
+  #scheduleRearm(endpoint: string): void {
+    const { reconnectIntervalMs, reconnectIntervalMaxMs } = this.#init.config
+    const entry = this.#rearm.get(endpoint) ?? { timer: undefined, attempt: 0 }
+    clearTimeout(entry.timer)
+    const delayMs = Math.min(reconnectIntervalMaxMs, reconnectIntervalMs * 2 ** entry.attempt)
+    // A retry event, if libzmq is retrying, arrives well within one interval plus this slack.
+    entry.timer = setTimeout(() => this.#rearmNow(endpoint), delayMs + 50)
+    entry.timer.unref()
+    this.#rearm.set(endpoint, entry)
+  }
+
+  #rearmNow(endpoint: string): void {
+    const socket = this.#socket
+    const entry = this.#rearm.get(endpoint)
+    if (!socket || socket.closed || this.#stopping || !entry) return
+    entry.attempt++
+    this.#log.warn(
+      { address: endpoint, attempt: entry.attempt },
+      'reconnecting: libzmq gave up on this connection',
+    )
+    try {
+      socket.disconnect(endpoint)
+    } catch {
+      // Already gone from libzmq's list: connecting again is all that is needed.
+    }
+    socket.connect(endpoint)
+    this.#scheduleRearm(endpoint)
+  }
+
+  #cancelRearm(address: string, connected = false): void {
+    for (const endpoint of this.#connectEndpointsFor(address)) {
+      const entry = this.#rearm.get(endpoint)
+      if (!entry) continue
+      clearTimeout(entry.timer)
+      if (connected) this.#rearm.delete(endpoint)
+      else entry.timer = undefined
+    }
+  }
+
+  /** Our connect endpoints an event address refers to (libzmq may report a resolved address). */
+  #connectEndpointsFor(address: string): string[] {
+    const connects = this.#init.socket.endpoints
+      .filter((e) => e.action === 'connect')
+      .map((e) => e.address)
+    if (connects.includes(address)) return [address]
+    const port = address.slice(address.lastIndexOf(':'))
+    const samePort = connects.filter((e) => e.endsWith(port))
+    return samePort.length > 0 ? samePort : connects
   }
 
   async #receiveLoop(
@@ -156,16 +254,44 @@ class ReceiveWorker {
         ctx,
       )
     } catch (error) {
+      this.#timed(receivedAt, topic)
       return this.#drop('handler_error', () => ({ topic, err: error }))
     }
     if (typeof (result as Promise<void> | undefined)?.then !== 'function') {
+      this.#timed(receivedAt, topic)
       this.#counters.add('handled')
       return undefined
     }
     return (result as Promise<void>).then(
-      () => this.#counters.add('handled'),
-      (error: unknown) => this.#drop('handler_error', () => ({ topic, err: error })),
+      () => {
+        this.#timed(receivedAt, topic)
+        this.#counters.add('handled')
+      },
+      (error: unknown) => {
+        this.#timed(receivedAt, topic)
+        this.#drop('handler_error', () => ({ topic, err: error }))
+      },
     )
+  }
+
+  /** Time from receive to handler completion: histogram, and the latency class's budget. */
+  #timed(receivedAt: number, topic: string): void {
+    const seconds = (performance.now() - receivedAt) / 1000
+    this.#counters.observeDuration(seconds)
+    if (seconds <= this.#budgetSeconds) return
+    this.#counters.add('overruns')
+    const suppressed = this.#throttle.admit('overrun')
+    if (suppressed !== undefined) {
+      this.#log.warn(
+        {
+          topic,
+          durationMs: Number((seconds * 1000).toFixed(3)),
+          budgetMs: this.#budgetSeconds * 1000,
+          suppressed,
+        },
+        'latency budget exceeded',
+      )
+    }
   }
 
   /** Counts a drop; builds the log details only for lines the throttle lets through. */
@@ -216,6 +342,11 @@ class ReceiveWorker {
   }
 
   #closeSocket(): void {
+    for (const entry of this.#rearm.values()) clearTimeout(entry.timer)
+    this.#rearm.clear()
+    // The monitor first: closing it ends its native receive, then the socket ends the other.
+    this.#stopMonitor?.()
+    this.#counters.monitorActive = false
     if (this.#socket && !this.#socket.closed) this.#socket.close()
     this.#counters.state = WorkerState.Closed
   }

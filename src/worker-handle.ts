@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
 import type { Config, SocketSpec } from './config'
-import { isTerminateSafe, SocketCounters } from './counters'
+import { SocketCounters } from './counters'
 import { withDeadline } from './deadline'
 import { ERROR_CODES, type ErrorCode, type SerializedError, ZcError } from './errors'
 import type { Logger } from './logger'
@@ -133,14 +133,14 @@ export class WorkerHandle {
       await this.#terminate()
       return 'joined'
     }
-    if (!isTerminateSafe(this.counters.state)) return 'stuck'
+    if (!this.counters.terminateSafe) return 'stuck'
     await this.#terminate()
     return 'terminated'
   }
 
   /** For a second signal: terminates now if that is safe. Returns false if it is not (yet). */
   async terminateIfSafe(): Promise<boolean> {
-    if (!isTerminateSafe(this.counters.state)) return false
+    if (!this.counters.terminateSafe) return false
     await this.#terminate()
     return true
   }

@@ -74,6 +74,8 @@ describe('loadConfig: the seed camera .env', () => {
           latencyClass: 'control',
           endpoints: [{ address: 'tcp://dashboard:6000', action: 'connect', explicit: false }],
           topics: ['camera.cmd'],
+          minSubscribers: 0,
+          subscriberTimeoutMs: 0,
         },
         {
           kind: 'pub',
@@ -82,6 +84,8 @@ describe('loadConfig: the seed camera .env', () => {
           latencyClass: 'telemetry',
           endpoints: [{ address: 'tcp://*:5555', action: 'bind', explicit: false }],
           topics: ['camera.frame', 'camera.heartbeat'],
+          minSubscribers: 0,
+          subscriberTimeoutMs: 5000,
         },
       ],
       receiveTimeoutMs: 500,
@@ -92,6 +96,16 @@ describe('loadConfig: the seed camera .env', () => {
       publishQueueLimit: 500,
       logLevel: 'info',
       service: undefined,
+      maxMessageBytes: 64 * 1024 * 1024,
+      reconnectIntervalMs: 100,
+      reconnectIntervalMaxMs: 5000,
+      heartbeat: undefined,
+      monitor: true,
+      restart: { backoffMs: 100, backoffMaxMs: 5000, limit: 5, windowMs: 60_000 },
+      http: undefined,
+      readyRequiresPeers: true,
+      readyOnLatency: false,
+      livenessStaleMs: 10_000,
     } satisfies Config)
   })
 
@@ -149,8 +163,54 @@ describe('loadConfig: sockets', () => {
         latencyClass: 'telemetry',
         endpoints: [{ address: 'tcp://camera:5555', action: 'connect', explicit: false }],
         topics: ['camera.frame', 'camera.'],
+        minSubscribers: 0,
+        subscriberTimeoutMs: 0,
       },
     ])
+  })
+
+  it('reads the subscriber gate of a PUB socket and rejects it on a SUB', () => {
+    const cfg = loadConfig({
+      ZMQ_PUB_FRAMES_ENDPOINT: 'tcp://*:5555',
+      ZMQ_PUB_FRAMES_CLASS: 'telemetry',
+      ZMQ_PUB_FRAMES_MIN_SUBSCRIBERS: '2',
+      ZMQ_PUB_FRAMES_SUBSCRIBER_TIMEOUT_MS: '750',
+    })
+    assert.equal(cfg.sockets[0]?.minSubscribers, 2)
+    assert.equal(cfg.sockets[0]?.subscriberTimeoutMs, 750)
+    assert.throws(
+      () => loadConfig({ ...camera(), ZMQ_SUB_MIN_SUBSCRIBERS: '1' }),
+      (e: ConfigError) =>
+        e.issues.length === 1 && e.issues[0]?.variable === 'ZMQ_SUB_MIN_SUBSCRIBERS',
+    )
+  })
+
+  it('reads heartbeats, with timeout and TTL defaulting from the interval', () => {
+    assert.deepEqual(loadConfig({ ...camera(), ZMQ_HEARTBEAT_IVL_MS: '500' }).heartbeat, {
+      intervalMs: 500,
+      timeoutMs: 1500,
+      ttlMs: 1500,
+    })
+    assert.throws(
+      () => loadConfig({ ...camera(), ZMQ_HEARTBEAT_TIMEOUT_MS: '500' }),
+      (e: ConfigError) => e.issues[0]?.variable === 'ZMQ_HEARTBEAT_TIMEOUT_MS',
+    )
+  })
+
+  it('rejects a backoff cap below its base, and a bad HTTP_PORT', () => {
+    assert.throws(
+      () =>
+        loadConfig({ ...camera(), ZC_RESTART_BACKOFF_MS: '500', ZC_RESTART_BACKOFF_MAX_MS: '100' }),
+      (e: ConfigError) => e.issues[0]?.variable === 'ZC_RESTART_BACKOFF_MAX_MS',
+    )
+    assert.throws(
+      () => loadConfig({ ...camera(), HTTP_PORT: '70000' }),
+      (e: ConfigError) => e.issues[0]?.variable === 'HTTP_PORT',
+    )
+    assert.deepEqual(loadConfig({ ...camera(), HTTP_PORT: '9464' }).http, {
+      port: 9464,
+      host: '0.0.0.0',
+    })
   })
 
   it('lets _CLASS override the default of an unnamed or class-named socket', () => {

@@ -59,12 +59,18 @@ describe('container process lifecycle', () => {
     assert.equal((await container.exited).code, EXIT.OK)
   })
 
-  for (const service of ['hang-sync', 'hang-async']) {
-    it(`a handler that never returns (${service}) is terminated at the join deadline, never aborting`, async () => {
+  // With the socket monitor off, a handler stuck in synchronous code leaves nothing native in
+  // flight; an async hang lets the worker close its socket and monitor. Both terminate safely.
+  for (const [service, monitor] of [
+    ['hang-sync', 'false'],
+    ['hang-async', 'true'],
+  ]) {
+    it(`a handler that never returns (${service}, monitor ${monitor}) is terminated at the join deadline, never aborting`, async () => {
       const deadline = 300
       const { pub, container } = await startWithPublisher({
-        ZC_SERVICE: fixtureService(service),
+        ZC_SERVICE: fixtureService(service as string),
         ZC_SHUTDOWN_TIMEOUT_MS: String(deadline),
+        ZMQ_MONITOR: monitor as string,
       })
       await pub.send(['x.hang', ''])
       await container.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('handler'))
@@ -137,11 +143,11 @@ describe('container process lifecycle', () => {
   it('a second signal stops at once, without waiting for the join deadline', async () => {
     const deadline = 20_000
     const { pub, container } = await startWithPublisher({
-      ZC_SERVICE: fixtureService('hang-sync'),
+      ZC_SERVICE: fixtureService('hang-async'),
       ZC_SHUTDOWN_TIMEOUT_MS: String(deadline),
     })
     await pub.send(['x.hang', ''])
-    await container.waitForLog('handler hanging forever')
+    await container.waitForLog('handler awaiting forever')
     container.signal('SIGTERM')
     await container.waitForLog('shutdown requested')
     container.signal('SIGINT')
@@ -150,6 +156,22 @@ describe('container process lifecycle', () => {
     assert.equal(exit.code, EXIT.FORCED_SIGINT, container.dump())
     assert.ok((exit.sinceSignalMs ?? Number.POSITIVE_INFINITY) < deadline)
     assert.equal(container.lastLine?.msg, 'stopped')
+  })
+
+  it('a synchronous hang with the socket monitor on ends in SIGKILL after the deadline, not 134', async () => {
+    const deadline = 300
+    const { pub, container } = await startWithPublisher({
+      ZC_SERVICE: fixtureService('hang-sync'),
+      ZC_SHUTDOWN_TIMEOUT_MS: String(deadline),
+    })
+    await pub.send(['x.hang', ''])
+    await container.waitForLog('handler hanging forever')
+    container.signal('SIGTERM')
+    const exit = await container.exited
+    assertNoAbort(exit, container)
+    assert.equal(exit.signal, 'SIGKILL', container.dump())
+    assert.ok((exit.sinceSignalMs ?? 0) >= deadline)
+    assert.equal(container.lastLine?.exitCode, EXIT.KILLED_STUCK_WORKER)
   })
 
   it('a timer that blocks the worker with a receive pending ends in SIGKILL after the deadline, not 134', async () => {
@@ -181,11 +203,11 @@ describe('container process lifecycle', () => {
 
   it('a second SIGTERM exits 143 at once', async () => {
     const { pub, container } = await startWithPublisher({
-      ZC_SERVICE: fixtureService('hang-sync'),
+      ZC_SERVICE: fixtureService('hang-async'),
       ZC_SHUTDOWN_TIMEOUT_MS: '20000',
     })
     await pub.send(['x.hang', ''])
-    await container.waitForLog('handler hanging forever')
+    await container.waitForLog('handler awaiting forever')
     container.signal('SIGTERM')
     await container.waitForLog('shutdown requested')
     container.signal('SIGTERM')
@@ -194,7 +216,24 @@ describe('container process lifecycle', () => {
     assert.equal(exit.code, EXIT.FORCED_SIGTERM, container.dump())
   })
 
-  it('a worker thread that ends itself after start-up fails the container (71)', async () => {
+  it('a second signal with a synchronous hang and the monitor on ends in SIGKILL at once, not 134', async () => {
+    const deadline = 20_000
+    const { pub, container } = await startWithPublisher({
+      ZC_SERVICE: fixtureService('hang-sync'),
+      ZC_SHUTDOWN_TIMEOUT_MS: String(deadline),
+    })
+    await pub.send(['x.hang', ''])
+    await container.waitForLog('handler hanging forever')
+    container.signal('SIGTERM')
+    await container.waitForLog('shutdown requested')
+    container.signal('SIGINT')
+    const exit = await container.exited
+    assertNoAbort(exit, container)
+    assert.equal(exit.signal, 'SIGKILL', container.dump())
+    assert.ok((exit.sinceSignalMs ?? Number.POSITIVE_INFINITY) < deadline)
+  })
+
+  it('a handler calling process.exit() fails the worker and the container (71), not 134', async () => {
     const { pub, container } = await startWithPublisher(
       { ZC_SERVICE: fixtureService('exits') },
       'x.exit',

@@ -1,0 +1,86 @@
+import { type Endpoint, type EndpointAction, parseEndpoint } from '../endpoints'
+import { subscriptionProblem, topicProblem } from '../topics'
+
+/** Bad command-line arguments: main prints the message as one line and exits 64. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+}
+
+/**
+ * Runs a node:util parseArgs call and turns its errors (unknown option, missing value) into
+ * {@link UsageError}s; any other error is a bug and passes through.
+ */
+export function parseOrThrow<T>(parse: () => T): T {
+  try {
+    return parse()
+  } catch (error) {
+    const code = (error as { code?: unknown }).code
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'))
+      throw new UsageError((error as Error).message)
+    throw error
+  }
+}
+
+/** True when `--help` or `-h` comes before any `--` (after it, they are positionals). */
+export function wantsHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--')
+  const options = end === -1 ? args : args.slice(0, end)
+  return options.includes('--help') || options.includes('-h')
+}
+
+export function expectPositionals(
+  positionals: readonly string[],
+  names: readonly string[],
+  max = names.length,
+): void {
+  if (positionals.length < names.length)
+    throw new UsageError(`missing ${names.slice(positionals.length).join(' and ')}`)
+  if (positionals.length > max)
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[max])}`)
+}
+
+// Node timers take 32-bit signed milliseconds; beyond that they fire at once.
+const MAX_MS = 2 ** 31 - 1
+
+/** A whole number from `min` up; `option` names it in the error (`--count`). */
+export function integerOption(option: string, value: string, min: number, max = MAX_MS): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < min || n > max)
+    throw new UsageError(`${option} is "${value}"; it must be a whole number from ${min} to ${max}`)
+  return n
+}
+
+/** A decimal number from `min` up (`--rate 0.5`, `--interval 0.25`). */
+export function numberOption(option: string, value: string, min: number, max: number): number {
+  const n = Number(value)
+  if (!/^\d+(\.\d+)?$/.test(value) || n < min || n > max)
+    throw new UsageError(`${option} is "${value}"; it must be a number from ${min} to ${max}`)
+  return n
+}
+
+/** One endpoint; `@` forces bind and `>` forces connect, as in the container's variables. */
+export function endpointArgument(raw: string, defaultAction: EndpointAction): Endpoint {
+  const parsed = parseEndpoint(raw, defaultAction)
+  if (!parsed.ok) throw new UsageError(`ENDPOINT ${parsed.problem}`)
+  return parsed.value
+}
+
+/**
+ * Subscriptions by the container's rules: a topic, or a prefix ending in `.`. An empty argument
+ * (`''`) subscribes to everything, as does giving no topic at all.
+ */
+export function subscriptionArguments(raw: readonly string[]): string[] {
+  for (const s of raw) {
+    if (s === '') continue
+    const problem = subscriptionProblem(s)
+    if (problem) throw new UsageError(`TOPIC ${JSON.stringify(s)} ${problem}`)
+  }
+  return raw.length === 0 || raw.includes('') ? [''] : [...new Set(raw)]
+}
+
+/** A topic to publish: `<component>.<message_type>`, no prefix form. */
+export function topicArgument(raw: string): string {
+  const problem = topicProblem(raw)
+  if (problem) throw new UsageError(`TOPIC ${JSON.stringify(raw)} ${problem}`)
+  return raw
+}

@@ -1,0 +1,105 @@
+import { type Event, Observer, type Socket } from 'zeromq'
+import type { SocketEvent } from './counters'
+import { type Logger, LogThrottle } from './logger'
+
+/** zeromq Observer event types, folded onto the counted kinds (undefined: not counted). */
+function countedKind(type: Event['type']): SocketEvent | undefined {
+  switch (type) {
+    case 'connect':
+      return 'connect'
+    case 'disconnect':
+      return 'disconnect'
+    case 'connect:retry':
+      return 'connect_retry'
+    case 'handshake':
+      return 'handshake'
+    case 'handshake:error:protocol':
+    case 'handshake:error:auth':
+    case 'handshake:error:other':
+      return 'handshake_error'
+    case 'accept':
+      return 'accept'
+    case 'accept:error':
+      return 'accept_error'
+    case 'bind:error':
+      return 'bind_error'
+    case 'close':
+      return 'close'
+    default:
+      return undefined
+  }
+}
+
+export interface MonitorHooks {
+  /** Every counted event. */
+  count(kind: SocketEvent): void
+  /** A connection finished its ZMTP handshake (+1) or went away (-1). */
+  peers?(delta: number): void
+  /** A connection on `address` was lost (for the caller's reconnect policy). */
+  disconnected?(address: string): void
+  /** A connection on `address` is up again. */
+  connected?(address: string): void
+  /** libzmq scheduled a reconnect of `address` by itself. */
+  retrying?(address: string): void
+}
+
+/**
+ * Watches one socket's monitor: counts every event and logs each change of a connection's state
+ * once (up, down, retrying), not every retry. Returns a stop function; call it before closing the
+ * socket. A monitor keeps a native receive in flight for as long as it runs (see counters.ts).
+ */
+export function monitorSocket(socket: Socket, log: Logger, hooks: MonitorHooks): () => void {
+  const observer = new Observer(socket)
+  const retrying = new Set<string>()
+  const throttle = new LogThrottle()
+  void (async () => {
+    while (!observer.closed) {
+      let event: Event
+      try {
+        event = await observer.receive()
+      } catch {
+        // Closed with the socket, or by stop(): either way, monitoring is over.
+        return
+      }
+      const kind = countedKind(event.type)
+      if (kind) hooks.count(kind)
+      const address = 'address' in event ? event.address : undefined
+      switch (event.type) {
+        case 'handshake':
+          hooks.peers?.(1)
+          retrying.delete(address ?? '')
+          hooks.connected?.(address ?? '')
+          log.info({ event: event.type, address }, 'socket event')
+          break
+        case 'disconnect':
+          hooks.peers?.(-1)
+          hooks.disconnected?.(address ?? '')
+          log.warn({ event: event.type, address }, 'socket event')
+          break
+        case 'connect:retry':
+          hooks.retrying?.(address ?? '')
+          if (address !== undefined && !retrying.has(address)) {
+            retrying.add(address)
+            log.warn({ event: event.type, address, intervalMs: event.interval }, 'socket event')
+          }
+          break
+        case 'handshake:error:protocol':
+        case 'handshake:error:auth':
+        case 'handshake:error:other':
+        case 'accept:error':
+        case 'bind:error':
+        case 'close:error': {
+          const suppressed = throttle.admit(event.type)
+          if (suppressed !== undefined)
+            log.warn({ event: event.type, address, err: event.error, suppressed }, 'socket event')
+          break
+        }
+        default:
+          log.debug({ event: event.type, address }, 'socket event')
+      }
+    }
+  })()
+  return () => {
+    if (!observer.closed) observer.close()
+  }
+}
