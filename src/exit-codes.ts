@@ -11,7 +11,10 @@ export const EXIT = {
   USAGE: 64,
   /** Start-up failed: a bind, the service module, or a worker's ready handshake. */
   STARTUP_FAILED: 70,
-  /** A worker failed while running; the container shut down. */
+  /**
+   * A worker failed after start-up and was not restarted: more than ZC_RESTART_LIMIT restarts
+   * within ZC_RESTART_WINDOW_MS. The container shut down so the orchestrator restarts it whole.
+   */
   WORKER_FAILED: 71,
   /** A worker missed the shutdown join deadline and was terminated. */
   SHUTDOWN_TIMEOUT: 75,

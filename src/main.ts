@@ -3,7 +3,9 @@ import path from 'node:path'
 import { loadConfig } from './config'
 import { ConfigError, ZcError } from './errors'
 import { EXIT, type ExitCode } from './exit-codes'
-import { createLogger } from './logger'
+import { HealthServer } from './health'
+import { createLogger, type Logger } from './logger'
+import { createMetrics } from './metrics'
 import { Supervisor } from './supervisor'
 
 /**
@@ -87,8 +89,8 @@ export async function runContainer(): Promise<Outcome> {
   process.on('uncaughtException', onFatal)
   process.on('unhandledRejection', onFatal)
 
-  supervisor.on('workerFailed', (socket, error) => {
-    log.error({ socket, err: error }, 'receive worker failed; shutting down')
+  supervisor.on('gaveUp', (socket, reason, error) => {
+    log.error({ socket, reason, err: error }, 'receive worker cannot go on; shutting down')
     stop('fatal', EXIT.WORKER_FAILED)
   })
 
@@ -100,7 +102,10 @@ export async function runContainer(): Promise<Outcome> {
     },
     'starting',
   )
+  let http: HealthServer | undefined
   try {
+    // Up before the sockets, so probes get answers (live, not ready) during start-up.
+    if (config.http) http = await listenHttp(config.http, supervisor, log)
     if (await supervisor.start())
       log.info({ startupMs: Math.round(performance.now() - startedAt) }, 'ready')
   } catch (error) {
@@ -119,12 +124,38 @@ export async function runContainer(): Promise<Outcome> {
 
   // The container runs until a signal, a fatal error or a failed start-up starts a stop.
   const outcome = await finished
+  // Last: /readyz answered "shutting down" through the drain.
+  await http?.close()
   clearInterval(keepAlive)
   log.info(
     { exitCode: outcome.exitCode, uptimeMs: Math.round(performance.now() - startedAt) },
     'stopped',
   )
   return outcome
+}
+
+async function listenHttp(
+  options: { port: number; host: string },
+  supervisor: Supervisor,
+  log: Logger,
+): Promise<HealthServer> {
+  try {
+    return await HealthServer.listen(
+      options,
+      supervisor,
+      createMetrics(supervisor, { version: packageVersion() }),
+      log,
+    )
+  } catch (error) {
+    const problem = error instanceof Error ? error.message : String(error)
+    throw new ZcError(
+      'ZC_ERR_BIND_FAILED',
+      `HTTP_PORT: cannot listen on ${options.host}:${options.port}: ${problem}`,
+      {
+        cause: error,
+      },
+    )
+  }
 }
 
 /** How the process must end: `kill` when a worker is stuck where any orderly exit would abort. */

@@ -1,32 +1,51 @@
 import { XPublisher } from 'zeromq'
-import { attach } from './attach'
+import { attach, commonSocketOptions } from './attach'
 import type { Config, SocketSpec } from './config'
+import { SOCKET_EVENTS, type SocketEvent } from './counters'
+import { withDeadline } from './deadline'
 import { ZcError } from './errors'
 import { type Logger, LogThrottle } from './logger'
 import type { Payload, PublishOptions } from './service'
+import { monitorSocket } from './socket-monitor'
 import { validateTopic } from './topics'
+
+/** Label for topics a socket did not declare, so metric labels stay bounded. */
+export const OTHER_TOPIC = 'other'
 
 export interface PublisherStats {
   readonly socket: string
+  readonly latencyClass: string
   /** Addresses as libzmq resolved them (a bound `*` port shows the real port). */
   readonly endpoints: readonly string[]
-  published: number
-  /** Dropped because too many sends were in flight, or publishing had stopped. */
-  dropped: number
+  /** Messages handed to libzmq, by declared topic (others under `other`). */
+  readonly publishedByTopic: Readonly<Record<string, number>>
+  readonly published: number
+  /** Not sent: too many sends in flight (`queue_full`) or publishing had stopped (`closed`). */
+  readonly dropped: Readonly<Record<'queue_full' | 'closed', number>>
   /** send() rejected by libzmq. */
-  failed: number
+  readonly failed: number
+  /** Subscribers attached per declared topic (others under `other`), from subscription frames. */
+  readonly subscribers: Readonly<Record<string, number>>
+  readonly events: Readonly<Record<SocketEvent, number>>
 }
 
 interface Outbound {
   readonly spec: SocketSpec
   readonly socket: XPublisher
-  readonly stats: PublisherStats
+  endpoints: string[]
   /** Subscribers per subscription prefix, as seen in the XPUB's subscription frames. */
   readonly subscribers: Map<string, number>
+  readonly publishedByTopic: Map<string, number>
+  readonly dropped: { queue_full: number; closed: number }
+  readonly events: Record<SocketEvent, number>
+  failed: number
   inFlight: number
+  stopMonitor: (() => void) | undefined
+  /** Wakes a start-up wait for subscribers. */
+  onSubscribers: (() => void) | undefined
   /** Settle callbacks of a send, made once per socket rather than per message. */
   readonly sent: () => void
-  readonly failed: (error: unknown) => void
+  readonly failedSend: (error: unknown) => void
 }
 
 /**
@@ -67,40 +86,41 @@ export class Publishers {
 
   async #add(spec: SocketSpec): Promise<void> {
     // An XPUB rather than a PUB: it sends the same, and its subscription frames show who is
-    // attached (logged, and the basis of waiting for subscribers before publishing).
-    const socket = new XPublisher({ linger: this.#config.lingerMs, verbosity: 'allSubsUnsubs' })
-    const stats: PublisherStats = {
-      socket: spec.name,
-      endpoints: [],
-      published: 0,
-      dropped: 0,
-      failed: 0,
-    }
-    const outbound: Outbound = {
+    // attached (logged, counted, and the basis of the subscriber gate).
+    const socket = new XPublisher({
+      ...commonSocketOptions(this.#config),
+      verbosity: 'allSubsUnsubs',
+    })
+    const log = this.#log.child({ socket: spec.name, class: spec.latencyClass })
+    const out: Outbound = {
       spec,
       socket,
-      stats,
+      endpoints: [],
       subscribers: new Map(),
+      publishedByTopic: new Map(),
+      dropped: { queue_full: 0, closed: 0 },
+      events: Object.fromEntries(SOCKET_EVENTS.map((e) => [e, 0])) as Record<SocketEvent, number>,
+      failed: 0,
       inFlight: 0,
+      stopMonitor: undefined,
+      onSubscribers: undefined,
       sent: () => {
-        outbound.inFlight--
-        stats.published++
+        out.inFlight--
       },
-      failed: (error) => {
-        outbound.inFlight--
-        this.#sendFailed(outbound, error)
+      failedSend: (error) => {
+        out.inFlight--
+        this.#sendFailed(out, error)
       },
     }
-    this.#outbound.set(spec.name, outbound)
-    const endpoints = await attach(socket, spec)
-    Object.assign(stats, { endpoints })
-    for (const t of spec.topics) this.#byTopic.set(t, outbound)
-    void this.#watchSubscriptions(outbound)
-    this.#log.info(
+    this.#outbound.set(spec.name, out)
+    if (this.#config.monitor)
+      out.stopMonitor = monitorSocket(socket, log, { count: (kind) => out.events[kind]++ })
+    out.endpoints = await attach(socket, spec)
+    for (const t of spec.topics) this.#byTopic.set(t, out)
+    void this.#watchSubscriptions(out, log)
+    log.info(
       {
-        socket: spec.name,
-        class: spec.latencyClass,
-        endpoints: spec.endpoints.map((e, i) => `${e.action} ${endpoints[i]}`),
+        endpoints: spec.endpoints.map((e, i) => `${e.action} ${out.endpoints[i]}`),
         topics: spec.topics,
       },
       'publisher ready',
@@ -114,30 +134,33 @@ export class Publishers {
   publish(topic: string, payload: Payload, options?: PublishOptions): boolean {
     const out = this.#route(topic, options)
     if (this.#closed) {
-      out.stats.dropped++
+      out.dropped.closed++
       return false
     }
     // zeromq.js allows a bounded number of sends in flight per socket (EBUSY past 512); a PUB
     // send resolves at once unless libzmq is busy, so this limit is only reached under a flood.
     if (out.inFlight >= this.#config.publishQueueLimit) {
-      out.stats.dropped++
+      out.dropped.queue_full++
       const suppressed = this.#throttle.admit(`full:${out.spec.name}`)
-      if (suppressed !== undefined)
+      if (suppressed !== undefined) {
         this.#log.warn(
           { socket: out.spec.name, topic, suppressed, limit: this.#config.publishQueueLimit },
           'publish dropped: queue full',
         )
+      }
       return false
     }
     out.inFlight++
     try {
-      out.socket.send([topic, payload]).then(out.sent, out.failed)
+      out.socket.send([topic, payload]).then(out.sent, out.failedSend)
     } catch (error) {
       // zeromq.js throws EBUSY synchronously past 512 sends in flight.
       out.inFlight--
       this.#sendFailed(out, error)
       return false
     }
+    const label = this.#byTopic.get(topic) === out ? topic : OTHER_TOPIC
+    out.publishedByTopic.set(label, (out.publishedByTopic.get(label) ?? 0) + 1)
     if (!this.#firstPublish.has(topic)) {
       this.#firstPublish.add(topic)
       this.#log.info({ socket: out.spec.name, topic, bytes: payload.length }, 'publishing')
@@ -146,7 +169,7 @@ export class Publishers {
   }
 
   #sendFailed(out: Outbound, error: unknown): void {
-    out.stats.failed++
+    out.failed++
     const suppressed = this.#throttle.admit(`failed:${out.spec.name}`)
     if (suppressed !== undefined)
       this.#log.error({ socket: out.spec.name, err: error, suppressed }, 'publish failed')
@@ -175,22 +198,16 @@ export class Publishers {
     }
     if (!this.#warnedUndeclared.has(topic) && !declared) {
       this.#warnedUndeclared.add(topic)
-      if (out.spec.topics.length > 0)
-        this.#log.warn(
-          { socket: out.spec.name, topic, declared: out.spec.topics },
-          `topic not declared in ${out.spec.envPrefix}_TOPICS`,
-        )
+      this.#log.warn(
+        { socket: out.spec.name, topic, declared: out.spec.topics },
+        `topic not declared in ${out.spec.envPrefix}_TOPICS`,
+      )
     }
     return out
   }
 
-  /** Publishes refused with an error: invalid topic, or no socket for it. */
-  get rejected(): number {
-    return this.#rejected
-  }
-
   /** Reads subscription frames (`\x01topic` / `\x00topic`) until the socket closes. */
-  async #watchSubscriptions(out: Outbound): Promise<void> {
+  async #watchSubscriptions(out: Outbound, log: Logger): Promise<void> {
     for (;;) {
       let frames: Buffer[]
       try {
@@ -206,27 +223,106 @@ export class Publishers {
       const after = frame[0] === 1 ? before + 1 : Math.max(0, before - 1)
       if (after === 0) out.subscribers.delete(prefix)
       else out.subscribers.set(prefix, after)
-      this.#log.info(
-        { socket: out.spec.name, subscription: prefix, subscribers: after },
+      log.info(
+        { subscription: prefix, subscribers: after },
         frame[0] === 1 ? 'subscriber attached' : 'subscriber detached',
       )
+      out.onSubscribers?.()
     }
   }
 
-  /** Subscribers attached per subscription prefix, by PUB socket name. */
-  subscribers(): Record<string, Record<string, number>> {
-    return Object.fromEntries(
-      [...this.#outbound].map(([name, o]) => [name, Object.fromEntries(o.subscribers)]),
-    )
+  /**
+   * Subscribers of a socket: the most subscribers any one subscription has. A peer subscribing to
+   * three topics counts once; two peers on the same topic count twice.
+   */
+  attached(socket: string): number {
+    const out = this.#outbound.get(socket)
+    return out ? Math.max(0, ...out.subscribers.values()) : 0
+  }
+
+  /** Whether every socket with `_MIN_SUBSCRIBERS` has that many attached. */
+  gateUnmet(): Array<{ socket: string; attached: number; required: number }> {
+    return [...this.#outbound.values()]
+      .filter((o) => this.attached(o.spec.name) < o.spec.minSubscribers)
+      .map((o) => ({
+        socket: o.spec.name,
+        attached: this.attached(o.spec.name),
+        required: o.spec.minSubscribers,
+      }))
+  }
+
+  /**
+   * The seed's "synchronize explicitly" (2.4): waits until each socket with `_MIN_SUBSCRIBERS` has
+   * that many subscribers, or its `_SUBSCRIBER_TIMEOUT_MS` passes. Resolves with the sockets that
+   * timed out (readiness stays down for them until they are met).
+   */
+  async waitForSubscribers(): Promise<string[]> {
+    const waits = [...this.#outbound.values()]
+      .filter((o) => o.spec.minSubscribers > 0)
+      .map(async (o) => {
+        const met = new Promise<true>((resolve) => {
+          const check = () => {
+            if (this.attached(o.spec.name) < o.spec.minSubscribers) return
+            o.onSubscribers = undefined
+            resolve(true)
+          }
+          o.onSubscribers = check
+          check()
+        })
+        const ok = await withDeadline(met, o.spec.subscriberTimeoutMs, false)
+        if (ok) return undefined
+        o.onSubscribers = undefined
+        this.#log.warn(
+          {
+            socket: o.spec.name,
+            attached: this.attached(o.spec.name),
+            required: o.spec.minSubscribers,
+          },
+          'subscriber wait timed out; not ready until they attach',
+        )
+        return o.spec.name
+      })
+    return (await Promise.all(waits)).filter((name): name is string => name !== undefined)
+  }
+
+  /** Publishes refused with an error: invalid topic, or no socket for it. */
+  get rejected(): number {
+    return this.#rejected
   }
 
   stats(): PublisherStats[] {
-    return [...this.#outbound.values()].map((o) => ({ ...o.stats }))
+    return [...this.#outbound.values()].map((o) => {
+      const declared = new Set(o.spec.topics)
+      const subscribers: Record<string, number> = {}
+      for (const t of o.spec.topics) subscribers[t] = 0
+      for (const [prefix, n] of o.subscribers) {
+        const label = declared.has(prefix) ? prefix : OTHER_TOPIC
+        subscribers[label] = Math.max(subscribers[label] ?? 0, n)
+      }
+      return {
+        socket: o.spec.name,
+        latencyClass: o.spec.latencyClass,
+        endpoints: o.endpoints,
+        // Declared topics appear from the start, at 0, so a rate over them is defined at once.
+        publishedByTopic: {
+          ...Object.fromEntries(o.spec.topics.map((t) => [t, 0])),
+          ...Object.fromEntries(o.publishedByTopic),
+        },
+        published: [...o.publishedByTopic.values()].reduce((a, b) => a + b, 0),
+        dropped: { ...o.dropped },
+        failed: o.failed,
+        subscribers,
+        events: { ...o.events },
+      }
+    })
   }
 
   /** Closes every PUB socket with the configured linger. Idempotent. */
   close(): void {
     this.#closed = true
-    for (const out of this.#outbound.values()) if (!out.socket.closed) out.socket.close()
+    for (const out of this.#outbound.values()) {
+      out.stopMonitor?.()
+      if (!out.socket.closed) out.socket.close()
+    }
   }
 }

@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
-import type { Config } from './config'
+import { type Config, LATENCY_BUDGET_MS } from './config'
 import type { CounterSnapshot } from './counters'
 import { withDeadline } from './deadline'
 import type { SerializedError } from './errors'
+import { LatencyWindow } from './latency-window'
 import type { Logger } from './logger'
 import { LogThrottle } from './logger'
 import type { StopReason } from './protocol'
@@ -15,7 +16,7 @@ import {
   type Service,
   type StopFn,
 } from './service'
-import { WorkerHandle } from './worker-handle'
+import { type GiveUpReason, WorkerSlot } from './worker-slot'
 
 export interface SupervisorOptions {
   readonly log: Logger
@@ -37,8 +38,11 @@ export interface CloseResult {
 }
 
 export interface SupervisorEvents {
-  /** A worker failed after start-up; the owner decides what to do (main.ts shuts down). */
-  workerFailed: [socket: string, error: SerializedError]
+  /**
+   * A socket's worker failed and will not be restarted: the restart limit was reached, or it
+   * cannot be ended safely. The owner decides what to do (main.ts shuts down).
+   */
+  gaveUp: [socket: string, reason: GiveUpReason, error: SerializedError]
   /** Data a handler sent with `ctx.toMain` (also delivered to the service's `onWorkerMessage`). */
   workerMessage: [data: unknown, socket: string]
 }
@@ -52,7 +56,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly config: Config
   readonly #log: Logger
   readonly #options: SupervisorOptions
-  readonly #workers: WorkerHandle[] = []
+  readonly #slots: WorkerSlot[] = []
+  readonly #latency = new Map<string, LatencyWindow>()
+  #sampler: NodeJS.Timeout | undefined
+  #started = false
   readonly #serviceListeners: Array<(data: unknown, socket: string) => void> = []
   readonly #serviceAbort = new AbortController()
   #publishers: Publishers | undefined
@@ -90,8 +97,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.#publishers.size > 0 && config.settleMs > 0 ? delay(config.settleMs) : undefined
 
     for (const socket of config.sockets.filter((s) => s.kind === 'sub')) {
-      this.#workers.push(
-        new WorkerHandle({
+      this.#slots.push(
+        new WorkerSlot({
           socket,
           config,
           servicePath,
@@ -102,12 +109,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
             for (const listener of this.#serviceListeners) listener(data, name)
             this.emit('workerMessage', data, name)
           },
-          onFailure: (error) => this.emit('workerFailed', socket.name, error),
+          onGiveUp: (reason, error) => this.emit('gaveUp', socket.name, reason, error),
         }),
       )
+      this.#latency.set(socket.name, new LatencyWindow())
     }
     try {
-      await Promise.all([settled, ...this.#workers.map((w) => w.ready(config.readyTimeoutMs))])
+      await Promise.all([
+        settled,
+        this.#publishers.waitForSubscribers(),
+        ...this.#slots.map((slot) => slot.start()),
+      ])
     } catch (error) {
       if (this.#closing) return false
       throw error
@@ -115,7 +127,67 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.#closing) return false
 
     await this.#startService(service)
-    return !this.#closing
+    if (this.#closing) return false
+    this.#started = true
+    this.#sampler = setInterval(() => this.#sampleLatency(), 1000)
+    this.#sampler.unref()
+    return true
+  }
+
+  #sampleLatency(): void {
+    for (const slot of this.#slots) {
+      const h = slot.counters.durationHistogram()
+      this.#latency.get(slot.socket.name)?.push([...h.buckets, h.count])
+    }
+  }
+
+  /**
+   * Whether the container should receive traffic (/readyz), with the reasons it should not.
+   * Goes false first thing at shutdown (the Kubernetes contract), then the drain begins.
+   */
+  readiness(): { ready: boolean; reasons: string[] } {
+    const reasons: string[] = []
+    if (this.#closing) reasons.push('shutting down')
+    else if (!this.#started) reasons.push('starting')
+    for (const slot of this.#slots) {
+      const name = slot.socket.name
+      if (this.#started && slot.state !== 'up')
+        reasons.push(`receive worker ${name} is ${slot.state}`)
+      if (this.config.readyRequiresPeers && this.config.monitor && slot.counters.peers === 0)
+        reasons.push(`socket ${name} has no connected peer`)
+      if (this.config.readyOnLatency) {
+        const p99 = this.#latency.get(name)?.p99()
+        const budget = LATENCY_BUDGET_MS[slot.socket.latencyClass] / 1000
+        if (p99 !== undefined && p99 > budget)
+          reasons.push(
+            `socket ${name} p99 handler time above its ${slot.socket.latencyClass} budget`,
+          )
+      }
+    }
+    for (const gate of this.#publishers?.gateUnmet() ?? [])
+      reasons.push(`socket ${gate.socket} has ${gate.attached} of ${gate.required} subscribers`)
+    return { ready: reasons.length === 0, reasons }
+  }
+
+  /**
+   * Whether the process is alive (/livez): this thread answers (the caller runs in it), and every
+   * running worker's event loop has ticked recently. Never depends on peers.
+   */
+  liveness(): { live: boolean; reasons: string[] } {
+    const reasons: string[] = []
+    const now = Date.now()
+    for (const slot of this.#slots) {
+      if (slot.state !== 'up') continue
+      const age = now - slot.counters.lastTickMs
+      if (age > this.config.livenessStaleMs)
+        reasons.push(`receive worker ${slot.socket.name} event loop stalled for ${age} ms`)
+    }
+    return { live: reasons.length === 0, reasons }
+  }
+
+  /** Each receive socket's spec, state and shared counters (for /metrics). */
+  slots(): ReadonlyArray<Pick<WorkerSlot, 'socket' | 'counters' | 'state'>> {
+    return this.#slots
   }
 
   async #startService(service: Service): Promise<void> {
@@ -178,7 +250,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Counters of each receive socket, by socket name. */
   counters(): Record<string, CounterSnapshot> {
-    return Object.fromEntries(this.#workers.map((w) => [w.socket.name, w.counters.snapshot()]))
+    return Object.fromEntries(this.#slots.map((w) => [w.socket.name, w.counters.snapshot()]))
   }
 
   get publishers(): Publishers | undefined {
@@ -198,16 +270,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async #close(reason: StopReason): Promise<CloseResult> {
     const started = performance.now()
     this.#serviceAbort.abort()
+    clearInterval(this.#sampler)
     // Workers are told first: closing their sockets is what makes shutdown fast, and it must not
     // wait behind a service stop function. The service stop and the joins share one deadline.
-    for (const w of this.#workers) w.requestStop(reason)
+    for (const w of this.#slots) w.requestStop(reason)
     const deadline = this.config.shutdownTimeoutMs
     const [serviceStopped, outcomes] = await Promise.all([
       this.#stopService(),
-      Promise.all(this.#workers.map((w) => w.join(deadline))),
+      Promise.all(this.#slots.map((w) => w.join(deadline))),
     ])
     const named = (outcome: string) =>
-      this.#workers.filter((_, i) => outcomes[i] === outcome).map((w) => w.socket.name)
+      this.#slots.filter((_, i) => outcomes[i] === outcome).map((w) => w.socket.name)
     const result: CloseResult = {
       clean: serviceStopped && outcomes.every((o) => o === 'joined'),
       terminated: named('terminated'),
@@ -216,7 +289,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     // After a second signal, main.ts has already reported and exited.
     if (this.#forced) return result
-    this.#workers.forEach((w, i) => {
+    this.#slots.forEach((w, i) => {
       const counts = w.counters.snapshot()
       const socket = w.socket.name
       if (outcomes[i] === 'joined') this.#log.info({ socket, ...counts }, 'receive worker stopped')
@@ -243,9 +316,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    */
   async forceStop(graceMs = 200): Promise<string[]> {
     this.#forced = true
-    for (const w of this.#workers) w.requestStop('signal')
+    for (const w of this.#slots) w.requestStop('signal')
     const until = performance.now() + graceMs
-    let pending = this.#workers
+    let pending = this.#slots
     for (;;) {
       const done = await Promise.all(pending.map((w) => w.terminateIfSafe()))
       pending = pending.filter((_, i) => !done[i])

@@ -199,10 +199,11 @@ describe('publishing', () => {
     const accepted = Array.from({ length: 100 }, () => supervisor.publish('camera.frame', 'x'))
     const dropped = accepted.filter((ok) => !ok).length
     assert.ok(dropped >= 1, 'a synchronous burst past the limit drops')
-    assert.equal(supervisor.publishers?.stats()[0]?.dropped, dropped)
+    assert.equal(supervisor.publishers?.stats()[0]?.dropped.queue_full, dropped)
     await supervisor.close('manual')
     const stats = supervisor.publishers?.stats()[0]
-    assert.equal((stats?.published ?? 0) + (stats?.failed ?? 0) + (stats?.dropped ?? 0), 100)
+    assert.equal(stats?.published, 100 - dropped)
+    assert.deepEqual(stats?.publishedByTopic, { 'camera.frame': 100 - dropped })
   })
 
   it('a handler publishes through the PUB socket owned by the main thread', async () => {
@@ -261,7 +262,7 @@ describe('publishing', () => {
     assert.equal(warnings[0]?.topic, 'camera.other')
     await supervisor.close('manual')
     assert.equal(supervisor.publish('camera.frame', 'late'), false, 'dropped once closed')
-    assert.equal(supervisor.publishers?.stats()[0]?.dropped, 1)
+    assert.equal(supervisor.publishers?.stats()[0]?.dropped.closed, 1)
   })
 })
 

@@ -129,8 +129,11 @@ describe('container process lifecycle', () => {
   })
 
   for (const topic of ['x.later', 'x.reject']) {
-    it(`an error escaping the handler (${topic}) fails the worker and shuts down in order, not 134`, async () => {
-      const { pub, container } = await startWithPublisher({ ZC_SERVICE: fixtureService('throws') })
+    it(`an error escaping the handler (${topic}) fails the worker; with no restarts left the container stops in order, not 134`, async () => {
+      const { pub, container } = await startWithPublisher({
+        ZC_SERVICE: fixtureService('throws'),
+        ZC_RESTART_LIMIT: '0',
+      })
       await pub.send([topic, ''])
       const exit = await container.exited
       assertNoAbort(exit, container)
@@ -235,7 +238,7 @@ describe('container process lifecycle', () => {
 
   it('a handler calling process.exit() fails the worker and the container (71), not 134', async () => {
     const { pub, container } = await startWithPublisher(
-      { ZC_SERVICE: fixtureService('exits') },
+      { ZC_SERVICE: fixtureService('exits'), ZC_RESTART_LIMIT: '0' },
       'x.exit',
     )
     await pub.send(['x.exit', ''])

@@ -1,0 +1,91 @@
+import { once } from 'node:events'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Registry } from 'prom-client'
+import type { Logger } from './logger'
+
+export interface HealthSource {
+  readiness(): { ready: boolean; reasons: string[] }
+  liveness(): { live: boolean; reasons: string[] }
+}
+
+/**
+ * The one HTTP listener: GET /metrics (Prometheus text), /livez and /readyz (200 or 503 with a
+ * JSON body that says why). node:http, no framework: three routes do not need one.
+ */
+export class HealthServer {
+  readonly #server: Server
+  readonly #log: Logger
+
+  private constructor(server: Server, log: Logger) {
+    this.#server = server
+    this.#log = log
+  }
+
+  static async listen(
+    options: { port: number; host: string },
+    source: HealthSource,
+    registry: Registry,
+    log: Logger,
+  ): Promise<HealthServer> {
+    const server = createServer((request, response) => {
+      const path = (request.url ?? '/').split('?')[0]
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        response.writeHead(405, { allow: 'GET, HEAD' }).end()
+        return
+      }
+      const json = (ok: boolean, body: Record<string, unknown>) => {
+        response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
+        response.end(`${JSON.stringify(body)}\n`)
+      }
+      switch (path) {
+        case '/livez': {
+          const { live, reasons } = source.liveness()
+          return json(live, { status: live ? 'ok' : 'failing', reasons })
+        }
+        case '/readyz': {
+          const { ready, reasons } = source.readiness()
+          return json(ready, { status: ready ? 'ok' : 'not ready', reasons })
+        }
+        case '/metrics':
+          registry.metrics().then(
+            (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+            (error: unknown) => {
+              log.error({ err: error }, 'metrics collection failed')
+              response.writeHead(500).end()
+            },
+          )
+          return
+        default:
+          response
+            .writeHead(404, { 'content-type': 'text/plain' })
+            .end('not found: try /metrics, /livez, /readyz\n')
+      }
+    })
+    // Probes hold no connection open: keep-alive would only delay close() at shutdown.
+    server.keepAliveTimeout = 0
+    server.listen(options.port, options.host)
+    await Promise.race([
+      once(server, 'listening'),
+      once(server, 'error').then(([error]) => {
+        throw error
+      }),
+    ])
+    const address = server.address() as AddressInfo
+    log.info({ host: address.address, port: address.port }, 'http listening')
+    return new HealthServer(server, log)
+  }
+
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port
+  }
+
+  /** Stops accepting and ends open connections. */
+  async close(): Promise<void> {
+    const closed = once(this.#server, 'close')
+    this.#server.close()
+    this.#server.closeAllConnections()
+    await closed
+    this.#log.debug('http closed')
+  }
+}

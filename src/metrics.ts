@@ -1,0 +1,198 @@
+import { collectDefaultMetrics, Registry } from 'prom-client'
+import { DROP_REASONS, DURATION_BUCKETS, SOCKET_EVENTS } from './counters'
+import type { Supervisor } from './supervisor'
+
+type Labels = Record<string, string>
+interface Sample {
+  labels: Labels
+  value: number
+  metricName?: string
+}
+
+/**
+ * A metric whose values are read at scrape time from the supervisor (shared-memory counters of
+ * the workers, the publishers' stats). prom-client has no worker_threads support, and these
+ * totals already live in one place, so collectors read them instead of mirroring increments;
+ * a restarted worker keeps the same shared counters, so totals never reset.
+ */
+function collector(
+  name: string,
+  help: string,
+  type: 'counter' | 'gauge' | 'histogram',
+  collect: () => Sample[],
+) {
+  return {
+    name,
+    help,
+    type,
+    aggregator: 'sum' as const,
+    get: async () => ({ name, help, type, aggregator: 'sum' as const, values: collect() }),
+    reset: () => {},
+  }
+}
+
+export interface BuildInfo {
+  readonly version: string
+}
+
+/** The container's Prometheus registry: the metrics the README lists, plus process defaults. */
+export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registry {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+
+  const slots = () => supervisor.slots()
+  const perSlot = (read: (slot: ReturnType<typeof slots>[number]) => number) => () =>
+    slots().map((slot) => ({
+      labels: { socket: slot.socket.name, class: slot.socket.latencyClass },
+      value: read(slot),
+    }))
+  const publishers = () => supervisor.publishers?.stats() ?? []
+
+  const metrics = [
+    collector('zc_build_info', 'Version of zmq-container and of Node.js.', 'gauge', () => [
+      { labels: { version: build.version, node: process.version }, value: 1 },
+    ]),
+    collector('zc_ready', '1 when /readyz would answer 200.', 'gauge', () => [
+      { labels: {}, value: supervisor.readiness().ready ? 1 : 0 },
+    ]),
+    collector(
+      'zc_messages_received_total',
+      'Messages received on an inbound socket.',
+      'counter',
+      perSlot((s) => s.counters.get('received')),
+    ),
+    collector(
+      'zc_messages_handled_total',
+      'Messages whose handler completed.',
+      'counter',
+      perSlot((s) => s.counters.get('handled')),
+    ),
+    collector(
+      'zc_messages_dropped_total',
+      'Received messages not handled, by reason.',
+      'counter',
+      () =>
+        slots().flatMap((slot) =>
+          DROP_REASONS.map((reason) => ({
+            labels: { socket: slot.socket.name, class: slot.socket.latencyClass, reason },
+            value: slot.counters.get(reason),
+          })),
+        ),
+    ),
+    collector(
+      'zc_handler_errors_total',
+      'Handler runs that threw or rejected.',
+      'counter',
+      perSlot((s) => s.counters.get('handler_error')),
+    ),
+    collector(
+      'zc_latency_budget_overruns_total',
+      "Handler runs slower (receive to completion) than the socket's latency class budget.",
+      'counter',
+      perSlot((s) => s.counters.get('overruns')),
+    ),
+    collector(
+      'zc_handler_duration_seconds',
+      'Time from receive to handler completion.',
+      'histogram',
+      () =>
+        slots().flatMap((slot) => {
+          const labels = { socket: slot.socket.name, class: slot.socket.latencyClass }
+          const h = slot.counters.durationHistogram()
+          return [
+            ...DURATION_BUCKETS.map((le, i) => ({
+              metricName: 'zc_handler_duration_seconds_bucket',
+              labels: { ...labels, le: String(le) },
+              value: h.buckets[i] ?? 0,
+            })),
+            {
+              metricName: 'zc_handler_duration_seconds_bucket',
+              labels: { ...labels, le: '+Inf' },
+              value: h.count,
+            },
+            { metricName: 'zc_handler_duration_seconds_sum', labels, value: h.sumSeconds },
+            { metricName: 'zc_handler_duration_seconds_count', labels, value: h.count },
+          ]
+        }),
+    ),
+    collector(
+      'zc_publish_rejected_total',
+      'Publishes refused with an error (invalid topic, or no socket for it), by where they came from.',
+      'counter',
+      () => [
+        { labels: { source: 'main' }, value: supervisor.publishers?.rejected ?? 0 },
+        ...slots().map((slot) => ({
+          labels: { source: slot.socket.name },
+          value: slot.counters.get('publishRejected'),
+        })),
+      ],
+    ),
+    collector(
+      'zc_messages_published_total',
+      'Messages handed to libzmq, by declared topic.',
+      'counter',
+      () =>
+        publishers().flatMap((p) =>
+          Object.entries(p.publishedByTopic).map(([topic, value]) => ({
+            labels: { socket: p.socket, class: p.latencyClass, topic },
+            value,
+          })),
+        ),
+    ),
+    collector('zc_publish_failures_total', 'Publishes not sent, by reason.', 'counter', () =>
+      publishers().flatMap((p) => [
+        { labels: { socket: p.socket, reason: 'queue_full' }, value: p.dropped.queue_full },
+        { labels: { socket: p.socket, reason: 'closed' }, value: p.dropped.closed },
+        { labels: { socket: p.socket, reason: 'send_error' }, value: p.failed },
+      ]),
+    ),
+    collector(
+      'zc_subscribers',
+      'Subscribers attached to a PUB socket, by declared topic.',
+      'gauge',
+      () =>
+        publishers().flatMap((p) =>
+          Object.entries(p.subscribers).map(([topic, value]) => ({
+            labels: { socket: p.socket, topic },
+            value,
+          })),
+        ),
+    ),
+    collector('zc_socket_events_total', 'Socket monitor events.', 'counter', () => [
+      ...slots().flatMap((slot) =>
+        SOCKET_EVENTS.map((event) => ({
+          labels: { socket: slot.socket.name, kind: 'sub', event },
+          value: slot.counters.get(`event:${event}`),
+        })),
+      ),
+      ...publishers().flatMap((p) =>
+        SOCKET_EVENTS.map((event) => ({
+          labels: { socket: p.socket, kind: 'pub', event },
+          value: p.events[event],
+        })),
+      ),
+    ]),
+    collector(
+      'zc_sub_peers',
+      'Connections an inbound socket has with a finished handshake.',
+      'gauge',
+      perSlot((s) => s.counters.peers),
+    ),
+    collector(
+      'zc_worker_restarts_total',
+      'Receive worker restarts after a failure.',
+      'counter',
+      perSlot((s) => s.counters.get('restarts')),
+    ),
+    collector(
+      'zc_worker_up',
+      '1 while the socket has a running receive worker.',
+      'gauge',
+      perSlot((s) => (s.state === 'up' ? 1 : 0)),
+    ),
+  ]
+  // The custom collectors implement what the registry reads (name, help, type, get).
+  for (const m of metrics)
+    registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0])
+  return registry
+}

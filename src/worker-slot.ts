@@ -1,0 +1,140 @@
+import type { Config, SocketSpec } from './config'
+import { SocketCounters } from './counters'
+import type { SerializedError } from './errors'
+import type { Logger } from './logger'
+import type { FromWorker, StopReason } from './protocol'
+import { RestartPolicy } from './restart-policy'
+import { type JoinOutcome, WorkerHandle } from './worker-handle'
+
+export type SlotState = 'starting' | 'up' | 'restarting' | 'stopped'
+
+export type GiveUpReason = 'restart_limit' | 'stuck'
+
+export interface WorkerSlotOptions {
+  readonly socket: SocketSpec
+  readonly config: Config
+  readonly servicePath: string | undefined
+  readonly log: Logger
+  readonly entry?: string
+  readonly onPublish: (message: Extract<FromWorker, { type: 'publish' }>) => void
+  readonly onServiceMessage: (data: unknown, socket: string) => void
+  /** The slot cannot go on: too many restarts, or a failed worker that cannot be ended safely. */
+  readonly onGiveUp: (reason: GiveUpReason, error: SerializedError) => void
+}
+
+/**
+ * One inbound socket's place in the supervisor: the current worker, the counters that outlive
+ * it, and the restart policy. A worker that fails after start-up is stopped, joined and started
+ * again after a backoff; the other sockets' workers are untouched meanwhile.
+ */
+export class WorkerSlot {
+  readonly socket: SocketSpec
+  readonly counters = new SocketCounters()
+  readonly #options: WorkerSlotOptions
+  readonly #policy: RestartPolicy
+  #handle: WorkerHandle
+  #state: SlotState = 'starting'
+  #restartTimer: NodeJS.Timeout | undefined
+  #stopReason: StopReason | undefined
+
+  constructor(options: WorkerSlotOptions) {
+    this.#options = options
+    this.socket = options.socket
+    this.#policy = new RestartPolicy(options.config.restart)
+    this.#handle = this.#spawn()
+  }
+
+  get state(): SlotState {
+    return this.#state
+  }
+
+  /** The first start: failures here fail the container's start-up, they are not restarted. */
+  async start(): Promise<void> {
+    await this.#handle.ready(this.#options.config.readyTimeoutMs)
+    if (this.#state === 'starting') this.#state = 'up'
+  }
+
+  #spawn(): WorkerHandle {
+    const o = this.#options
+    const handle: WorkerHandle = new WorkerHandle({
+      socket: o.socket,
+      config: o.config,
+      servicePath: o.servicePath,
+      log: o.log,
+      counters: this.counters,
+      ...(o.entry ? { entry: o.entry } : {}),
+      onPublish: o.onPublish,
+      onServiceMessage: o.onServiceMessage,
+      onFailure: (error) => void this.#onFailure(handle, error),
+    })
+    return handle
+  }
+
+  async #onFailure(handle: WorkerHandle, error: SerializedError): Promise<void> {
+    // One report per worker (a failure and its thread's exit both arrive), none while stopping.
+    if (handle !== this.#handle || this.#state !== 'up' || this.#stopReason) return
+    this.#state = 'restarting'
+    const log = this.#options.log
+    log.error({ socket: this.socket.name, err: error }, 'receive worker failed')
+    handle.requestStop('fatal')
+    if ((await handle.join(this.#options.config.shutdownTimeoutMs)) === 'stuck') {
+      this.#options.onGiveUp('stuck', error)
+      return
+    }
+    if (this.#stopReason) return
+    const delayMs = this.#policy.next(Date.now())
+    if (delayMs === undefined) {
+      const { limit, windowMs } = this.#options.config.restart
+      log.error({ socket: this.socket.name, limit, windowMs }, 'restart limit reached')
+      this.#options.onGiveUp('restart_limit', error)
+      return
+    }
+    log.warn(
+      { socket: this.socket.name, delayMs, attempt: this.#policy.recent },
+      'restarting receive worker',
+    )
+    this.#restartTimer = setTimeout(() => void this.#restart(), delayMs)
+  }
+
+  async #restart(): Promise<void> {
+    this.#restartTimer = undefined
+    if (this.#stopReason) return
+    this.counters.add('restarts')
+    const handle = this.#spawn()
+    this.#handle = handle
+    try {
+      await handle.ready(this.#options.config.readyTimeoutMs)
+    } catch (error) {
+      if (this.#stopReason) return
+      this.#state = 'up'
+      await this.#onFailure(handle, {
+        name: 'RestartFailed',
+        message: String((error as Error).message ?? error),
+      })
+      return
+    }
+    if (this.#stopReason) return
+    this.#state = 'up'
+    this.#options.log.info(
+      { socket: this.socket.name, restarts: this.counters.get('restarts') },
+      'receive worker restarted',
+    )
+  }
+
+  requestStop(reason: StopReason): void {
+    this.#stopReason ??= reason
+    clearTimeout(this.#restartTimer)
+    this.#handle.requestStop(reason)
+  }
+
+  /** Joins the current worker (see WorkerHandle.join); a slot waiting to restart joins at once. */
+  async join(deadlineMs: number): Promise<JoinOutcome> {
+    const outcome = await this.#handle.join(deadlineMs)
+    this.#state = 'stopped'
+    return outcome
+  }
+
+  terminateIfSafe(): Promise<boolean> {
+    return this.#handle.terminateIfSafe()
+  }
+}
