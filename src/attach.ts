@@ -37,11 +37,29 @@ export async function attach(
   return resolved
 }
 
-/** Options every container socket gets from the environment (linger, reconnect, heartbeats). */
-export function commonSocketOptions(config: Config) {
+/**
+ * Options every container socket gets from the environment: linger, reconnect, heartbeats,
+ * high-water marks, and the socket's CURVE keys and role.
+ */
+export function socketOptions(config: Config, spec: SocketSpec) {
   const hb = config.heartbeat
+  const curve = spec.curve
   return {
     linger: config.lingerMs,
+    // A SUB only receives; an XPUB sends (and receives subscription frames).
+    ...(spec.kind === 'pub'
+      ? { sendHighWaterMark: config.sendHwm }
+      : { receiveHighWaterMark: config.receiveHwm }),
+    ...(curve
+      ? {
+          curveServer: curve.role === 'server',
+          curvePublicKey: curve.publicKey,
+          curveSecretKey: curve.secretKey,
+          ...(curve.role === 'client'
+            ? { curveServerKey: curve.serverKey }
+            : { zapDomain: 'zmq-container' }),
+        }
+      : {}),
     reconnectInterval: config.reconnectIntervalMs,
     reconnectMaxInterval: config.reconnectIntervalMaxMs,
     ...(hb
@@ -52,4 +70,31 @@ export function commonSocketOptions(config: Config) {
         }
       : {}),
   }
+}
+
+/**
+ * Creates a socket and sets its options one by one. zeromq.js sockets whose constructor throws
+ * on an option leave a half-built native socket behind that crashes the process (SIGSEGV) when
+ * collected; a socket built bare and configured after cannot, and is closed on a bad option.
+ */
+export function createSocket<S extends Socket>(
+  Type: new () => S,
+  options: Readonly<Record<string, unknown>>,
+  spec: SocketSpec,
+): S {
+  const socket = new Type()
+  for (const [name, value] of Object.entries(options)) {
+    try {
+      ;(socket as unknown as Record<string, unknown>)[name] = value
+    } catch (error) {
+      socket.close()
+      const problem = error instanceof Error ? error.message : String(error)
+      throw new ZcError(
+        'ZC_ERR_BIND_FAILED',
+        `${spec.envPrefix}: socket option ${name} rejected: ${problem}`,
+        { cause: error },
+      )
+    }
+  }
+  return socket
 }

@@ -1,6 +1,7 @@
 import { customCleanEnv, EnvMissingError, makeValidator, type Spec } from 'envalid'
 import { type Endpoint, type EndpointAction, parseEndpointList } from './endpoints'
 import { ConfigError, type ConfigIssue } from './errors'
+import { curveKeyProblem, parseKeyList, resolveFileVariables } from './secrets'
 import { subscriptionProblem, topicProblem } from './topics'
 
 /** Delivery-urgency groups of the seed (2.2); one socket carries exactly one. */
@@ -25,7 +26,19 @@ export interface SocketSpec {
   readonly minSubscribers: number
   /** PUB: how long start-up waits for `minSubscribers` before it goes on, not ready. */
   readonly subscriberTimeoutMs: number
+  /** CURVE security: a server on binding sockets, a client on connecting ones. */
+  readonly curve: CurveConfig | undefined
 }
+
+/** CURVE keys of one socket, Z85-encoded. The secret never leaves config and socket setup. */
+export type CurveConfig =
+  | { readonly role: 'server'; readonly publicKey: string; readonly secretKey: string }
+  | {
+      readonly role: 'client'
+      readonly publicKey: string
+      readonly secretKey: string
+      readonly serverKey: string
+    }
 
 /** ZMTP heartbeats (libzmq ZMQ_HEARTBEAT_*), so a dead peer is noticed; off when undefined. */
 export interface HeartbeatConfig {
@@ -76,19 +89,34 @@ export interface Config {
   readonly readyOnLatency: boolean
   /** /livez fails when a worker's event loop has not ticked for this long. */
   readonly livenessStaleMs: number
+  /** Client public keys CURVE servers accept; undefined accepts any client (encryption only). */
+  readonly curveAllow: readonly string[] | undefined
+  readonly sendHwm: number
+  readonly receiveHwm: number
+  /**
+   * PUB sockets report a full high-water mark instead of dropping silently (ZMQ_XPUB_NODROP):
+   * the message is then dropped for every subscriber, and counted.
+   */
+  readonly xpubNoDrop: boolean
   /** Service module: a built-in example name or a path; undefined runs the logging service. */
   readonly service: string | undefined
 }
 
 type Env = Readonly<Record<string, string | undefined>>
 
+const CURVE_KEYS = ['CURVE_PUBLIC_KEY', 'CURVE_SECRET_KEY', 'CURVE_SERVER_KEY'] as const
 const SOCKET_KEYS = [
   'ENDPOINT',
   'TOPICS',
   'CLASS',
   'MIN_SUBSCRIBERS',
   'SUBSCRIBER_TIMEOUT_MS',
+  ...CURVE_KEYS,
 ] as const
+/** Variables that also accept the `<VAR>_FILE` form (secrets). */
+const isFileable = (variable: string) =>
+  variable === 'ZMQ_CURVE_ALLOW' ||
+  (/^ZMQ_(SUB|PUB)_/.test(variable) && CURVE_KEYS.some((k) => variable.endsWith(`_${k}`)))
 const PUB_ONLY_KEYS = new Set(['MIN_SUBSCRIBERS', 'SUBSCRIBER_TIMEOUT_MS'])
 const SOCKET_VAR_RE = new RegExp(
   `^ZMQ_(SUB|PUB)_(?:([A-Z0-9]+(?:_[A-Z0-9]+)*?)_)?(${SOCKET_KEYS.join('|')})$`,
@@ -104,8 +132,9 @@ interface Candidate {
  * Reads the container's configuration from `env`. Every problem is collected and thrown at once
  * as a {@link ConfigError}, one issue per variable, so a user fixes them in one round.
  */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(rawEnv: Env = process.env): Config {
   const issues: ConfigIssue[] = []
+  const env = resolveFileVariables(rawEnv, isFileable, issues)
   const candidates = findSockets(env, issues)
   const specs: Record<string, Spec<unknown>> = { ...tunableSpecs() }
   for (const c of candidates) Object.assign(specs, socketSpecs(c))
@@ -127,6 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
       latencyClass,
       endpoints,
       topics: topics ?? [],
+      curve: curveFor(c, endpoints, cleaned, issues),
       minSubscribers: (cleaned[`${c.envPrefix}_MIN_SUBSCRIBERS`] as number | undefined) ?? 0,
       subscriberTimeoutMs:
         (cleaned[`${c.envPrefix}_SUBSCRIBER_TIMEOUT_MS`] as number | undefined) ?? 0,
@@ -170,6 +200,10 @@ export function loadConfig(env: Env = process.env): Config {
     readyRequiresPeers: cleaned.ZC_READY_REQUIRES_PEERS as boolean,
     readyOnLatency: cleaned.ZC_READY_ON_LATENCY as boolean,
     livenessStaleMs: cleaned.ZC_LIVENESS_STALE_MS as number,
+    curveAllow: cleaned.ZMQ_CURVE_ALLOW as string[] | undefined,
+    sendHwm: cleaned.ZMQ_SNDHWM as number,
+    receiveHwm: cleaned.ZMQ_RCVHWM as number,
+    xpubNoDrop: cleaned.ZMQ_XPUB_NODROP as boolean,
   })
 }
 
@@ -289,6 +323,15 @@ function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
       example: classDefault ?? 'telemetry',
       ...(classDefault ? { default: classDefault } : {}),
     }),
+    ...Object.fromEntries(
+      CURVE_KEYS.map((k) => [
+        `${c.envPrefix}_${k}`,
+        curveKey({
+          default: undefined,
+          example: '<40-character Z85 key from zmq-container keygen>',
+        }),
+      ]),
+    ),
     ...(c.kind === 'pub'
       ? {
           [`${c.envPrefix}_MIN_SUBSCRIBERS`]: wholeNumber(
@@ -302,6 +345,63 @@ function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
         }
       : {}),
   }
+}
+
+// Never echoes the value: it may be a secret key.
+const curveKey = makeValidator<string>((input) => {
+  const problem = curveKeyProblem(input.trim())
+  if (problem) throw new Error(problem)
+  return input.trim()
+})
+
+/**
+ * A socket's CURVE role follows its endpoints: binding makes it the server (its own key pair),
+ * connecting makes it a client (its own pair plus the server's public key).
+ */
+function curveFor(
+  c: Candidate,
+  endpoints: readonly Endpoint[],
+  cleaned: Record<string, unknown>,
+  issues: ConfigIssue[],
+): CurveConfig | undefined {
+  const key = (k: (typeof CURVE_KEYS)[number]) =>
+    cleaned[`${c.envPrefix}_${k}`] as string | undefined
+  const publicKey = key('CURVE_PUBLIC_KEY')
+  const secretKey = key('CURVE_SECRET_KEY')
+  const serverKey = key('CURVE_SERVER_KEY')
+  if (!publicKey && !secretKey && !serverKey) return undefined
+  const binds = endpoints.some((e) => e.action === 'bind')
+  const connects = endpoints.some((e) => e.action === 'connect')
+  const missing = (k: string) =>
+    issues.push({
+      variable: `${c.envPrefix}_${k}`,
+      problem: 'is required with CURVE on this socket',
+      example: '<Z85 key>',
+    })
+  if (binds && connects) {
+    issues.push({
+      variable: `${c.envPrefix}_ENDPOINT`,
+      problem:
+        'both binds and connects, but a CURVE socket is either a server (binds) or a client (connects)',
+      example: 'tcp://*:5555',
+    })
+    return undefined
+  }
+  if (!publicKey) missing('CURVE_PUBLIC_KEY')
+  if (!secretKey) missing('CURVE_SECRET_KEY')
+  if (binds) {
+    if (serverKey)
+      issues.push({
+        variable: `${c.envPrefix}_CURVE_SERVER_KEY`,
+        problem: 'applies to connecting sockets only; this one binds',
+        example: '',
+      })
+    return publicKey && secretKey ? { role: 'server', publicKey, secretKey } : undefined
+  }
+  if (!serverKey) missing('CURVE_SERVER_KEY')
+  return publicKey && secretKey && serverKey
+    ? { role: 'client', publicKey, secretKey, serverKey }
+    : undefined
 }
 
 const wholeNumber = (min: number, max: number) =>
@@ -373,6 +473,15 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
       throw new Error(`is "${input}"; give an address or host name`)
     return input
   })
+  const keyList = makeValidator<string[]>((input) => {
+    const keys = parseKeyList(input)
+    if (keys.length === 0) throw new Error('lists no key')
+    keys.forEach((k, i) => {
+      const problem = curveKeyProblem(k)
+      if (problem) throw new Error(`entry ${i + 1} ${problem}`)
+    })
+    return keys
+  })
   // libzmq's heartbeat TTL travels in deciseconds in a 16-bit field: at most 6553.5 s.
   const heartbeatMs = makeValidator<number>((input) => {
     const text = input.trim()
@@ -430,6 +539,10 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
     ZC_READY_REQUIRES_PEERS: flag({ default: true, example: 'false' }),
     ZC_READY_ON_LATENCY: flag({ default: false, example: 'true' }),
     ZC_LIVENESS_STALE_MS: atLeastOne({ default: 10_000, example: '10000' }),
+    ZMQ_CURVE_ALLOW: keyList({ default: undefined, example: '<public key>,<public key>' }),
+    ZMQ_SNDHWM: wholeNumber(0, 2 ** 31 - 1)({ default: 1000, example: '1000' }),
+    ZMQ_RCVHWM: wholeNumber(0, 2 ** 31 - 1)({ default: 1000, example: '1000' }),
+    ZMQ_XPUB_NODROP: flag({ default: false, example: 'true' }),
   }
 }
 

@@ -143,6 +143,7 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
       publishers().flatMap((p) => [
         { labels: { socket: p.socket, reason: 'queue_full' }, value: p.dropped.queue_full },
         { labels: { socket: p.socket, reason: 'closed' }, value: p.dropped.closed },
+        { labels: { socket: p.socket, reason: 'hwm' }, value: p.dropped.hwm },
         { labels: { socket: p.socket, reason: 'send_error' }, value: p.failed },
       ]),
     ),
@@ -172,6 +173,20 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
         })),
       ),
     ]),
+    collector(
+      'zc_curve_handshakes_total',
+      'CURVE clients accepted or rejected by the ZAP handler.',
+      'counter',
+      () => {
+        const zap = supervisor.zapStats()
+        return zap
+          ? [
+              { labels: { result: 'accepted' }, value: zap.accepted },
+              { labels: { result: 'rejected' }, value: zap.rejected },
+            ]
+          : []
+      },
+    ),
     collector(
       'zc_sub_peers',
       'Connections an inbound socket has with a finished handshake.',

@@ -1,5 +1,5 @@
 import { XPublisher } from 'zeromq'
-import { attach, commonSocketOptions } from './attach'
+import { attach, createSocket, socketOptions } from './attach'
 import type { Config, SocketSpec } from './config'
 import { SOCKET_EVENTS, type SocketEvent } from './counters'
 import { withDeadline } from './deadline'
@@ -8,6 +8,8 @@ import { type Logger, LogThrottle } from './logger'
 import type { Payload, PublishOptions } from './service'
 import { monitorSocket } from './socket-monitor'
 import { validateTopic } from './topics'
+
+export type PublishDropReason = 'queue_full' | 'closed' | 'hwm'
 
 /** Label for topics a socket did not declare, so metric labels stay bounded. */
 export const OTHER_TOPIC = 'other'
@@ -20,8 +22,11 @@ export interface PublisherStats {
   /** Messages handed to libzmq, by declared topic (others under `other`). */
   readonly publishedByTopic: Readonly<Record<string, number>>
   readonly published: number
-  /** Not sent: too many sends in flight (`queue_full`) or publishing had stopped (`closed`). */
-  readonly dropped: Readonly<Record<'queue_full' | 'closed', number>>
+  /**
+   * Not sent: too many sends in flight (`queue_full`), publishing had stopped (`closed`), or a
+   * subscriber's high-water mark was full with ZMQ_XPUB_NODROP on (`hwm`).
+   */
+  readonly dropped: Readonly<Record<PublishDropReason, number>>
   /** send() rejected by libzmq. */
   readonly failed: number
   /** Subscribers attached per declared topic (others under `other`), from subscription frames. */
@@ -36,7 +41,7 @@ interface Outbound {
   /** Subscribers per subscription prefix, as seen in the XPUB's subscription frames. */
   readonly subscribers: Map<string, number>
   readonly publishedByTopic: Map<string, number>
-  readonly dropped: { queue_full: number; closed: number }
+  readonly dropped: Record<PublishDropReason, number>
   readonly events: Record<SocketEvent, number>
   failed: number
   inFlight: number
@@ -87,10 +92,15 @@ export class Publishers {
   async #add(spec: SocketSpec): Promise<void> {
     // An XPUB rather than a PUB: it sends the same, and its subscription frames show who is
     // attached (logged, counted, and the basis of the subscriber gate).
-    const socket = new XPublisher({
-      ...commonSocketOptions(this.#config),
-      verbosity: 'allSubsUnsubs',
-    })
+    const socket = createSocket(
+      XPublisher,
+      {
+        ...socketOptions(this.#config, spec),
+        verbosity: 'allSubsUnsubs',
+        noDrop: this.#config.xpubNoDrop,
+      },
+      spec,
+    )
     const log = this.#log.child({ socket: spec.name, class: spec.latencyClass })
     const out: Outbound = {
       spec,
@@ -98,7 +108,7 @@ export class Publishers {
       endpoints: [],
       subscribers: new Map(),
       publishedByTopic: new Map(),
-      dropped: { queue_full: 0, closed: 0 },
+      dropped: { queue_full: 0, closed: 0, hwm: 0 },
       events: Object.fromEntries(SOCKET_EVENTS.map((e) => [e, 0])) as Record<SocketEvent, number>,
       failed: 0,
       inFlight: 0,
@@ -169,10 +179,18 @@ export class Publishers {
   }
 
   #sendFailed(out: Outbound, error: unknown): void {
-    out.failed++
-    const suppressed = this.#throttle.admit(`failed:${out.spec.name}`)
-    if (suppressed !== undefined)
-      this.#log.error({ socket: out.spec.name, err: error, suppressed }, 'publish failed')
+    // With ZMQ_XPUB_NODROP a full high-water mark rejects the send at once with EAGAIN.
+    const hwm = (error as { code?: string }).code === 'EAGAIN'
+    if (hwm) out.dropped.hwm++
+    else out.failed++
+    const suppressed = this.#throttle.admit(`${hwm ? 'hwm' : 'failed'}:${out.spec.name}`)
+    if (suppressed === undefined) return
+    if (hwm)
+      this.#log.warn(
+        { socket: out.spec.name, suppressed },
+        'publish dropped: a subscriber is at its high-water mark',
+      )
+    else this.#log.error({ socket: out.spec.name, err: error, suppressed }, 'publish failed')
   }
 
   #route(topic: string, options?: PublishOptions): Outbound {

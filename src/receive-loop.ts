@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import { performance } from 'node:perf_hooks'
 import type { MessagePort } from 'node:worker_threads'
 import { Subscriber } from 'zeromq'
-import { attach, commonSocketOptions } from './attach'
+import { attach, createSocket, socketOptions } from './attach'
 import { LATENCY_BUDGET_MS } from './config'
 import { type DropReason, SocketCounters, WorkerState } from './counters'
 import { serializeError } from './errors'
@@ -94,11 +94,15 @@ class ReceiveWorker {
 
   async #openSocket(): Promise<Subscriber> {
     const { socket: spec, config } = this.#init
-    const socket = new Subscriber({
-      ...commonSocketOptions(config),
-      receiveTimeout: config.receiveTimeoutMs,
-      maxMessageSize: config.maxMessageBytes,
-    })
+    const socket = createSocket(
+      Subscriber,
+      {
+        ...socketOptions(config, spec),
+        receiveTimeout: config.receiveTimeoutMs,
+        maxMessageSize: config.maxMessageBytes,
+      },
+      spec,
+    )
     // Stored at once so a shutdown during a slow bind still closes it.
     this.#socket = socket
     if (config.monitor) this.#startMonitor(socket)

@@ -17,6 +17,7 @@ import {
   type StopFn,
 } from './service'
 import { type GiveUpReason, WorkerSlot } from './worker-slot'
+import { ZapHandler, type ZapStats } from './zap'
 
 export interface SupervisorOptions {
   readonly log: Logger
@@ -60,6 +61,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #latency = new Map<string, LatencyWindow>()
   #sampler: NodeJS.Timeout | undefined
   #started = false
+  #zap: ZapHandler | undefined
   readonly #serviceListeners: Array<(data: unknown, socket: string) => void> = []
   readonly #serviceAbort = new AbortController()
   #publishers: Publishers | undefined
@@ -85,6 +87,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const service = await loadService(servicePath)
     if (this.#closing) return false
 
+    // Before any CURVE server socket binds: libzmq sends every handshake to this handler.
+    if (config.sockets.some((s) => s.curve?.role === 'server')) {
+      this.#zap = await ZapHandler.start(config.curveAllow, this.#log)
+      if (this.#closing) {
+        this.#zap.close()
+        return false
+      }
+    }
     this.#publishers = await Publishers.open(config, this.#log)
     if (this.#closing) {
       // close() ran while we were binding and could not see these sockets yet.
@@ -306,7 +316,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         )
     })
     this.#publishers?.close()
+    this.#zap?.close()
     return result
+  }
+
+  /** ZAP handler counts, when any socket is a CURVE server. */
+  zapStats(): ZapStats | undefined {
+    return this.#zap?.stats
   }
 
   /**
@@ -327,6 +343,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       await delay(5)
     }
     this.#publishers?.close()
+    this.#zap?.close()
     return pending.map((w) => w.socket.name)
   }
 }

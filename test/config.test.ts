@@ -76,6 +76,7 @@ describe('loadConfig: the seed camera .env', () => {
           topics: ['camera.cmd'],
           minSubscribers: 0,
           subscriberTimeoutMs: 0,
+          curve: undefined,
         },
         {
           kind: 'pub',
@@ -86,6 +87,7 @@ describe('loadConfig: the seed camera .env', () => {
           topics: ['camera.frame', 'camera.heartbeat'],
           minSubscribers: 0,
           subscriberTimeoutMs: 5000,
+          curve: undefined,
         },
       ],
       receiveTimeoutMs: 500,
@@ -106,6 +108,10 @@ describe('loadConfig: the seed camera .env', () => {
       readyRequiresPeers: true,
       readyOnLatency: false,
       livenessStaleMs: 10_000,
+      curveAllow: undefined,
+      sendHwm: 1000,
+      receiveHwm: 1000,
+      xpubNoDrop: false,
     } satisfies Config)
   })
 
@@ -165,6 +171,7 @@ describe('loadConfig: sockets', () => {
         topics: ['camera.frame', 'camera.'],
         minSubscribers: 0,
         subscriberTimeoutMs: 0,
+        curve: undefined,
       },
     ])
   })
