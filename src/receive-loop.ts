@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer'
 import { performance } from 'node:perf_hooks'
 import type { MessagePort } from 'node:worker_threads'
 import { Subscriber } from 'zeromq'
@@ -6,11 +5,12 @@ import { attach, createSocket, socketOptions } from './attach'
 import { LATENCY_BUDGET_MS } from './config'
 import { type DropReason, SocketCounters, WorkerState } from './counters'
 import { serializeError } from './errors'
+import { classifyFrames } from './frames'
 import { createLogger, type Logger, LogThrottle } from './logger'
 import { assertNever, type FromWorker, type ToWorker, type WorkerInit } from './protocol'
 import { type Handler, type HandlerContext, handlerFor, loadService, type Payload } from './service'
 import { monitorSocket } from './socket-monitor'
-import { isTopicBytes, TopicMatcher, validateTopic } from './topics'
+import { TopicMatcher, validateTopic } from './topics'
 
 /**
  * The body of a receive worker: owns one SUB socket, receives with a bounded timeout, checks
@@ -239,17 +239,9 @@ class ReceiveWorker {
     ctx: HandlerContext,
   ): Promise<void> | undefined {
     const receivedAt = performance.now()
-    if (frames.length !== 2) return this.#drop('bad_frames', () => ({ frames: frames.length }))
-    const [topicFrame, payload] = frames as [Buffer, Buffer]
-    if (!isTopicBytes(topicFrame)) {
-      return this.#drop('invalid_topic', () => ({
-        utf8: isUtf8(topicFrame),
-        bytes: topicFrame.length,
-        topicHex: topicFrame.subarray(0, 32).toString('hex'),
-      }))
-    }
-    const topic = topicFrame.toString('latin1')
-    if (!matcher.matches(topic)) return this.#drop('unsubscribed', () => ({ topic }))
+    const verdict = classifyFrames(frames, matcher)
+    if (!verdict.ok) return this.#drop(verdict.reason, verdict.details)
+    const { topic, payload } = verdict
     const spec = this.#init.socket
     let result: void | Promise<void>
     try {

@@ -1,0 +1,39 @@
+import { isUtf8 } from 'node:buffer'
+import type { DropReason } from './counters'
+import { isTopicBytes, type TopicMatcher } from './topics'
+
+/** What the receive path makes of one multipart message, before any handler runs. */
+export type FrameVerdict =
+  | { readonly ok: true; readonly topic: string; readonly payload: Buffer }
+  | {
+      readonly ok: false
+      readonly reason: Exclude<DropReason, 'handler_error'>
+      readonly details: () => Record<string, unknown>
+    }
+
+/**
+ * Checks a received message: exactly `[topic, payload]`, a topic that follows the topic rules
+ * (checked on the raw bytes, so hostile input is never decoded), and a topic this socket
+ * subscribed to exactly (ZeroMQ only matched a prefix). Pure, and never throws.
+ * Details for the log are built lazily: only lines the throttle lets through pay for them.
+ */
+export function classifyFrames(frames: readonly Buffer[], matcher: TopicMatcher): FrameVerdict {
+  if (frames.length !== 2)
+    return { ok: false, reason: 'bad_frames', details: () => ({ frames: frames.length }) }
+  const [topicFrame, payload] = frames as [Buffer, Buffer]
+  if (!isTopicBytes(topicFrame)) {
+    return {
+      ok: false,
+      reason: 'invalid_topic',
+      details: () => ({
+        utf8: isUtf8(topicFrame),
+        bytes: topicFrame.length,
+        topicHex: topicFrame.subarray(0, 32).toString('hex'),
+      }),
+    }
+  }
+  const topic = topicFrame.toString('latin1')
+  if (!matcher.matches(topic))
+    return { ok: false, reason: 'unsubscribed', details: () => ({ topic }) }
+  return { ok: true, topic, payload }
+}
