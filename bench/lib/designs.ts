@@ -1,0 +1,228 @@
+import { baselineScript, benchService, MAIN, pythonScript } from './paths'
+import { PYTHON, type Tools } from './peers'
+import { type Line, Proc } from './proc'
+
+export type LatencyClass = 'control' | 'telemetry' | 'logging'
+
+/** One inbound socket of a receiver: it subscribes to `<component>.data` and `<component>.end`. */
+export interface SocketPlan {
+  /** Lower-case letters and digits; the container's socket name. */
+  readonly name: string
+  readonly endpoint: string
+  readonly component: string
+  /** CPU the handler burns per data message. */
+  readonly burnMs?: number
+  readonly latencyClass?: LatencyClass
+}
+
+export interface ReceiverPlan {
+  readonly sockets: readonly SocketPlan[]
+  /** Record one-way latencies (written per socket to `outDir/<name>.f64`). */
+  readonly latency: boolean
+  /** Data messages per socket left out of the latencies (connection warm-up). */
+  readonly warmup: number
+  readonly outDir: string
+  /** Republish every message as relay.data / relay.end on a PUB socket. */
+  readonly relay?: boolean
+  /** The handler hangs in synchronous code on the first data message. */
+  readonly hang?: boolean
+  /** Shutdown join deadline (ZC_SHUTDOWN_TIMEOUT_MS for the container). */
+  readonly joinMs?: number
+  /** Extra environment (container only). */
+  readonly env?: Readonly<Record<string, string>>
+}
+
+export interface Result {
+  readonly socket: string
+  readonly count: number
+  readonly firstNs: number
+  readonly lastNs: number
+}
+
+/** A receiving process of any design, seen through its JSON lines. */
+export class Receiver {
+  constructor(
+    readonly proc: Proc,
+    readonly design: Design,
+    readonly lines: {
+      ready: (l: Line) => boolean
+      result: (l: Line) => Result | undefined
+      relay: (l: Line) => string | undefined
+      hanging: (l: Line) => boolean
+    },
+  ) {}
+
+  /** Milliseconds from spawn to the ready line. */
+  async ready(timeoutMs = 15_000): Promise<number> {
+    const line = await this.proc.waitFor(this.lines.ready, timeoutMs, 'ready')
+    return (line.__at as number) - this.proc.spawnedAt
+  }
+
+  async result(socket: string, timeoutMs: number): Promise<Result> {
+    const line = await this.proc.waitFor(
+      (l) => this.lines.result(l)?.socket === socket,
+      timeoutMs,
+      `result of ${socket}`,
+    )
+    return this.lines.result(line) as Result
+  }
+
+  async relayEndpoint(timeoutMs = 10_000): Promise<string> {
+    const line = await this.proc.waitFor((l) => !!this.lines.relay(l), timeoutMs, 'relay endpoint')
+    return this.lines.relay(line) as string
+  }
+
+  hanging(timeoutMs = 10_000): Promise<Line> {
+    return this.proc.waitFor(this.lines.hanging, timeoutMs, 'hanging handler')
+  }
+}
+
+export interface Design {
+  readonly id: string
+  readonly label: string
+  /** Why it cannot run here, if it cannot. */
+  unavailable(tools: Tools): string | undefined
+  start(plan: ReceiverPlan, tools: Tools): Receiver
+}
+
+function benchEnv(plan: ReceiverPlan): Record<string, string> {
+  const env: Record<string, string> = {
+    BENCH_LATENCY: plan.latency ? '1' : '0',
+    BENCH_WARMUP: String(plan.warmup),
+    BENCH_OUT: plan.outDir,
+    BENCH_RELAY: plan.relay ? '1' : '0',
+  }
+  for (const s of plan.sockets)
+    if (s.burnMs) env[`BENCH_BURN_MS_${s.name.toUpperCase()}`] = String(s.burnMs)
+  return env
+}
+
+/** The spec the Node and Python baselines read from BENCH_SPEC. */
+function baselineEnv(plan: ReceiverPlan, extra: Record<string, unknown> = {}) {
+  return {
+    ...benchEnv(plan),
+    BENCH_SPEC: JSON.stringify({
+      sockets: plan.sockets.map((s) => ({
+        name: s.name,
+        endpoint: s.endpoint,
+        component: s.component,
+      })),
+      relay: !!plan.relay,
+      hang: !!plan.hang,
+      joinMs: plan.joinMs ?? 2000,
+      ...extra,
+    }),
+  }
+}
+
+const eventLines = {
+  ready: (l: Line) => l.event === 'ready',
+  result: (l: Line) => (l.event === 'result' ? (l as unknown as Result) : undefined),
+  relay: (l: Line) => (l.event === 'relay' ? (l.endpoint as string) : undefined),
+  hanging: (l: Line) => l.event === 'hanging',
+}
+
+export const container: Design = {
+  id: 'container',
+  label: 'container (worker per socket)',
+  unavailable: () => undefined,
+  start(plan) {
+    const env: Record<string, string> = {
+      LOG_LEVEL: 'info',
+      ZC_SERVICE: benchService(plan.hang ? 'hang' : 'bench'),
+      ...benchEnv(plan),
+    }
+    for (const s of plan.sockets) {
+      const prefix = `ZMQ_SUB_${s.name.toUpperCase()}`
+      env[`${prefix}_ENDPOINT`] = s.endpoint
+      env[`${prefix}_TOPICS`] = `${s.component}.data,${s.component}.end`
+      env[`${prefix}_CLASS`] = s.latencyClass ?? 'telemetry'
+    }
+    if (plan.relay) {
+      env.ZMQ_PUB_ENDPOINT = 'tcp://127.0.0.1:*'
+      env.ZMQ_PUB_TOPICS = 'relay.data,relay.end'
+    }
+    if (plan.joinMs) env.ZC_SHUTDOWN_TIMEOUT_MS = String(plan.joinMs)
+    Object.assign(env, plan.env)
+    const proc = new Proc('container', process.execPath, [MAIN], env)
+    return new Receiver(proc, container, {
+      ready: (l) => l.msg === 'ready',
+      result: (l) => (l.msg === 'bench result' ? (l.bench as Result) : undefined),
+      relay: (l) => {
+        if (l.msg !== 'publisher ready') return undefined
+        const first = (l.endpoints as string[] | undefined)?.[0]
+        return first?.replace(/^bind /, '')
+      },
+      hanging: (l) => l.msg === 'handler hanging',
+    })
+  },
+}
+
+function nodeBaseline(id: string, label: string, script: string, extra = {}): Design {
+  const design: Design = {
+    id,
+    label,
+    unavailable: () => undefined,
+    start(plan) {
+      const proc = new Proc(
+        id,
+        process.execPath,
+        [baselineScript(script)],
+        baselineEnv(plan, extra),
+      )
+      return new Receiver(proc, design, eventLines)
+    },
+  }
+  return design
+}
+
+export const zmqLoop = nodeBaseline('zmq-loop', 'zeromq.js, one event loop', 'node-loop')
+export const zmqLoopYield = nodeBaseline(
+  'zmq-loop-yield',
+  'zeromq.js, one loop, setImmediate per message',
+  'node-loop',
+  { yield: true },
+)
+export const zmqWorker = nodeBaseline(
+  'zmq-worker',
+  'zeromq.js SUB in a bare worker',
+  'node-workers',
+)
+
+export const pyzmq: Design = {
+  id: 'pyzmq',
+  label: 'pyzmq thread per socket (seed)',
+  unavailable: (tools) => (tools.python ? undefined : 'python3-zmq is missing'),
+  start(plan) {
+    const proc = new Proc('pyzmq', PYTHON, [pythonScript('pyzmq_receiver')], {
+      ...baselineEnv(plan),
+      PYTHONUNBUFFERED: '1',
+    })
+    return new Receiver(proc, pyzmq, eventLines)
+  },
+}
+
+export const cFloor: Design = {
+  id: 'c',
+  label: 'C thread per socket (floor)',
+  unavailable: (tools) => (tools.c ? undefined : 'gcc or libzmq3-dev is missing'),
+  start(plan, tools) {
+    if (!tools.c) throw new Error('no C peers')
+    if (plan.hang) throw new Error('the C floor has no hung-handler mode')
+    const args = [
+      ...(plan.latency ? ['--latency'] : []),
+      '--warmup',
+      String(plan.warmup),
+      '--out',
+      plan.outDir,
+      ...plan.sockets.map(
+        (s, i) =>
+          `${s.name}|${s.endpoint}|${s.component}|${Math.round((s.burnMs ?? 0) * 1000)}|${plan.relay && i === 0 ? 1 : 0}`,
+      ),
+    ]
+    const proc = new Proc('c', tools.c.zsub, args, {})
+    return new Receiver(proc, cFloor, eventLines)
+  },
+}
+
+export const ALL_DESIGNS = [container, zmqLoop, zmqLoopYield, zmqWorker, pyzmq, cFloor]

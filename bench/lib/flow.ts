@@ -1,0 +1,113 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import {
+  cFloor,
+  type Design,
+  type Receiver,
+  type ReceiverPlan,
+  type Result,
+  type SocketPlan,
+  zmqWorker,
+} from './designs'
+import { Publisher, type PublisherKind, type Stream, type Tools } from './peers'
+import { type Histogram, readLatencies } from './stats'
+
+/** One measured run: a publisher, the receiver under test and, for a relay, a sink. */
+export interface RunSpec {
+  readonly design: Design
+  readonly tools: Tools
+  readonly streams: Stream[]
+  /** The receiver's sockets, given the publisher's endpoints (one per stream). */
+  readonly sockets: (endpoints: string[]) => SocketPlan[]
+  /** Sockets whose results end the run (default: every socket). */
+  readonly awaitSockets?: readonly string[]
+  readonly plan?: Partial<Omit<ReceiverPlan, 'sockets' | 'outDir'>>
+  /** The receiver republishes; a C (else bare worker) sink measures what comes out. */
+  readonly relay?: boolean
+  readonly publisher?: PublisherKind
+  /** How long to wait for results once sending starts. */
+  readonly timeoutMs: number
+  /** Called once sending has started; its promise is awaited along with the results. */
+  readonly whileRunning?: (receiver: Receiver) => Promise<void> | void
+}
+
+export interface RunOutput {
+  readonly readyMs: number
+  /** Per awaited socket (the sink's `sink` socket for a relay). */
+  readonly results: Map<string, Result>
+  readonly latencies: Map<string, Histogram>
+  /** Messages the publisher sent, per stream. */
+  readonly sent: number[]
+}
+
+/** Slow-joiner allowance for the relay's own PUB -> sink hop (the seed's settle delay). */
+const RELAY_SETTLE_MS = 300
+
+export async function runOnce(spec: RunSpec): Promise<RunOutput> {
+  const outDir = mkdtempSync(path.join(os.tmpdir(), 'zc-bench-'))
+  const cleanup: Array<() => Promise<unknown>> = []
+  try {
+    const pub = await Publisher.start(spec.tools, spec.streams, spec.publisher)
+    cleanup.push(() => pub.end())
+    const sockets = spec.sockets(pub.endpoints)
+    const receiver = spec.design.start(
+      { latency: false, warmup: 0, ...spec.plan, sockets, outDir, relay: spec.relay },
+      spec.tools,
+    )
+    cleanup.unshift(() => receiver.proc.end())
+    const readyMs = await receiver.ready()
+    let measured = receiver
+    let awaited = spec.awaitSockets ?? sockets.map((s) => s.name)
+    if (spec.relay) {
+      const endpoint = await receiver.relayEndpoint()
+      const sinkDesign = spec.tools.c ? cFloor : zmqWorker
+      const sinkDir = path.join(outDir, 'sink')
+      mkdirSync(sinkDir)
+      const sink = sinkDesign.start(
+        {
+          sockets: [{ name: 'sink', endpoint, component: 'relay' }],
+          latency: !!spec.plan?.latency,
+          warmup: spec.plan?.warmup ?? 0,
+          outDir: sinkDir,
+        },
+        spec.tools,
+      )
+      cleanup.unshift(() => sink.proc.end())
+      await sink.ready()
+      await delay(RELAY_SETTLE_MS)
+      measured = sink
+      awaited = ['sink']
+    }
+    await pub.subscribed()
+    pub.go()
+    const during = spec.whileRunning?.(receiver)
+    const results = new Map<string, Result>()
+    await Promise.all([
+      during,
+      ...awaited.map(async (name) => {
+        results.set(name, await measured.result(name, spec.timeoutMs))
+      }),
+    ])
+    // A stream with no count sends until stopped and never reports done.
+    const finite = spec.streams.every((s) => s.count > 0)
+    const done = finite ? await pub.done(5000).catch(() => undefined) : undefined
+    const latencies = new Map<string, Histogram>()
+    const dir = spec.relay ? path.join(outDir, 'sink') : outDir
+    for (const name of awaited) {
+      const h = readLatencies(path.join(dir, `${name}.f64`))
+      if (h) latencies.set(name, h)
+    }
+    return { readyMs, results, latencies, sent: (done?.sent as number[] | undefined) ?? [] }
+  } finally {
+    for (const step of cleanup) await step().catch(() => undefined)
+    rmSync(outDir, { recursive: true, force: true })
+  }
+}
+
+/** Rotates `items` by `rep`, so each repetition runs the designs in a different order. */
+export function rotate<T>(items: readonly T[], rep: number): T[] {
+  const k = rep % Math.max(1, items.length)
+  return [...items.slice(k), ...items.slice(0, k)]
+}

@@ -1,0 +1,190 @@
+import { attempt, type BenchContext, failureNote, type Scenario } from '../lib/context'
+import { cFloor, container, type Design, pyzmq, zmqLoop, zmqWorker } from '../lib/designs'
+import { rotate, runOnce } from '../lib/flow'
+import {
+  CHART_PERCENTILES,
+  type ChartPanel,
+  type Goal,
+  goalList,
+  num,
+  ratio,
+  table,
+  us,
+} from '../lib/report'
+import { type Histogram, histogram, median, type Percentiles, percentilesUs } from '../lib/stats'
+
+export interface RateCase {
+  readonly rate: number
+  /** Seconds of sending per run. */
+  readonly seconds: number
+}
+
+export interface LatencyMeasurement {
+  readonly design: Design
+  readonly rate: number
+  readonly reps: Percentiles[]
+  readonly pooled: Histogram
+  /** Messages handled / sent, summed over repetitions. */
+  handled: number
+  sent: number
+}
+
+/**
+ * Runs a paced, timestamped 1 KiB stream into each design (directly, or through its relay to a
+ * sink), every rate, repetitions interleaved. Shared by the latency and relay scenarios.
+ */
+export async function measureLatency(
+  ctx: BenchContext,
+  designs: readonly Design[],
+  rates: readonly RateCase[],
+  options: { relay: boolean; size: number },
+  failures: string[],
+): Promise<LatencyMeasurement[]> {
+  const all: LatencyMeasurement[] = []
+  for (const r of rates)
+    for (const design of designs)
+      all.push({ design, rate: r.rate, reps: [], pooled: histogram(), handled: 0, sent: 0 })
+  for (let rep = 0; rep < ctx.reps; rep++) {
+    for (const r of rates) {
+      for (const design of rotate(designs, rep)) {
+        const m = all.find((x) => x.design === design && x.rate === r.rate) as LatencyMeasurement
+        const count = Math.round(r.rate * r.seconds)
+        const label = `${design.label} ${r.rate} msg/s rep ${rep + 1}`
+        ctx.log(`  ${label}`)
+        const out = await attempt(ctx, failures, label, () =>
+          runOnce({
+            design,
+            tools: ctx.tools,
+            // Loss-free, so the end marker always arrives; at these rates nothing blocks.
+            streams: [{ topics: ['lat'], size: options.size, rate: r.rate, count, nodrop: true }],
+            sockets: ([endpoint]) => [
+              {
+                name: 'lat',
+                endpoint: endpoint as string,
+                component: 'lat',
+                latencyClass: 'control',
+              },
+            ],
+            relay: options.relay,
+            // The first 100 ms of messages warm the connection up and are left out.
+            plan: { latency: true, warmup: Math.round(r.rate / 10) },
+            timeoutMs: r.seconds * 1000 + 30_000,
+          }),
+        )
+        const name = options.relay ? 'sink' : 'lat'
+        const h = out?.latencies.get(name)
+        if (!out || !h) continue
+        m.reps.push(percentilesUs(h))
+        m.pooled.add(h)
+        m.handled += out.results.get(name)?.count ?? 0
+        m.sent += out.sent[0] ?? count
+      }
+    }
+  }
+  return all
+}
+
+export function latencyRows(all: readonly LatencyMeasurement[], floor: Design | undefined) {
+  return all.map((m) => {
+    const med = (k: keyof Percentiles) => median(m.reps.map((p) => p[k]))
+    const base = all.find((x) => x.design === floor && x.rate === m.rate)
+    const baseMed = (k: keyof Percentiles) =>
+      base ? median(base.reps.map((p) => p[k])) : undefined
+    return [
+      m.design.label,
+      `${m.rate / 1000}k`,
+      us(med('p50')),
+      us(med('p99')),
+      us(med('p999')),
+      us(med('max')),
+      m.design === floor ? '' : ratio(med('p50'), baseMed('p50')),
+      m.design === floor ? '' : ratio(med('p99'), baseMed('p99')),
+      m.sent ? `${num((100 * m.handled) / m.sent)}%` : 'n/a',
+    ]
+  })
+}
+
+export function latencyCharts(title: string, all: readonly LatencyMeasurement[]): ChartPanel[] {
+  const rates = [...new Set(all.map((m) => m.rate))]
+  return rates.map((rate) => ({
+    title: `${title}, ${rate / 1000}k msg/s (all repetitions pooled)`,
+    series: all
+      .filter((m) => m.rate === rate && m.pooled.totalCount > 0)
+      .map((m) => ({
+        label: m.design.label,
+        values: CHART_PERCENTILES.map((p) =>
+          p === 100 ? m.pooled.maxValue / 1000 : m.pooled.getValueAtPercentile(p) / 1000,
+        ),
+      })),
+  }))
+}
+
+export const LATENCY_HEADERS = [
+  'receiver',
+  'rate',
+  'p50',
+  'p99',
+  'p99.9',
+  'max',
+  'p50 vs C',
+  'p99 vs C',
+  'handled',
+]
+
+export const latency: Scenario = {
+  id: 'latency',
+  title: '3. One-way latency, 1 KiB at 1k and 10k msg/s',
+  async run(ctx) {
+    const designs = ctx.available([container, zmqLoop, zmqWorker, pyzmq, cFloor])
+    const rates: RateCase[] = ctx.quick
+      ? [
+          { rate: 1000, seconds: 1 },
+          { rate: 10_000, seconds: 0.5 },
+        ]
+      : [
+          { rate: 1000, seconds: 3 },
+          { rate: 10_000, seconds: 1.5 },
+        ]
+    const failures: string[] = []
+    const all = await measureLatency(ctx, designs, rates, { relay: false, size: 1024 }, failures)
+    const floor = designs.includes(cFloor) ? cFloor : undefined
+    const at = (d: Design) => all.find((m) => m.design === d && m.rate === 1000)
+    const med = (m: LatencyMeasurement | undefined, k: keyof Percentiles) =>
+      m ? median(m.reps.map((p) => p[k])) : undefined
+    const c = at(container)
+    const f = floor ? at(floor) : undefined
+    const p50 = med(c, 'p50')
+    const p99 = med(c, 'p99')
+    const goals: Goal[] = [
+      {
+        scenario: '3',
+        goal: 'container p50 within 1.2x a C receiver (1 KiB, 1k msg/s)',
+        measured: `${us(p50)} vs ${us(med(f, 'p50'))} = ${ratio(p50, med(f, 'p50'))}`,
+        met: p50 !== undefined && f ? p50 <= 1.2 * (med(f, 'p50') as number) : undefined,
+      },
+      {
+        scenario: '3',
+        goal: 'container p99 within 2x a C receiver (1 KiB, 1k msg/s)',
+        measured: `${us(p99)} vs ${us(med(f, 'p99'))} = ${ratio(p99, med(f, 'p99'))}`,
+        met: p99 !== undefined && f ? p99 <= 2 * (med(f, 'p99') as number) : undefined,
+      },
+    ]
+    return {
+      body: [
+        `A C publisher sends 1 KiB messages at a fixed rate (${rates.map((r) => `${r.rate} msg/s for ${r.seconds} s`).join(', ')}), each stamped with CLOCK_MONOTONIC at send; the handler subtracts that from process.hrtime.bigint() (time.monotonic_ns in Python, clock_gettime in C) on entry. Same host, same clock. The first 100 ms of each run are left out (connection warm-up). Percentiles are per run; the table shows their medians over ${ctx.reps} interleaved repetitions, the chart pools all repetitions.`,
+        table(LATENCY_HEADERS, latencyRows(all, floor)),
+        goalList(goals),
+        ...failureNote(failures),
+      ],
+      goals,
+      charts: latencyCharts('3. One-way latency, 1 KiB', all),
+      raw: all.map((m) => ({
+        design: m.design.id,
+        rate: m.rate,
+        reps: m.reps,
+        handled: m.handled,
+        sent: m.sent,
+      })),
+    }
+  },
+}

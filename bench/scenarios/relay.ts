@@ -1,0 +1,62 @@
+import { type BenchContext, failureNote, type Scenario } from '../lib/context'
+import { cFloor, container, type Design, pyzmq, zmqLoop, zmqWorker } from '../lib/designs'
+import { type Goal, goalList, ratio, table, us } from '../lib/report'
+import { median, type Percentiles } from '../lib/stats'
+import {
+  LATENCY_HEADERS,
+  latencyCharts,
+  latencyRows,
+  measureLatency,
+  type RateCase,
+} from './latency'
+
+export const relay: Scenario = {
+  id: 'relay',
+  title: '4. Publish from a handler: through the main thread vs directly',
+  async run(ctx: BenchContext) {
+    const designs = ctx.available([container, zmqWorker, zmqLoop, pyzmq, cFloor])
+    const rates: RateCase[] = ctx.quick
+      ? [
+          { rate: 1000, seconds: 1 },
+          { rate: 10_000, seconds: 0.5 },
+        ]
+      : [
+          { rate: 1000, seconds: 2 },
+          { rate: 10_000, seconds: 1 },
+        ]
+    const failures: string[] = []
+    const all = await measureLatency(ctx, designs, rates, { relay: true, size: 1024 }, failures)
+    const floor = designs.includes(cFloor) ? cFloor : undefined
+    const med = (d: Design, rate: number, k: keyof Percentiles) => {
+      const m = all.find((x) => x.design === d && x.rate === rate)
+      return m ? median(m.reps.map((p) => p[k])) : undefined
+    }
+    const goals: Goal[] = [1000, 10_000].map((rate) => {
+      const c = med(container, rate, 'p99')
+      const w = med(zmqWorker, rate, 'p99')
+      return {
+        scenario: '4',
+        goal: `publish through the main thread vs directly from a bare worker, p99 at ${rate / 1000}k msg/s (no target in the issue; reported)`,
+        measured: `${us(c)} vs ${us(w)} = ${ratio(c, w)}`,
+        met: null,
+      }
+    })
+    return {
+      body: [
+        `The receiver's handler republishes every 1 KiB message (relay.data); a C sink subscribed to it measures publisher -> receiver -> sink latency with the original send timestamp. The container's handler calls ctx.publish, which posts the message to the main thread, which sends it on the XPUB it owns. The bare worker, the one-loop process, the pyzmq thread and the C thread send on a PUB socket of their own, directly. The sink joins the receiver's PUB after a 300 ms slow-joiner settle. "handled" is messages that reached the sink / messages sent.`,
+        table(LATENCY_HEADERS, latencyRows(all, floor)),
+        goalList(goals),
+        ...failureNote(failures),
+      ],
+      goals,
+      charts: latencyCharts('4. Publisher -> handler -> publish -> sink, 1 KiB', all),
+      raw: all.map((m) => ({
+        design: m.design.id,
+        rate: m.rate,
+        reps: m.reps,
+        handled: m.handled,
+        sent: m.sent,
+      })),
+    }
+  },
+}

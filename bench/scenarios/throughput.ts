@@ -1,0 +1,177 @@
+import os from 'node:os'
+import path from 'node:path'
+import { attempt, type BenchContext, failureNote, type Scenario } from '../lib/context'
+import { cFloor, container, type Design, pyzmq, zmqLoop, zmqWorker } from '../lib/designs'
+import { rotate, runOnce } from '../lib/flow'
+import type { PublisherKind } from '../lib/peers'
+import { goalList, num, ratio, table } from '../lib/report'
+import { median } from '../lib/stats'
+
+const SIZES = [16, 1024, 65536] as const
+
+interface Case {
+  readonly design: Design
+  readonly size: number
+  readonly publisher: PublisherKind
+  readonly transport: 'tcp' | 'ipc'
+  readonly label: string
+}
+
+/** Messages per run: about a second for the container at each size. */
+function countFor(size: number, quick: boolean): number {
+  const full = size <= 16 ? 400_000 : size <= 1024 ? 200_000 : 15_000
+  return quick ? Math.round(full / 8) : full
+}
+
+export const throughput: Scenario = {
+  id: 'throughput',
+  title: '2. Throughput, receive -> handler, loss-free publisher',
+  async run(ctx: BenchContext) {
+    const designs = ctx.available([container, zmqLoop, zmqWorker, pyzmq, cFloor])
+    const publisher: PublisherKind = ctx.tools.c ? 'c' : 'node'
+    const cases: Case[] = []
+    for (const size of SIZES)
+      for (const design of designs)
+        cases.push({ design, size, publisher, transport: 'tcp', label: design.label })
+    if (designs.includes(pyzmq))
+      cases.push({
+        design: pyzmq,
+        size: 16,
+        publisher: 'python',
+        transport: 'tcp',
+        label: `${pyzmq.label}, pyzmq publisher`,
+      })
+    for (const design of designs.filter((d) => d === container || d === zmqWorker || d === cFloor))
+      cases.push({ design, size: 16, publisher, transport: 'ipc', label: `${design.label}, ipc` })
+
+    const rates = new Map<Case, number[]>()
+    const losses = new Map<Case, number>()
+    const failures: string[] = []
+    for (let rep = 0; rep < ctx.reps; rep++) {
+      for (const size of [...SIZES]) {
+        for (const c of rotate(
+          cases.filter((x) => x.size === size),
+          rep,
+        )) {
+          const count = countFor(c.size, ctx.quick)
+          const label = `${c.label} ${c.size} B ${c.transport} rep ${rep + 1}`
+          ctx.log(`  ${label}`)
+          const out = await attempt(ctx, failures, label, () =>
+            runOnce({
+              design: c.design,
+              tools: ctx.tools,
+              publisher: c.publisher,
+              streams: [
+                {
+                  topics: ['b'],
+                  size: c.size,
+                  rate: 0,
+                  count,
+                  nodrop: true,
+                  ...(c.transport === 'ipc'
+                    ? {
+                        endpoint: `ipc://${path.join(os.tmpdir(), `zc-bench-${process.pid}-${rep}.ipc`)}`,
+                      }
+                    : {}),
+                },
+              ],
+              sockets: ([endpoint]) => [
+                { name: 'b', endpoint: endpoint as string, component: 'b' },
+              ],
+              timeoutMs: 120_000,
+            }),
+          )
+          const r = out?.results.get('b')
+          if (!r) continue
+          const rate = (r.count / (r.lastNs - r.firstNs)) * 1e9
+          rates.set(c, [...(rates.get(c) ?? []), rate])
+          losses.set(c, (losses.get(c) ?? 0) + (count - r.count))
+        }
+      }
+    }
+
+    const med = (c: Case | undefined) => (c ? median(rates.get(c) ?? []) : undefined)
+    const find = (d: Design, size: number, transport = 'tcp') =>
+      cases.find(
+        (c) =>
+          c.design === d &&
+          c.size === size &&
+          c.transport === transport &&
+          c.publisher === publisher,
+      )
+    const rows = cases.map((c) => {
+      const rate = med(c)
+      return [
+        c.label,
+        `${c.size} B`,
+        c.transport,
+        c.publisher,
+        rate === undefined ? 'n/a' : num(rate / 1000),
+        rate === undefined ? 'n/a' : num((rate * c.size) / 2 ** 20),
+        String(losses.get(c) ?? 'n/a'),
+        c.design === container ? ratio(rate, med(find(zmqWorker, c.size, c.transport))) : '',
+        c.design === container ? ratio(rate, med(find(pyzmq, c.size))) : '',
+        c.design === container ? ratio(rate, med(find(cFloor, c.size, c.transport))) : '',
+      ]
+    })
+    const at16 = med(find(container, 16))
+    const worker16 = med(find(zmqWorker, 16))
+    const py16 = med(find(pyzmq, 16))
+    const goals = [
+      {
+        scenario: '2',
+        goal: 'container >= 0.9x a bare zeromq.js SUB in a worker (16 B, tcp)',
+        measured: ratio(at16, worker16),
+        met: at16 && worker16 ? at16 / worker16 >= 0.9 : undefined,
+      },
+      {
+        scenario: '2',
+        goal: 'stretch: container >= 1.0x the pyzmq seed design (16 B, tcp, C publisher)',
+        measured: ratio(at16, py16),
+        met: at16 && py16 ? at16 / py16 >= 1 : undefined,
+      },
+    ]
+    for (const size of [1024, 65536]) {
+      const a = med(find(container, size))
+      const w = med(find(zmqWorker, size))
+      goals.push({
+        scenario: '2',
+        goal: `container >= 0.9x a bare worker at ${size === 1024 ? '1 KiB' : '64 KiB'} (not an issue goal; same bar)`,
+        measured: ratio(a, w),
+        met: a && w ? a / w >= 0.9 : undefined,
+      })
+    }
+    return {
+      body: [
+        `Each run sends ${countFor(16, ctx.quick)} (16 B), ${countFor(1024, ctx.quick)} (1 KiB) or ${countFor(65536, ctx.quick)} (64 KiB) messages as fast as the receiver takes them: the publisher's XPUB has ZMQ_XPUB_NODROP, so a full queue blocks the sender and nothing is lost (the lost column counts messages sent but not handled, over all repetitions). Rate = messages handled / time from the first to the end marker, measured in the receiving thread. Medians of ${ctx.reps} interleaved repetitions.`,
+        table(
+          [
+            'receiver',
+            'size',
+            'transport',
+            'publisher',
+            'k msg/s',
+            'MiB/s',
+            'lost',
+            'vs bare worker',
+            'vs pyzmq',
+            'vs C',
+          ],
+          rows,
+        ),
+        goalList(goals),
+        ...failureNote(failures),
+      ],
+      goals,
+      charts: [],
+      raw: cases.map((c) => ({
+        label: c.label,
+        size: c.size,
+        transport: c.transport,
+        publisher: c.publisher,
+        rates: rates.get(c) ?? [],
+        lost: losses.get(c) ?? 0,
+      })),
+    }
+  },
+}
