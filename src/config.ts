@@ -9,8 +9,11 @@ export const LATENCY_BUDGET_MS = { control: 10, telemetry: 100, logging: 1000 } 
 export type LatencyClass = keyof typeof LATENCY_BUDGET_MS
 export const LATENCY_CLASSES = Object.keys(LATENCY_BUDGET_MS) as LatencyClass[]
 
-/** `sub` sockets receive in their own worker thread; `pub` sockets live in the main thread. */
-export type SocketKind = 'sub' | 'pub'
+/**
+ * `sub` and `rep` sockets receive, each in its own worker thread; `pub` sockets live in the main
+ * thread. A `rep` socket answers requests (reliable control, seed 4.2).
+ */
+export type SocketKind = 'sub' | 'pub' | 'rep'
 
 export interface SocketSpec {
   readonly kind: SocketKind
@@ -113,14 +116,17 @@ const SOCKET_KEYS = [
   'SUBSCRIBER_TIMEOUT_MS',
   ...CURVE_KEYS,
 ] as const
-/** Variables that also accept the `<VAR>_FILE` form (secrets). */
-const isFileable = (variable: string) =>
-  variable === 'ZMQ_CURVE_ALLOW' ||
-  (/^ZMQ_(SUB|PUB)_/.test(variable) && CURVE_KEYS.some((k) => variable.endsWith(`_${k}`)))
 const PUB_ONLY_KEYS = new Set(['MIN_SUBSCRIBERS', 'SUBSCRIBER_TIMEOUT_MS'])
 const SOCKET_VAR_RE = new RegExp(
-  `^ZMQ_(SUB|PUB)_(?:([A-Z0-9]+(?:_[A-Z0-9]+)*?)_)?(${SOCKET_KEYS.join('|')})$`,
+  `^ZMQ_(SUB|PUB|REP)_(?:([A-Z0-9]+(?:_[A-Z0-9]+)*?)_)?(${SOCKET_KEYS.join('|')})$`,
 )
+
+/** Variables that also accept the `<VAR>_FILE` form (secrets): the allowlist and CURVE keys. */
+function isFileable(variable: string): boolean {
+  if (variable === 'ZMQ_CURVE_ALLOW') return true
+  const key = SOCKET_VAR_RE.exec(variable)?.[3]
+  return key !== undefined && (CURVE_KEYS as readonly string[]).includes(key)
+}
 
 interface Candidate {
   kind: SocketKind
@@ -234,13 +240,14 @@ export function readEnv(
 function defaultClass(c: Candidate): LatencyClass | undefined {
   if (c.envPrefix === 'ZMQ_SUB') return 'control'
   if (c.envPrefix === 'ZMQ_PUB') return 'telemetry'
+  if (c.envPrefix === 'ZMQ_REP') return 'control'
   return (LATENCY_CLASSES as string[]).includes(c.name) ? (c.name as LatencyClass) : undefined
 }
 
 function findSockets(env: Env, issues: ConfigIssue[]): Candidate[] {
   const byPrefix = new Map<string, Candidate & { keys: Set<string> }>()
   for (const variable of Object.keys(env)) {
-    if (!/^ZMQ_(SUB|PUB)_/.test(variable)) continue
+    if (!/^ZMQ_(SUB|PUB|REP)_/.test(variable)) continue
     const m = SOCKET_VAR_RE.exec(variable)
     if (!m) {
       issues.push({
@@ -251,11 +258,19 @@ function findSockets(env: Env, issues: ConfigIssue[]): Candidate[] {
       continue
     }
     const [, direction = '', name, key = ''] = m
-    if (direction === 'SUB' && PUB_ONLY_KEYS.has(key)) {
+    if (direction !== 'PUB' && PUB_ONLY_KEYS.has(key)) {
       issues.push({ variable, problem: `applies to PUB sockets only`, example: '' })
       continue
     }
-    if (name === 'SUB' || name === 'PUB') {
+    if (direction === 'REP' && key === 'TOPICS') {
+      issues.push({
+        variable,
+        problem: 'does not apply: a REP socket answers every request it gets',
+        example: '',
+      })
+      continue
+    }
+    if (name === 'SUB' || name === 'PUB' || name === 'REP') {
       issues.push({
         variable,
         problem: `uses the socket name ${name}, which is reserved for the unnamed ZMQ_${direction}_* socket; choose another name`,
@@ -284,14 +299,14 @@ function findSockets(env: Env, issues: ConfigIssue[]): Candidate[] {
     }
     candidates.push(c)
   }
-  // Sort for a stable order in logs and tests: SUBs first, then by name.
+  // Sort for a stable order in logs and tests: SUBs, REPs, PUBs, then by name.
   return candidates.sort(
     (a, b) => a.kind.localeCompare(b.kind) * -1 || a.name.localeCompare(b.name),
   )
 }
 
 function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
-  const defaultAction: EndpointAction = c.kind === 'pub' ? 'bind' : 'connect'
+  const defaultAction: EndpointAction = c.kind === 'sub' ? 'connect' : 'bind'
   const endpoint = makeValidator<Endpoint[]>((input) => {
     const parsed = parseEndpointList(input, defaultAction)
     if (!parsed.ok) throw new Error(parsed.problem)
@@ -308,16 +323,20 @@ function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
   return {
     [`${c.envPrefix}_ENDPOINT`]: endpoint({
       desc: `endpoints of the ${c.name} ${c.kind.toUpperCase()} socket`,
-      example: c.kind === 'pub' ? 'tcp://*:5555' : 'tcp://camera:5555,tcp://camera2:5555',
+      example: c.kind === 'sub' ? 'tcp://camera:5555,tcp://camera2:5555' : 'tcp://*:5555',
     }),
-    [`${c.envPrefix}_TOPICS`]:
-      c.kind === 'sub'
-        ? subscriptions({ desc: 'topics to subscribe to', example: 'camera.cmd,camera.' })
-        : declared({
-            desc: 'topics this socket publishes',
-            example: 'camera.frame,camera.heartbeat',
-            default: undefined,
-          }),
+    ...(c.kind === 'rep'
+      ? {}
+      : {
+          [`${c.envPrefix}_TOPICS`]:
+            c.kind === 'sub'
+              ? subscriptions({ desc: 'topics to subscribe to', example: 'camera.cmd,camera.' })
+              : declared({
+                  desc: 'topics this socket publishes',
+                  example: 'camera.frame,camera.heartbeat',
+                  default: undefined,
+                }),
+        }),
     [`${c.envPrefix}_CLASS`]: latencyClass({
       desc: 'latency class',
       example: classDefault ?? 'telemetry',

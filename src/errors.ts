@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   ZC_ERR_SERVICE_LOAD: 'the service module could not be loaded or has the wrong shape',
   ZC_ERR_BIND_FAILED: 'a socket could not bind or connect one of its endpoints',
   ZC_ERR_WORKER_START: 'a receive worker failed or timed out before it was ready',
+  ZC_ERR_REQUEST_TIMEOUT: 'a request got no reply after every retry (Lazy Pirate client)',
+  ZC_ERR_REQUEST_FAILED: 'a REP socket answered a request with an error',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
@@ -43,7 +45,19 @@ export class ConfigError extends ZcError {
 
 export function formatIssue(issue: ConfigIssue): string {
   const example = issue.example ? ` (example: ${issue.variable}=${issue.example})` : ''
-  return `${issue.variable}: ${issue.problem}${example}`
+  return oneLine(`${issue.variable}: ${issue.problem}${example}`)
+}
+
+/**
+ * Problems quote the values they reject, and a value may hold a newline or a terminal escape:
+ * escaped here, one issue stays one line and cannot forge another line of output.
+ */
+function oneLine(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are the point
+  return text.replace(
+    /[\u0000-\u001f\u007f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
 }
 
 /** Plain data for errors that cross a thread boundary (class instances lose their class). */

@@ -14,6 +14,7 @@ export type { CounterSnapshot, DropReason } from './counters'
 export type { Endpoint, EndpointAction } from './endpoints'
 export { ConfigError, type ConfigIssue, ERROR_CODES, type ErrorCode, ZcError } from './errors'
 export { EXIT } from './exit-codes'
+export { RequestClient, type RequestOptions, request } from './request'
 export type {
   Handler,
   HandlerContext,
@@ -21,6 +22,7 @@ export type {
   Message,
   Payload,
   PublishOptions,
+  ReplyHandler,
   Service,
   StopFn,
 } from './service'

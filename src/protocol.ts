@@ -22,7 +22,10 @@ export interface WorkerInit {
 
 export type StopReason = 'signal' | 'fatal' | 'manual'
 
-export type ToWorker = { type: 'shutdown'; reason: StopReason }
+export type ToWorker =
+  | { type: 'shutdown'; reason: StopReason }
+  | { type: 'answer'; id: number; ok: true; value: unknown }
+  | { type: 'answer'; id: number; ok: false; error: SerializedError }
 
 export type FromWorker =
   | { type: 'ready' }
@@ -30,6 +33,7 @@ export type FromWorker =
   | { type: 'failed'; error: SerializedError; phase: 'start' | 'run' }
   | { type: 'publish'; topic: string; payload: Uint8Array; socket: string | undefined }
   | { type: 'service'; data: unknown }
+  | { type: 'call'; id: number; data: unknown }
 
 /** For exhaustive switches: a new message type that is not handled fails to compile. */
 export function assertNever(value: never): never {

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import type { MessagePort } from 'node:worker_threads'
-import { Subscriber } from 'zeromq'
+import { Reply, Subscriber } from 'zeromq'
 import { attach, createSocket, socketOptions } from './attach'
 import { LATENCY_BUDGET_MS } from './config'
 import { type DropReason, SocketCounters, WorkerState } from './counters'
@@ -8,7 +8,15 @@ import { serializeError } from './errors'
 import { classifyFrames } from './frames'
 import { createLogger, type Logger, LogThrottle } from './logger'
 import { assertNever, type FromWorker, type ToWorker, type WorkerInit } from './protocol'
-import { type Handler, type HandlerContext, handlerFor, loadService, type Payload } from './service'
+import {
+  type Handler,
+  type HandlerContext,
+  handlerFor,
+  loadService,
+  type Payload,
+  type ReplyHandler,
+  replyHandlerFor,
+} from './service'
 import { monitorSocket } from './socket-monitor'
 import { TopicMatcher, validateTopic } from './topics'
 
@@ -34,9 +42,14 @@ class ReceiveWorker {
   readonly #log: Logger
   readonly #throttle = new LogThrottle()
   readonly #budgetSeconds: number
-  #socket: Subscriber | undefined
+  #socket: Subscriber | Reply | undefined
   #stopMonitor: (() => void) | undefined
   #stopping = false
+  #nextCall = 0
+  readonly #calls = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void }
+  >()
   /** Endpoints that lost their connection and that libzmq is not retrying (see #onDisconnect). */
   readonly #rearm = new Map<string, { timer: NodeJS.Timeout | undefined; attempt: number }>()
 
@@ -72,9 +85,11 @@ class ReceiveWorker {
 
   async run(): Promise<void> {
     const spec = this.#init.socket
-    let handler: Handler
+    let handler: Handler | ReplyHandler
     try {
-      handler = handlerFor(await loadService(this.#init.servicePath), spec.name)
+      const service = await loadService(this.#init.servicePath)
+      handler =
+        spec.kind === 'rep' ? replyHandlerFor(service, spec.name) : handlerFor(service, spec.name)
       this.#socket = await this.#openSocket()
     } catch (error) {
       // A shutdown during start-up closes the socket under a pending bind: not a failure.
@@ -92,10 +107,10 @@ class ReceiveWorker {
     this.#finish()
   }
 
-  async #openSocket(): Promise<Subscriber> {
+  async #openSocket(): Promise<Subscriber | Reply> {
     const { socket: spec, config } = this.#init
-    const socket = createSocket(
-      Subscriber,
+    const socket = createSocket<Subscriber | Reply>(
+      spec.kind === 'rep' ? Reply : Subscriber,
       {
         ...socketOptions(config, spec),
         receiveTimeout: config.receiveTimeoutMs,
@@ -111,15 +126,14 @@ class ReceiveWorker {
         this.#counters.state = WorkerState.Binding
       })
       this.#counters.state = WorkerState.Loading
-      // ZeroMQ filters by prefix; exact matching happens in TopicMatcher.
-      for (const t of spec.topics) socket.subscribe(t)
-      this.#log.info(
-        {
-          endpoints: spec.endpoints.map((e, i) => `${e.action} ${endpoints[i]}`),
-          topics: spec.topics,
-        },
-        'subscribed',
-      )
+      const shown = spec.endpoints.map((e, i) => `${e.action} ${endpoints[i]}`)
+      if (socket instanceof Subscriber) {
+        // ZeroMQ filters by prefix; exact matching happens in TopicMatcher.
+        for (const t of spec.topics) socket.subscribe(t)
+        this.#log.info({ endpoints: shown, topics: spec.topics }, 'subscribed')
+      } else {
+        this.#log.info({ endpoints: shown }, 'answering requests')
+      }
     } catch (error) {
       this.#closeSocket()
       throw error
@@ -127,7 +141,7 @@ class ReceiveWorker {
     return socket
   }
 
-  #startMonitor(socket: Subscriber): void {
+  #startMonitor(socket: Subscriber | Reply): void {
     const counters = this.#counters
     // Flag first: from here on a native monitor receive is in flight, and a stuck handler is
     // no longer safe to terminate (see counters.ts).
@@ -203,8 +217,8 @@ class ReceiveWorker {
   }
 
   async #receiveLoop(
-    socket: Subscriber,
-    handler: Handler,
+    socket: Subscriber | Reply,
+    handler: Handler | ReplyHandler,
     matcher: TopicMatcher,
     ctx: HandlerContext,
   ) {
@@ -225,9 +239,54 @@ class ReceiveWorker {
       }
       counters.state = WorkerState.Handling
       counters.add('received')
-      const pending = this.#dispatch(frames, handler, matcher, ctx)
+      if (socket instanceof Reply) {
+        await this.#answer(socket, frames, handler as ReplyHandler, ctx)
+        continue
+      }
+      const pending = this.#dispatch(frames, handler as Handler, matcher, ctx)
       // Only an async handler costs an await; a sync one goes straight back to receive.
       if (pending) await pending
+    }
+  }
+
+  /**
+   * One REQ/REP round: every request gets exactly one reply, `['OK', value]` or
+   * `['ERR', message]`, so a client never waits on silence (REP is lockstep).
+   */
+  async #answer(
+    socket: Reply,
+    frames: Buffer[],
+    handler: ReplyHandler,
+    ctx: HandlerContext,
+  ): Promise<void> {
+    const receivedAt = performance.now()
+    const spec = this.#init.socket
+    let reply: Array<string | Buffer | Uint8Array>
+    const [payload] = frames
+    if (frames.length !== 1 || !payload) {
+      this.#drop('bad_frames', () => ({ frames: frames.length }))
+      reply = ['ERR', `a request is one frame, got ${frames.length}`]
+    } else {
+      try {
+        const value = await handler(
+          { topic: '', payload, socket: spec.name, latencyClass: spec.latencyClass, receivedAt },
+          ctx,
+        )
+        reply = ['OK', value ?? '']
+        this.#counters.add('handled')
+      } catch (error) {
+        this.#drop('handler_error', () => ({ err: error }))
+        reply = ['ERR', error instanceof Error ? error.message : String(error)]
+      }
+      this.#timed(receivedAt, '')
+    }
+    if (socket.closed) return
+    // A send is native work in flight too.
+    this.#counters.state = WorkerState.Receiving
+    try {
+      await socket.send(reply)
+    } catch (error) {
+      if (!socket.closed) throw error
     }
   }
 
@@ -314,6 +373,12 @@ class ReceiveWorker {
         this.#post({ type: 'publish', topic, payload: bytes, socket: options?.socket })
       },
       toMain: (data) => this.#post({ type: 'service', data }),
+      callMain: (data) =>
+        new Promise((resolve, reject) => {
+          const id = this.#nextCall++
+          this.#calls.set(id, { resolve, reject })
+          this.#post({ type: 'call', id, data })
+        }),
       log: this.#log,
       socket: this.#init.socket,
     }
@@ -325,8 +390,17 @@ class ReceiveWorker {
         this.#log.debug({ reason: message.reason }, 'shutdown requested')
         this.#stop()
         return
+      case 'answer': {
+        const call = this.#calls.get(message.id)
+        this.#calls.delete(message.id)
+        if (!call) return
+        if (message.ok) call.resolve(message.value)
+        else
+          call.reject(Object.assign(new Error(message.error.message), { name: message.error.name }))
+        return
+      }
       default:
-        assertNever(message.type)
+        assertNever(message)
     }
   }
 

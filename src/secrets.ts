@@ -50,11 +50,14 @@ export function curveKeyProblem(value: string): string | undefined {
   return undefined
 }
 
-/** Reads an allowlist: keys separated by commas or newlines; `#` starts a comment. */
+/**
+ * Reads an allowlist: keys separated by commas or newlines; a line starting with `#` is a
+ * comment. Only whole lines: `#` is itself a Z85 character and may appear inside a key.
+ */
 export function parseKeyList(text: string): string[] {
   return text
     .split('\n')
-    .map((line) => line.replace(/#.*$/, ''))
+    .filter((line) => !line.trimStart().startsWith('#'))
     .flatMap((line) => line.split(','))
     .map((key) => key.trim())
     .filter((key) => key.length > 0)

@@ -29,11 +29,22 @@ export interface HandlerContext {
   publish(topic: string, payload: Payload, options?: PublishOptions): void
   /** Sends plain data to the service's `start` context in the main thread (`onWorkerMessage`). */
   toMain(data: unknown): void
+  /**
+   * Asks the main thread and waits for its answer (`onWorkerCall` in `start`): how a handler
+   * reads or changes state the main thread owns, such as a camera's frame rate.
+   */
+  callMain(data: unknown): Promise<unknown>
   readonly log: Logger
   readonly socket: SocketSpec
 }
 
 export type Handler = (message: Message, ctx: HandlerContext) => void | Promise<void>
+
+/**
+ * Answers one request on a REP socket (`topic` is empty: a request is one frame). The value is
+ * sent back as `['OK', value]`; a throw or rejection becomes `['ERR', message]`, never silence.
+ */
+export type ReplyHandler = (request: Message, ctx: HandlerContext) => Payload | Promise<Payload>
 
 /** What `start` gets, in the main thread. */
 export interface MainContext {
@@ -41,6 +52,8 @@ export interface MainContext {
   publish(topic: string, payload: Payload, options?: PublishOptions): boolean
   /** Data a handler sent with `ctx.toMain`, with the name of the socket whose worker sent it. */
   onWorkerMessage(listener: (data: unknown, socket: string) => void): void
+  /** Answers `ctx.callMain` from handlers; the value (plain data) goes back to the caller. */
+  onWorkerCall(answer: (data: unknown, socket: string) => unknown | Promise<unknown>): void
   readonly log: Logger
   readonly config: Config
   /** Aborted when shutdown begins; stop timers and loops on it. */
@@ -54,6 +67,8 @@ export interface MainContext {
  */
 export interface Service {
   readonly handlers?: Readonly<Record<string, Handler>>
+  /** Reply handlers per REP socket name (`'*'` for any other). */
+  readonly replies?: Readonly<Record<string, ReplyHandler>>
   // biome-ignore lint/suspicious/noConfusingVoidType: a start() that returns nothing is typed void
   start?(ctx: MainContext): void | StopFn | Promise<void | StopFn>
 }
@@ -124,10 +139,11 @@ export async function loadService(servicePath: string | undefined): Promise<Serv
     mod = await import(pathToFileURL(servicePath).href)
   }
   const service = ((mod as { default?: unknown }).default ?? mod) as Service
-  const handlersOk =
-    service.handlers === undefined ||
-    (typeof service.handlers === 'object' &&
-      Object.values(service.handlers).every((h) => typeof h === 'function'))
+  const handlersOk = [service.handlers, service.replies].every(
+    (map) =>
+      map === undefined ||
+      (typeof map === 'object' && Object.values(map).every((h) => typeof h === 'function')),
+  )
   if (!handlersOk || (service.start !== undefined && typeof service.start !== 'function'))
     throw new ZcError(
       'ZC_ERR_SERVICE_LOAD',
@@ -137,6 +153,13 @@ export async function loadService(servicePath: string | undefined): Promise<Serv
 }
 
 /** The handler for a socket: its own, else `'*'`, else the logging handler. */
+export function replyHandlerFor(service: Service, socket: string): ReplyHandler {
+  return service.replies?.[socket] ?? service.replies?.['*'] ?? echoReply
+}
+
+/** With no reply handler, a REP socket echoes: enough to check reachability. */
+const echoReply: ReplyHandler = (request) => request.payload
+
 export function handlerFor(service: Service, socket: string): Handler {
   return (
     service.handlers?.[socket] ??

@@ -62,6 +62,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   #sampler: NodeJS.Timeout | undefined
   #started = false
   #zap: ZapHandler | undefined
+  #callAnswerer: ((data: unknown, socket: string) => unknown) | undefined
   readonly #serviceListeners: Array<(data: unknown, socket: string) => void> = []
   readonly #serviceAbort = new AbortController()
   #publishers: Publishers | undefined
@@ -106,7 +107,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const settled =
       this.#publishers.size > 0 && config.settleMs > 0 ? delay(config.settleMs) : undefined
 
-    for (const socket of config.sockets.filter((s) => s.kind === 'sub')) {
+    for (const socket of config.sockets.filter((s) => s.kind !== 'pub')) {
       this.#slots.push(
         new WorkerSlot({
           socket,
@@ -118,6 +119,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           onServiceMessage: (data, name) => {
             for (const listener of this.#serviceListeners) listener(data, name)
             this.emit('workerMessage', data, name)
+          },
+          onCall: async (data, name) => {
+            if (!this.#callAnswerer)
+              throw new Error('the service has no onWorkerCall in its start()')
+            return this.#callAnswerer(data, name)
           },
           onGiveUp: (reason, error) => this.emit('gaveUp', socket.name, reason, error),
         }),
@@ -163,7 +169,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const name = slot.socket.name
       if (this.#started && slot.state !== 'up')
         reasons.push(`receive worker ${name} is ${slot.state}`)
-      if (this.config.readyRequiresPeers && this.config.monitor && slot.counters.peers === 0)
+      if (
+        slot.socket.kind === 'sub' &&
+        this.config.readyRequiresPeers &&
+        this.config.monitor &&
+        slot.counters.peers === 0
+      )
         reasons.push(`socket ${name} has no connected peer`)
       if (this.config.readyOnLatency) {
         const p99 = this.#latency.get(name)?.p99()
@@ -206,6 +217,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       publish: (topic, payload, options) => this.publish(topic, payload, options),
       onWorkerMessage: (listener) => {
         this.#serviceListeners.push(listener)
+      },
+      onWorkerCall: (answer) => {
+        this.#callAnswerer = answer
       },
       log: this.#log.child({ component: 'service' }),
       config: this.config,

@@ -3,7 +3,13 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
 import type { Config, SocketSpec } from './config'
 import { SocketCounters } from './counters'
 import { withDeadline } from './deadline'
-import { ERROR_CODES, type ErrorCode, type SerializedError, ZcError } from './errors'
+import {
+  ERROR_CODES,
+  type ErrorCode,
+  type SerializedError,
+  serializeError,
+  ZcError,
+} from './errors'
 import type { Logger } from './logger'
 import { assertNever, type FromWorker, type StopReason, type WorkerInit } from './protocol'
 
@@ -32,6 +38,8 @@ export interface WorkerHandleOptions {
   readonly entry?: string
   readonly onPublish: (message: Extract<FromWorker, { type: 'publish' }>) => void
   readonly onServiceMessage: (data: unknown, socket: string) => void
+  /** Answers a handler's `ctx.callMain`. */
+  readonly onCall: (data: unknown, socket: string) => Promise<unknown>
   /** A failure after the ready handshake, including a thread that ended on its own. */
   readonly onFailure: (error: SerializedError) => void
 }
@@ -184,6 +192,15 @@ export class WorkerHandle {
       case 'service':
         this.#options.onServiceMessage(message.data, this.socket.name)
         return
+      case 'call': {
+        const { id } = message
+        this.#options.onCall(message.data, this.socket.name).then(
+          (value) => this.#port.postMessage({ type: 'answer', id, ok: true, value }),
+          (error: unknown) =>
+            this.#port.postMessage({ type: 'answer', id, ok: false, error: serializeError(error) }),
+        )
+        return
+      }
       default:
         assertNever(message)
     }

@@ -18,6 +18,7 @@ export interface WorkerSlotOptions {
   readonly entry?: string
   readonly onPublish: (message: Extract<FromWorker, { type: 'publish' }>) => void
   readonly onServiceMessage: (data: unknown, socket: string) => void
+  readonly onCall: (data: unknown, socket: string) => Promise<unknown>
   /** The slot cannot go on: too many restarts, or a failed worker that cannot be ended safely. */
   readonly onGiveUp: (reason: GiveUpReason, error: SerializedError) => void
 }
@@ -65,6 +66,7 @@ export class WorkerSlot {
       ...(o.entry ? { entry: o.entry } : {}),
       onPublish: o.onPublish,
       onServiceMessage: o.onServiceMessage,
+      onCall: o.onCall,
       onFailure: (error) => void this.#onFailure(handle, error),
     })
     return handle

@@ -22,7 +22,7 @@ describe('examples', () => {
         assert.equal(config.service, name)
         assert.deepEqual(
           config.sockets.map((s) => s.kind),
-          ['sub', 'pub'],
+          name === 'camera' ? ['sub', 'rep', 'pub'] : ['sub', 'pub'],
         )
       })
     }
@@ -36,7 +36,7 @@ describe('examples', () => {
         Object.entries(env)
           .map(
             ([k, v]) =>
-              `${k}=${v.replace('tcp://127.0.0.1:5555', `ipc://${dir}/frames`).replace('tcp://127.0.0.1:6000', `ipc://${dir}/cmd`)}`,
+              `${k}=${v.replace('tcp://127.0.0.1:5555', `ipc://${dir}/frames`).replace('tcp://127.0.0.1:6000', `ipc://${dir}/cmd`).replace('tcp://127.0.0.1:5556', `ipc://${dir}/control`)}`,
           )
           .join('\n')
       const cameraEnv = path.join(dir, 'camera.env')
@@ -81,6 +81,10 @@ describe('examples', () => {
       assert.ok(has('[camera]', 'publishing'), 'camera logs frame publication')
       assert.ok(has('[camera]', 'frame rate changed'), 'camera obeyed the command')
       assert.ok(has('[dashboard]', 'frame rate'), 'dashboard logs the frame rate it receives')
+      assert.ok(
+        has('[dashboard]', 'camera control reply'),
+        'dashboard asks over REQ/REP and gets a reply',
+      )
       assert.ok(seen.includes('[demo]      camera exited with 0'))
       assert.ok(seen.includes('[demo]      dashboard exited with 0'))
     } finally {

@@ -29,8 +29,8 @@ export function decodeFrameHeader(frame: Buffer): FrameHeader | undefined {
   }
 }
 
-/** The control message the camera obeys on `camera.cmd`. */
-export type CameraCommand = { cmd: 'set_fps'; fps: number }
+/** Control messages: `set_fps` on `camera.cmd` (pub/sub) or the REP socket; `get_fps` on REP. */
+export type CameraCommand = { cmd: 'set_fps'; fps: number } | { cmd: 'get_fps' }
 
 export const MAX_FPS = 1000
 
@@ -42,7 +42,8 @@ export function parseCommand(payload: Buffer): CameraCommand {
   } catch {
     throw new Error(`command is not JSON: ${payload.subarray(0, 40).toString('utf8')}`)
   }
-  const command = value as Partial<CameraCommand>
+  const command = value as { cmd?: unknown; fps?: unknown } | null
+  if (command?.cmd === 'get_fps') return { cmd: 'get_fps' }
   if (command?.cmd !== 'set_fps') throw new Error(`unknown command ${JSON.stringify(command?.cmd)}`)
   if (typeof command.fps !== 'number' || !(command.fps > 0 && command.fps <= MAX_FPS))
     throw new Error(`set_fps needs fps in (0, ${MAX_FPS}], got ${JSON.stringify(command.fps)}`)

@@ -6,7 +6,7 @@ import { makeValidator } from 'envalid'
 import { readEnv } from '../../src/config'
 import { ConfigError, type ConfigIssue } from '../../src/errors'
 import { defineService } from '../../src/service'
-import { encodeFrame, FRAME_HEADER_BYTES, MAX_FPS, parseCommand } from './frame'
+import { type CameraCommand, encodeFrame, FRAME_HEADER_BYTES, MAX_FPS, parseCommand } from './frame'
 
 const FPS = makeValidator((input) => {
   const fps = Number(input)
@@ -47,6 +47,13 @@ export default defineService({
     },
   },
 
+  // Reliable control (seed 4.2): a REP socket, if ZMQ_REP_ENDPOINT is set. The answer comes from
+  // the main thread, which owns the frame rate: {"fps": N} after applying the command. A bad
+  // request throws, and the client gets an error reply.
+  replies: {
+    '*': async (request, ctx) => JSON.stringify(await ctx.callMain(parseCommand(request.payload))),
+  },
+
   start(ctx) {
     const settings = readSettings(process.env)
     const startedAt = Date.now()
@@ -69,13 +76,16 @@ export default defineService({
       ctx.log.info(beat, 'heartbeat')
     }, 1000)
 
-    ctx.onWorkerMessage((data) => {
-      const command = data as ReturnType<typeof parseCommand>
-      if (command.fps === fps) return
-      ctx.log.info({ from: fps, to: command.fps }, 'frame rate changed')
-      fps = command.fps
-      schedule()
-    })
+    const apply = (command: CameraCommand): { fps: number } => {
+      if (command.cmd === 'set_fps' && command.fps !== fps) {
+        ctx.log.info({ from: fps, to: command.fps }, 'frame rate changed')
+        fps = command.fps
+        schedule()
+      }
+      return { fps }
+    }
+    ctx.onWorkerMessage((data) => apply(data as CameraCommand))
+    ctx.onWorkerCall((data) => apply(data as CameraCommand))
     schedule()
     ctx.log.info({ fps, frameBytes: settings.frameBytes }, 'camera started')
 

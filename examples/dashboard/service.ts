@@ -7,12 +7,14 @@
  */
 
 import { makeValidator } from 'envalid'
+import { parseEndpoint } from '../../src/endpoints'
 import {
   ConfigError,
   type ConfigIssue,
   defineService,
   type HandlerContext,
   type Message,
+  RequestClient,
   readEnv,
 } from '../../src/index'
 import { decodeFrameHeader, MAX_FPS } from '../camera/frame'
@@ -34,6 +36,26 @@ function readTarget(env: NodeJS.ProcessEnv): number | undefined {
   )
   if (issues.length > 0) throw new ConfigError(issues)
   return values.DASHBOARD_TARGET_FPS as number | undefined
+}
+
+const CONTROL_POLL_MS = 2000
+
+/** DASHBOARD_CAMERA_CONTROL, if set: the camera's REP endpoint, asked for its frame rate. */
+function readControlEndpoint(env: NodeJS.ProcessEnv): string | undefined {
+  const issues: ConfigIssue[] = []
+  const endpoint = makeValidator((input) => {
+    const parsed = parseEndpoint(input, 'connect')
+    if (!parsed.ok || parsed.value.action !== 'connect')
+      throw new Error(parsed.ok ? 'must connect' : parsed.problem)
+    return parsed.value.address
+  })
+  const values = readEnv(
+    env,
+    { DASHBOARD_CAMERA_CONTROL: endpoint({ default: undefined, example: 'tcp://camera:5556' }) },
+    issues,
+  )
+  if (issues.length > 0) throw new ConfigError(issues)
+  return values.DASHBOARD_CAMERA_CONTROL as string | undefined
 }
 
 // Handlers run in the worker thread, which gets a copy of the process environment. start() reads
@@ -101,8 +123,37 @@ function onHeartbeat(message: Message, ctx: HandlerContext): void {
 }
 
 export default defineService({
-  start() {
+  start(ctx) {
     commandTarget()
+    const control = readControlEndpoint(process.env)
+    if (!control) return
+    // Reliable control over REQ/REP (Lazy Pirate retries): ask the camera for its frame rate.
+    const client = new RequestClient(control, {
+      timeoutMs: 500,
+      retries: 2,
+      onRetry: (attempt) =>
+        ctx.log.warn({ endpoint: control, attempt }, 'camera control: retrying'),
+    })
+    const ask = async () => {
+      const sentAt = performance.now()
+      try {
+        const reply = JSON.parse(
+          String(await client.request(JSON.stringify({ cmd: 'get_fps' }))),
+        ) as { fps: number }
+        ctx.log.info(
+          { fps: reply.fps, roundTripMs: Number((performance.now() - sentAt).toFixed(2)) },
+          'camera control reply',
+        )
+      } catch (error) {
+        ctx.log.warn({ err: error }, 'camera control: no answer')
+      }
+    }
+    const timer = setInterval(() => void ask(), CONTROL_POLL_MS)
+    void ask()
+    return () => {
+      clearInterval(timer)
+      client.close()
+    }
   },
   handlers: {
     '*': (message, ctx) => {
