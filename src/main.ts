@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
+import { COMMANDS, findCommand, runCommand } from './cli'
 import { loadConfig } from './config'
 import { ConfigError, ZcError } from './errors'
 import { EXIT, type ExitCode } from './exit-codes'
@@ -173,11 +174,13 @@ function reportConfigError(error: ConfigError): void {
 }
 
 const USAGE = `Usage: zmq-container [run]
+       zmq-container <command> [options]    (zmq-container <command> --help for details)
 
 Runs the container described by the environment (see README "Configuration").
 
 Commands:
   run          start the container (the default)
+${COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
   --help, -h   show this help
   --version    print the version`
 
@@ -185,6 +188,7 @@ Commands:
 export function main(argv: readonly string[]): void {
   const [command = 'run', ...rest] = argv
   let run: () => Promise<Outcome>
+  const tool = findCommand(command)
   if (command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(`${USAGE}\n`)
     return
@@ -193,6 +197,33 @@ export function main(argv: readonly string[]): void {
     return
   } else if (command === 'run' && rest.length === 0) {
     run = runContainer
+  } else if (tool) {
+    // The tools end cleanly on the first signal (hz prints its summary); a second one finds no
+    // listener and Node's default kills the process, so a stuck tool still stops.
+    const stop = new AbortController()
+    const onSignal = (signal: NodeJS.Signals) => stop.abort(signal)
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    // `tap | head` closes the pipe early: the reader is done, which is no crash.
+    process.stdout.on('error', () => stop.abort('EPIPE'))
+    const io = {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+      signal: stop.signal,
+    }
+    runCommand(tool, rest, io).then(
+      (code) => {
+        // Not process.exit(): a pub's last messages are still leaving (linger), and libzmq
+        // holds the exit until they are out or the linger ends.
+        process.exitCode = code
+      },
+      (error: unknown) => {
+        process.stderr.write(`zmq-container ${command}: internal error: ${String(error)}\n`)
+        process.exit(EXIT.INTERNAL)
+      },
+    )
+    return
   } else {
     process.stderr.write(
       `zmq-container: unknown command or argument "${[command, ...rest].join(' ')}"\n${USAGE}\n`,

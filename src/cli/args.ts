@@ -15,8 +15,11 @@ export function parseOrThrow<T>(parse: () => T): T {
     return parse()
   } catch (error) {
     const code = (error as { code?: unknown }).code
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'))
-      throw new UsageError((error as Error).message)
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+      const { message } = error as Error
+      // "Unknown option '--x'" reads as the rest of "zmq-container tap: ..." in lower case.
+      throw new UsageError(message.charAt(0).toLowerCase() + message.slice(1))
+    }
     throw error
   }
 }

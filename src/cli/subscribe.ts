@@ -1,0 +1,78 @@
+import { Subscriber } from 'zeromq'
+import type { Endpoint } from '../endpoints'
+import type { CliIo } from './io'
+
+/** A status or error line on stderr, so that stdout carries only the command's output. */
+export function note(io: CliIo, command: string, text: string): void {
+  io.stderr.write(`zmq-container ${command}: ${text}\n`)
+}
+
+/**
+ * A SUB socket on `endpoint` with `subscriptions` (`''` is everything). Returns undefined after
+ * saying why when the bind fails (a connect never fails: libzmq retries in the background).
+ */
+export async function openSubscriber(
+  io: CliIo,
+  command: string,
+  endpoint: Endpoint,
+  subscriptions: readonly string[],
+): Promise<Subscriber | undefined> {
+  const socket = new Subscriber({ linger: 0 })
+  for (const s of subscriptions) socket.subscribe(s)
+  const address = await attach(io, command, socket, endpoint)
+  if (address === undefined) return undefined
+  const what = subscriptions.includes('') ? 'every topic' : subscriptions.join(', ')
+  note(io, command, `${endpoint.action} ${address}, subscribed to ${what}`)
+  return socket
+}
+
+/** Binds or connects; a bind prints the resolved address (the real port of `:*`). */
+export async function attach(
+  io: CliIo,
+  command: string,
+  socket: Subscriber | import('zeromq').XPublisher,
+  endpoint: Endpoint,
+): Promise<string | undefined> {
+  try {
+    if (endpoint.action === 'connect') {
+      socket.connect(endpoint.address)
+      return endpoint.address
+    }
+    await socket.bind(endpoint.address)
+    return socket.lastEndpoint ?? endpoint.address
+  } catch (error) {
+    socket.close()
+    note(io, command, `cannot ${endpoint.action} ${endpoint.address}: ${(error as Error).message}`)
+    return undefined
+  }
+}
+
+/**
+ * Calls `onMessage` for each message until it returns false or `signal` aborts. Aborting closes
+ * the socket, which ends the pending receive at once; the socket is closed on return either way.
+ */
+export async function receiveUntil(
+  socket: Subscriber,
+  signal: AbortSignal,
+  onMessage: (frames: Buffer[]) => boolean,
+): Promise<void> {
+  const close = () => {
+    if (!socket.closed) socket.close()
+  }
+  signal.addEventListener('abort', close, { once: true })
+  try {
+    while (!signal.aborted) {
+      let frames: Buffer[]
+      try {
+        frames = await socket.receive()
+      } catch (error) {
+        if (socket.closed) return
+        throw error
+      }
+      if (!onMessage(frames)) return
+    }
+  } finally {
+    signal.removeEventListener('abort', close)
+    close()
+  }
+}
