@@ -64,3 +64,8 @@ export interface Command {
   /** Runs to completion and returns the exit code; throws only on a bug. */
   run(args: readonly string[], io: CliIo): Promise<number>
 }
+
+/** A status or error line on stderr, so that stdout carries only the command's output. */
+export function note(io: CliIo, command: string, text: string): void {
+  io.stderr.write(`zmq-container ${command}: ${text}\n`)
+}

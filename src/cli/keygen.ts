@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util'
 import { capability, curveKeyPair } from 'zeromq'
 import { expectPositionals, parseOrThrow, UsageError } from './args'
-import { CLI_EXIT, type Command } from './io'
-import { note } from './subscribe'
+import { CLI_EXIT, type Command, note } from './io'
 
 const HELP = `Usage: zmq-container keygen [--prefix PREFIX] [--json]
 

@@ -12,8 +12,8 @@ import {
   topicArgument,
   UsageError,
 } from './args'
-import { CLI_EXIT, type CliIo, type Command } from './io'
-import { attach, note } from './subscribe'
+import { CLI_EXIT, type CliIo, type Command, note } from './io'
+import { attach } from './subscribe'
 
 const HELP = `Usage: zmq-container pub ENDPOINT TOPIC [PAYLOAD | --file FILE]
                          [--rate HZ] [--count N] [--wait-timeout MS | --settle MS]

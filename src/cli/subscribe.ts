@@ -1,11 +1,6 @@
-import { Subscriber } from 'zeromq'
+import { Subscriber, type XPublisher } from 'zeromq'
 import type { Endpoint } from '../endpoints'
-import type { CliIo } from './io'
-
-/** A status or error line on stderr, so that stdout carries only the command's output. */
-export function note(io: CliIo, command: string, text: string): void {
-  io.stderr.write(`zmq-container ${command}: ${text}\n`)
-}
+import { type CliIo, note } from './io'
 
 /**
  * A SUB socket on `endpoint` with `subscriptions` (`''` is everything). Returns undefined after
@@ -30,7 +25,7 @@ export async function openSubscriber(
 export async function attach(
   io: CliIo,
   command: string,
-  socket: Subscriber | import('zeromq').XPublisher,
+  socket: Subscriber | XPublisher,
   endpoint: Endpoint,
 ): Promise<string | undefined> {
   try {

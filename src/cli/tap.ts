@@ -8,8 +8,8 @@ import {
   subscriptionArguments,
 } from './args'
 import { clock, previewPayload } from './format'
-import { CLI_EXIT, type Command } from './io'
-import { note, openSubscriber, receiveUntil } from './subscribe'
+import { CLI_EXIT, type Command, note } from './io'
+import { openSubscriber, receiveUntil } from './subscribe'
 
 const HELP = `Usage: zmq-container tap ENDPOINT [TOPIC...] [--count N] [--raw] [--exact]
 
