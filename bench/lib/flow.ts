@@ -40,6 +40,23 @@ export interface RunOutput {
   readonly latencies: Map<string, Histogram>
   /** Messages the publisher sent, per stream. */
   readonly sent: number[]
+  /** The receiver's warnings and errors (pino level >= 40), counted with their suppressed repeats. */
+  readonly warnings: Record<string, number>
+}
+
+const LEVELS: Record<string, number> = { warn: 40, error: 50, fatal: 60 }
+
+function warningsOf(receiver: Receiver): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const l of receiver.proc.lines) {
+    // pino writes the level as a number, or as its label when a formatter says so.
+    const level = typeof l.level === 'number' ? l.level : LEVELS[l.level as string]
+    if (level === undefined || level < 40) continue
+    const code = (l.err as { code?: string } | undefined)?.code
+    const key = `${l.msg}${code ? ` (${code})` : ''}`
+    out[key] = (out[key] ?? 0) + 1 + (typeof l.suppressed === 'number' ? l.suppressed : 0)
+  }
+  return out
 }
 
 /** Slow-joiner allowance for the relay's own PUB -> sink hop (the seed's settle delay). */
@@ -99,7 +116,15 @@ export async function runOnce(spec: RunSpec): Promise<RunOutput> {
       const h = readLatencies(path.join(dir, `${name}.f64`))
       if (h) latencies.set(name, h)
     }
-    return { readyMs, results, latencies, sent: (done?.sent as number[] | undefined) ?? [] }
+    // The final log lines (shutdown counters, suppressed totals) come with the exit.
+    await receiver.proc.end()
+    return {
+      readyMs,
+      results,
+      latencies,
+      sent: (done?.sent as number[] | undefined) ?? [],
+      warnings: warningsOf(receiver),
+    }
   } finally {
     for (const step of cleanup) await step().catch(() => undefined)
     rmSync(outDir, { recursive: true, force: true })

@@ -37,7 +37,7 @@ export const isolation: Scenario = {
   id: 'isolation',
   title: '1. Isolation: control latency while telemetry is 2x overloaded',
   async run(ctx: BenchContext) {
-    const seconds = ctx.quick ? 2 : 4
+    const seconds = ctx.quick ? 1.5 : 4
     const warmupSeconds = ctx.quick ? 0.5 : 1
     const variants: Variant[] = [
       {

@@ -27,6 +27,8 @@ export interface LatencyMeasurement {
   /** Messages handled / sent, summed over repetitions. */
   handled: number
   sent: number
+  /** Receiver warnings and errors over all repetitions. */
+  readonly warnings: Record<string, number>
 }
 
 /**
@@ -43,7 +45,15 @@ export async function measureLatency(
   const all: LatencyMeasurement[] = []
   for (const r of rates)
     for (const design of designs)
-      all.push({ design, rate: r.rate, reps: [], pooled: histogram(), handled: 0, sent: 0 })
+      all.push({
+        design,
+        rate: r.rate,
+        reps: [],
+        pooled: histogram(),
+        handled: 0,
+        sent: 0,
+        warnings: {},
+      })
   for (let rep = 0; rep < ctx.reps; rep++) {
     for (const r of rates) {
       for (const design of rotate(designs, rep)) {
@@ -78,6 +88,7 @@ export async function measureLatency(
         m.pooled.add(h)
         m.handled += out.results.get(name)?.count ?? 0
         m.sent += out.sent[0] ?? count
+        for (const [k, v] of Object.entries(out.warnings)) m.warnings[k] = (m.warnings[k] ?? 0) + v
       }
     }
   }
@@ -117,6 +128,17 @@ export function latencyCharts(title: string, all: readonly LatencyMeasurement[])
         ),
       })),
   }))
+}
+
+/** The receivers' own warnings and errors, if any: a loss usually shows up here first. */
+export function warningNote(all: readonly LatencyMeasurement[]): string[] {
+  const lines = all.flatMap((m) =>
+    Object.entries(m.warnings).map(
+      ([what, n]) =>
+        `- ${m.design.label}, ${m.rate / 1000}k msg/s: \`${what}\`, ${n} log line${n === 1 ? '' : 's'} (the container logs a repeated error at most once a second)`,
+    ),
+  )
+  return lines.length ? [`Warnings and errors the receivers logged:\n\n${lines.join('\n')}`] : []
 }
 
 export const LATENCY_HEADERS = [
@@ -174,6 +196,7 @@ export const latency: Scenario = {
         `A C publisher sends 1 KiB messages at a fixed rate (${rates.map((r) => `${r.rate} msg/s for ${r.seconds} s`).join(', ')}), each stamped with CLOCK_MONOTONIC at send; the handler subtracts that from process.hrtime.bigint() (time.monotonic_ns in Python, clock_gettime in C) on entry. Same host, same clock. The first 100 ms of each run are left out (connection warm-up). Percentiles are per run; the table shows their medians over ${ctx.reps} interleaved repetitions, the chart pools all repetitions.`,
         table(LATENCY_HEADERS, latencyRows(all, floor)),
         goalList(goals),
+        ...warningNote(all),
         ...failureNote(failures),
       ],
       goals,
@@ -184,6 +207,7 @@ export const latency: Scenario = {
         reps: m.reps,
         handled: m.handled,
         sent: m.sent,
+        warnings: m.warnings,
       })),
     }
   },

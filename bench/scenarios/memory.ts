@@ -84,7 +84,7 @@ export const memory: Scenario = {
           rows,
         ),
         soak
-          ? `Soak: the container handled ${soak.messages.toLocaleString('en')} messages of 16 B (count only, loss-free publisher) in ${num(soak.seconds)} s. RSS after the first 10% of the run (warm): ${num(soak.warmRss / MiB)} MiB; at the end: ${num(soak.endRss / MiB)} MiB (growth ${num(growth)}%); peak ${num(soak.peakRss / MiB)} MiB. ${ctx.fullSoak ? "This is the issue's full 10 M." : `The issue asks for 10 M messages; this default run is scaled to about a minute on this machine. \`npm run bench -- --only memory --full-soak\` (or BENCH_SOAK_MESSAGES=10000000) runs the full soak.`} One repetition; the bare-worker baseline is not soaked.`
+          ? `Soak: the container handled ${soak.messages.toLocaleString('en')} messages of 16 B (count only, loss-free publisher) in ${num(soak.seconds)} s. RSS after the first 10% of the run (warm): ${num(soak.warmRss / MiB)} MiB; at the end: ${num(soak.endRss / MiB)} MiB (growth ${num(growth)}%); peak ${num(soak.peakRss / MiB)} MiB. ${ctx.fullSoak ? "This is the issue's full 10 M." : `The issue asks for 10 M messages; this run was scaled down (\`--full-soak\` or BENCH_SOAK_MESSAGES=10000000 runs the full soak).`} One repetition; the bare-worker baseline is not soaked.`
           : 'Soak: failed (see below).',
         soak
           ? table(

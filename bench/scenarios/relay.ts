@@ -8,6 +8,7 @@ import {
   latencyRows,
   measureLatency,
   type RateCase,
+  warningNote,
 } from './latency'
 
 export const relay: Scenario = {
@@ -46,6 +47,7 @@ export const relay: Scenario = {
         `The receiver's handler republishes every 1 KiB message (relay.data); a C sink subscribed to it measures publisher -> receiver -> sink latency with the original send timestamp. The container's handler calls ctx.publish, which posts the message to the main thread, which sends it on the XPUB it owns. The bare worker, the one-loop process, the pyzmq thread and the C thread send on a PUB socket of their own, directly. The sink joins the receiver's PUB after a 300 ms slow-joiner settle. "handled" is messages that reached the sink / messages sent.`,
         table(LATENCY_HEADERS, latencyRows(all, floor)),
         goalList(goals),
+        ...warningNote(all),
         ...failureNote(failures),
       ],
       goals,
@@ -56,6 +58,7 @@ export const relay: Scenario = {
         reps: m.reps,
         handled: m.handled,
         sent: m.sent,
+        warnings: m.warnings,
       })),
     }
   },
