@@ -31,6 +31,19 @@ export interface SocketSpec {
   readonly subscriberTimeoutMs: number
   /** CURVE security: a server on binding sockets, a client on connecting ones. */
   readonly curve: CurveConfig | undefined
+  /** SUB: run the handler in a piscina pool instead of the receive thread (undefined: inline). */
+  readonly pool: PoolConfig | undefined
+}
+
+/**
+ * Handler offload for CPU-heavy work: the receive thread keeps draining its socket while pool
+ * threads run the handler. Order across messages is not kept; `queue` bounds what waits, and
+ * `drop` says which message goes when it is full.
+ */
+export interface PoolConfig {
+  readonly threads: number
+  readonly queue: number
+  readonly drop: 'newest' | 'oldest'
 }
 
 /** CURVE keys of one socket, Z85-encoded. The secret never leaves config and socket setup. */
@@ -114,9 +127,13 @@ const SOCKET_KEYS = [
   'CLASS',
   'MIN_SUBSCRIBERS',
   'SUBSCRIBER_TIMEOUT_MS',
+  'POOL_THREADS',
+  'POOL_QUEUE',
+  'POOL_DROP',
   ...CURVE_KEYS,
 ] as const
 const PUB_ONLY_KEYS = new Set(['MIN_SUBSCRIBERS', 'SUBSCRIBER_TIMEOUT_MS'])
+const SUB_ONLY_KEYS = new Set(['POOL_THREADS', 'POOL_QUEUE', 'POOL_DROP'])
 const SOCKET_VAR_RE = new RegExp(
   `^ZMQ_(SUB|PUB|REP)_(?:([A-Z0-9]+(?:_[A-Z0-9]+)*?)_)?(${SOCKET_KEYS.join('|')})$`,
 )
@@ -163,6 +180,7 @@ export function loadConfig(rawEnv: Env = process.env): Config {
       endpoints,
       topics: topics ?? [],
       curve: curveFor(c, endpoints, cleaned, issues),
+      pool: poolFor(c, cleaned),
       minSubscribers: (cleaned[`${c.envPrefix}_MIN_SUBSCRIBERS`] as number | undefined) ?? 0,
       subscriberTimeoutMs:
         (cleaned[`${c.envPrefix}_SUBSCRIBER_TIMEOUT_MS`] as number | undefined) ?? 0,
@@ -262,6 +280,10 @@ function findSockets(env: Env, issues: ConfigIssue[]): Candidate[] {
       issues.push({ variable, problem: `applies to PUB sockets only`, example: '' })
       continue
     }
+    if (direction !== 'SUB' && SUB_ONLY_KEYS.has(key)) {
+      issues.push({ variable, problem: 'applies to SUB sockets only', example: '' })
+      continue
+    }
     if (direction === 'REP' && key === 'TOPICS') {
       issues.push({
         variable,
@@ -351,6 +373,16 @@ function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
         }),
       ]),
     ),
+    ...(c.kind === 'sub'
+      ? {
+          [`${c.envPrefix}_POOL_THREADS`]: wholeNumber(0, 256)({ default: 0, example: '2' }),
+          [`${c.envPrefix}_POOL_QUEUE`]: wholeNumber(
+            1,
+            1_000_000,
+          )({ default: 1000, example: '1000' }),
+          [`${c.envPrefix}_POOL_DROP`]: dropPolicy({ default: 'newest', example: 'oldest' }),
+        }
+      : {}),
     ...(c.kind === 'pub'
       ? {
           [`${c.envPrefix}_MIN_SUBSCRIBERS`]: wholeNumber(
@@ -363,6 +395,22 @@ function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
           }),
         }
       : {}),
+  }
+}
+
+const dropPolicy = makeValidator<'newest' | 'oldest'>((input) => {
+  if (input !== 'newest' && input !== 'oldest')
+    throw new Error(`is "${input}"; use newest or oldest`)
+  return input
+})
+
+function poolFor(c: Candidate, cleaned: Record<string, unknown>): PoolConfig | undefined {
+  const threads = cleaned[`${c.envPrefix}_POOL_THREADS`] as number | undefined
+  if (c.kind !== 'sub' || !threads) return undefined
+  return {
+    threads,
+    queue: cleaned[`${c.envPrefix}_POOL_QUEUE`] as number,
+    drop: cleaned[`${c.envPrefix}_POOL_DROP`] as 'newest' | 'oldest',
   }
 }
 

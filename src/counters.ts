@@ -10,6 +10,8 @@ export const DROP_REASONS = [
   'invalid_topic',
   'unsubscribed',
   'handler_error',
+  // Pool mode: the handler queue was full (the newest or the oldest message went, by policy).
+  'pool_full',
 ] as const
 export type DropReason = (typeof DROP_REASONS)[number]
 

@@ -52,10 +52,12 @@ export function formatIssue(issue: ConfigIssue): string {
  * Problems quote the values they reject, and a value may hold a newline or a terminal escape:
  * escaped here, one issue stays one line and cannot forge another line of output.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g
+
 function oneLine(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are the point
   return text.replace(
-    /[\u0000-\u001f\u007f]/g,
+    CONTROL_CHARACTERS,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   )
 }

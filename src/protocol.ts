@@ -20,7 +20,7 @@ export interface WorkerInit {
   readonly counters: SharedArrayBuffer
 }
 
-export type StopReason = 'signal' | 'fatal' | 'manual'
+export type StopReason = 'signal' | 'fatal' | 'manual' | 'restart'
 
 export type ToWorker =
   | { type: 'shutdown'; reason: StopReason }

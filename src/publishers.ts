@@ -6,7 +6,7 @@ import { withDeadline } from './deadline'
 import { ZcError } from './errors'
 import { type Logger, LogThrottle } from './logger'
 import type { Payload, PublishOptions } from './service'
-import { monitorSocket } from './socket-monitor'
+import { type Monitor, monitorSocket } from './socket-monitor'
 import { validateTopic } from './topics'
 
 export type PublishDropReason = 'queue_full' | 'closed' | 'hwm'
@@ -45,12 +45,18 @@ interface Outbound {
   readonly events: Record<SocketEvent, number>
   failed: number
   inFlight: number
-  stopMonitor: (() => void) | undefined
+  /** Messages accepted while zeromq.js was busy, sent on the next turn of the event loop. */
+  readonly backlog: Outgoing[]
+  monitor: Monitor | undefined
   /** Wakes a start-up wait for subscribers. */
   onSubscribers: (() => void) | undefined
-  /** Settle callbacks of a send, made once per socket rather than per message. */
-  readonly sent: () => void
-  readonly failedSend: (error: unknown) => void
+}
+
+interface Outgoing {
+  readonly topic: string
+  readonly payload: Payload
+  /** The metric label: the declared topic, or `other`. */
+  readonly label: string
 }
 
 /**
@@ -112,19 +118,13 @@ export class Publishers {
       events: Object.fromEntries(SOCKET_EVENTS.map((e) => [e, 0])) as Record<SocketEvent, number>,
       failed: 0,
       inFlight: 0,
-      stopMonitor: undefined,
+      backlog: [],
+      monitor: undefined,
       onSubscribers: undefined,
-      sent: () => {
-        out.inFlight--
-      },
-      failedSend: (error) => {
-        out.inFlight--
-        this.#sendFailed(out, error)
-      },
     }
     this.#outbound.set(spec.name, out)
     if (this.#config.monitor)
-      out.stopMonitor = monitorSocket(socket, log, { count: (kind) => out.events[kind]++ })
+      out.monitor = monitorSocket(socket, log, { count: (kind) => out.events[kind]++ })
     out.endpoints = await attach(socket, spec)
     for (const t of spec.topics) this.#byTopic.set(t, out)
     void this.#watchSubscriptions(out, log)
@@ -147,9 +147,9 @@ export class Publishers {
       out.dropped.closed++
       return false
     }
-    // zeromq.js allows a bounded number of sends in flight per socket (EBUSY past 512); a PUB
-    // send resolves at once unless libzmq is busy, so this limit is only reached under a flood.
-    if (out.inFlight >= this.#config.publishQueueLimit) {
+    // Bounded: sends in flight plus the backlog. A PUB send resolves at once unless libzmq is
+    // busy, so this limit is only reached under a flood.
+    if (out.inFlight + out.backlog.length >= this.#config.publishQueueLimit) {
       out.dropped.queue_full++
       const suppressed = this.#throttle.admit(`full:${out.spec.name}`)
       if (suppressed !== undefined) {
@@ -160,22 +160,61 @@ export class Publishers {
       }
       return false
     }
-    out.inFlight++
-    try {
-      out.socket.send([topic, payload]).then(out.sent, out.failedSend)
-    } catch (error) {
-      // zeromq.js throws EBUSY synchronously past 512 sends in flight.
-      out.inFlight--
-      this.#sendFailed(out, error)
-      return false
+    const message: Outgoing = {
+      topic,
+      payload,
+      label: this.#byTopic.get(topic) === out ? topic : OTHER_TOPIC,
     }
-    const label = this.#byTopic.get(topic) === out ? topic : OTHER_TOPIC
-    out.publishedByTopic.set(label, (out.publishedByTopic.get(label) ?? 0) + 1)
+    // Order is kept: once anything waits in the backlog, new messages wait behind it.
+    if (out.backlog.length > 0 || !this.#trySend(out, message)) {
+      if (out.backlog.length === 0) this.#scheduleFlush(out)
+      out.backlog.push(message)
+    }
     if (!this.#firstPublish.has(topic)) {
       this.#firstPublish.add(topic)
       this.#log.info({ socket: out.spec.name, topic, bytes: payload.length }, 'publishing')
     }
     return true
+  }
+
+  /**
+   * Hands one message to libzmq. Returns false when zeromq.js is busy: after 512 sends in one
+   * turn of the event loop it defers the rest and throws EBUSY for any further send that turn.
+   * The message is then not lost, it waits for the next turn (see #scheduleFlush).
+   */
+  #trySend(out: Outbound, message: Outgoing): boolean {
+    out.inFlight++
+    try {
+      out.socket.send([message.topic, message.payload]).then(
+        () => {
+          out.inFlight--
+          out.publishedByTopic.set(
+            message.label,
+            (out.publishedByTopic.get(message.label) ?? 0) + 1,
+          )
+        },
+        (error: unknown) => {
+          out.inFlight--
+          this.#sendFailed(out, error)
+        },
+      )
+      return true
+    } catch (error) {
+      out.inFlight--
+      if ((error as { code?: string }).code === 'EBUSY') return false
+      this.#sendFailed(out, error)
+      return true
+    }
+  }
+
+  #scheduleFlush(out: Outbound): void {
+    setImmediate(() => {
+      if (this.#closed) return
+      while (out.backlog.length > 0) {
+        if (!this.#trySend(out, out.backlog[0] as Outgoing)) return this.#scheduleFlush(out)
+        out.backlog.shift()
+      }
+    })
   }
 
   #sendFailed(out: Outbound, error: unknown): void {
@@ -339,8 +378,12 @@ export class Publishers {
   close(): void {
     this.#closed = true
     for (const out of this.#outbound.values()) {
-      out.stopMonitor?.()
+      // Accepted but never handed to libzmq: counted, not lost silently.
+      out.dropped.closed += out.backlog.length
+      out.backlog.length = 0
       if (!out.socket.closed) out.socket.close()
+      // After the socket, never before (see Monitor).
+      out.monitor?.close()
     }
   }
 }

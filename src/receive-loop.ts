@@ -2,11 +2,13 @@ import { performance } from 'node:perf_hooks'
 import type { MessagePort } from 'node:worker_threads'
 import { Reply, Subscriber } from 'zeromq'
 import { attach, createSocket, socketOptions } from './attach'
-import { LATENCY_BUDGET_MS } from './config'
+import { LATENCY_BUDGET_MS, type PoolConfig } from './config'
 import { type DropReason, SocketCounters, WorkerState } from './counters'
+import { withDeadline } from './deadline'
 import { serializeError } from './errors'
 import { classifyFrames } from './frames'
 import { createLogger, type Logger, LogThrottle } from './logger'
+import { PoolDispatcher } from './pool-dispatch'
 import { assertNever, type FromWorker, type ToWorker, type WorkerInit } from './protocol'
 import {
   type Handler,
@@ -17,7 +19,7 @@ import {
   type ReplyHandler,
   replyHandlerFor,
 } from './service'
-import { monitorSocket } from './socket-monitor'
+import { type Monitor, monitorSocket } from './socket-monitor'
 import { TopicMatcher, validateTopic } from './topics'
 
 /**
@@ -29,6 +31,8 @@ import { TopicMatcher, validateTopic } from './topics'
  * rejects the pending receive at once, and then simply ends; it never calls process.exit.
  */
 const LIVENESS_TICK_MS = 1000
+/** How long a monitor may take to end with its socket before a restart (tcp: ~150 ms). */
+const MONITOR_END_MS = 500
 
 export async function runReceiveWorker(init: WorkerInit): Promise<void> {
   const worker = new ReceiveWorker(init)
@@ -43,8 +47,10 @@ class ReceiveWorker {
   readonly #throttle = new LogThrottle()
   readonly #budgetSeconds: number
   #socket: Subscriber | Reply | undefined
-  #stopMonitor: (() => void) | undefined
+  #monitor: Monitor | undefined
+  #closing: Promise<void> | undefined
   #stopping = false
+  #pool: PoolDispatcher | undefined
   #nextCall = 0
   readonly #calls = new Map<
     number,
@@ -65,7 +71,9 @@ class ReceiveWorker {
     this.#budgetSeconds = LATENCY_BUDGET_MS[socket.latencyClass] / 1000
     // A heartbeat in shared memory for /livez: it stops when this thread's event loop is stuck.
     this.#counters.tick()
-    setInterval(() => this.#counters.tick(), LIVENESS_TICK_MS).unref()
+    // A few ticks per staleness window, so a healthy thread never looks stale between ticks.
+    const tickMs = Math.max(10, Math.min(LIVENESS_TICK_MS, init.config.livenessStaleMs / 4))
+    setInterval(() => this.#counters.tick(), tickMs).unref()
     // The control channel first, so a shutdown sent during start-up is never missed.
     this.#port.on('message', (message: ToWorker) => this.#onControl(message))
     // An error escaping a timer or a stray promise must not kill the thread with a receive
@@ -90,21 +98,48 @@ class ReceiveWorker {
       const service = await loadService(this.#init.servicePath)
       handler =
         spec.kind === 'rep' ? replyHandlerFor(service, spec.name) : handlerFor(service, spec.name)
+      if (spec.pool) this.#pool = this.#startPool(spec.pool)
       this.#socket = await this.#openSocket()
     } catch (error) {
       // A shutdown during start-up closes the socket under a pending bind: not a failure.
       if (!this.#stopping)
         this.#post({ type: 'failed', error: serializeError(error), phase: 'start' })
-      return this.#finish()
+      return await this.#finish()
     }
-    if (this.#stopping) return this.#finish()
+    if (this.#stopping) return await this.#finish()
     this.#post({ type: 'ready' })
     try {
       await this.#receiveLoop(this.#socket, handler, new TopicMatcher(spec.topics), this.#context())
+      // The socket is closed: what the pool still holds is handled before the thread ends
+      // (the supervisor's join deadline bounds this like any handler in flight).
+      await this.#pool?.drained()
     } catch (error) {
       this.#fail(error)
     }
-    this.#finish()
+    await this.#pool?.close()
+    await this.#finish()
+  }
+
+  #startPool(config: PoolConfig): PoolDispatcher {
+    const { socket, servicePath } = this.#init
+    return new PoolDispatcher(
+      config,
+      { servicePath, socket, logLevel: this.#init.config.logLevel },
+      {
+        done: (item, result) => {
+          for (const p of result.publishes) this.#post({ type: 'publish', ...p })
+          for (const data of result.messages) this.#post({ type: 'service', data })
+          this.#timed(item.receivedAt, item.topic)
+          this.#counters.add('handled')
+        },
+        failed: (item, error) => {
+          this.#timed(item.receivedAt, item.topic)
+          this.#drop('handler_error', () => ({ topic: item.topic, err: error }))
+        },
+        dropped: (item) =>
+          this.#drop('pool_full', () => ({ topic: item.topic, policy: config.drop })),
+      },
+    )
   }
 
   async #openSocket(): Promise<Subscriber | Reply> {
@@ -135,7 +170,7 @@ class ReceiveWorker {
         this.#log.info({ endpoints: shown }, 'answering requests')
       }
     } catch (error) {
-      this.#closeSocket()
+      await this.#closeSocket()
       throw error
     }
     return socket
@@ -146,7 +181,7 @@ class ReceiveWorker {
     // Flag first: from here on a native monitor receive is in flight, and a stuck handler is
     // no longer safe to terminate (see counters.ts).
     counters.monitorActive = true
-    this.#stopMonitor = monitorSocket(socket, this.#log, {
+    this.#monitor = monitorSocket(socket, this.#log, {
       count: (kind) => counters.event(kind),
       peers: (delta) => counters.addPeers(delta),
       disconnected: (address) => this.#onDisconnect(address),
@@ -301,6 +336,11 @@ class ReceiveWorker {
     const verdict = classifyFrames(frames, matcher)
     if (!verdict.ok) return this.#drop(verdict.reason, verdict.details)
     const { topic, payload } = verdict
+    if (this.#pool) {
+      // The receive thread only queues: it is back at receive() at once, whatever the handler costs.
+      this.#pool.submit({ topic, payload, receivedAt })
+      return undefined
+    }
     const spec = this.#init.socket
     let result: void | Promise<void>
     try {
@@ -388,7 +428,7 @@ class ReceiveWorker {
     switch (message.type) {
       case 'shutdown':
         this.#log.debug({ reason: message.reason }, 'shutdown requested')
-        this.#stop()
+        this.#stop(message.reason === 'restart')
         return
       case 'answer': {
         const call = this.#calls.get(message.id)
@@ -405,30 +445,50 @@ class ReceiveWorker {
   }
 
   /** Closing the socket rejects a pending receive at once; a handler in flight runs to its end. */
-  #stop(): void {
+  #stop(patient = false): void {
     if (this.#stopping) return
     this.#stopping = true
-    this.#closeSocket()
+    void this.#closeSocket(patient)
   }
 
-  #closeSocket(): void {
-    for (const entry of this.#rearm.values()) clearTimeout(entry.timer)
-    this.#rearm.clear()
-    // The monitor first: closing it ends its native receive, then the socket ends the other.
-    this.#stopMonitor?.()
-    this.#counters.monitorActive = false
-    if (this.#socket && !this.#socket.closed) this.#socket.close()
-    this.#counters.state = WorkerState.Closed
+  /**
+   * Closes the socket (which ends a pending receive), then its monitor. Only once the monitor's
+   * own native receive has ended is the thread safe to terminate (Closed).
+   *
+   * zeromq 6.8: closing an Observer leaves libzmq unable to close that socket's TCP connections
+   * until the process exits, while a monitor left to end with its socket takes about 150 ms on
+   * tcp (and never ends on inproc). At shutdown the process is about to exit, so the monitor is
+   * closed at once. Before a restart (`patient`) it gets time to end by itself, or the peer would
+   * keep a dead connection per restart.
+   */
+  #closeSocket(patient = false): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const entry of this.#rearm.values()) clearTimeout(entry.timer)
+      this.#rearm.clear()
+      if (this.#socket && !this.#socket.closed) this.#socket.close()
+      const monitor = this.#monitor
+      if (monitor) {
+        if (patient) await withDeadline(monitor.done, MONITOR_END_MS, undefined)
+        monitor.close()
+        await monitor.done
+      }
+      this.#counters.monitorActive = false
+      this.#counters.state = WorkerState.Closed
+    })()
+    return this.#closing
   }
 
   #fail(error: unknown): void {
     this.#log.error({ err: error }, 'uncaught error in receive worker')
     this.#post({ type: 'failed', error: serializeError(error), phase: 'run' })
-    this.#stop()
+    // A restart follows: let the monitor end by itself (see #closeSocket).
+    this.#stop(true)
   }
 
-  #finish(): void {
-    this.#closeSocket()
+  async #finish(): Promise<void> {
+    await this.#closeSocket()
+    // The receive loop may have set Receiving on its way out after the close.
+    this.#counters.state = WorkerState.Closed
     this.#post({ type: 'stopped' })
     this.#port.close()
   }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import { type Config, LATENCY_BUDGET_MS } from './config'
-import type { CounterSnapshot } from './counters'
+import { type CounterSnapshot, DURATION_BUCKETS } from './counters'
 import { withDeadline } from './deadline'
 import type { SerializedError } from './errors'
 import { LatencyWindow } from './latency-window'
@@ -128,7 +128,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           onGiveUp: (reason, error) => this.emit('gaveUp', socket.name, reason, error),
         }),
       )
-      this.#latency.set(socket.name, new LatencyWindow())
+      // A first sample now, so runs before the first periodic one count in the window too.
+      const window = new LatencyWindow()
+      window.push(new Array(DURATION_BUCKETS.length + 1).fill(0))
+      this.#latency.set(socket.name, window)
     }
     try {
       await Promise.all([

@@ -78,7 +78,7 @@ export class WorkerSlot {
     this.#state = 'restarting'
     const log = this.#options.log
     log.error({ socket: this.socket.name, err: error }, 'receive worker failed')
-    handle.requestStop('fatal')
+    handle.requestStop('restart')
     if ((await handle.join(this.#options.config.shutdownTimeoutMs)) === 'stuck') {
       this.#options.onGiveUp('stuck', error)
       return

@@ -77,6 +77,7 @@ describe('loadConfig: the seed camera .env', () => {
           minSubscribers: 0,
           subscriberTimeoutMs: 0,
           curve: undefined,
+          pool: undefined,
         },
         {
           kind: 'pub',
@@ -88,6 +89,7 @@ describe('loadConfig: the seed camera .env', () => {
           minSubscribers: 0,
           subscriberTimeoutMs: 5000,
           curve: undefined,
+          pool: undefined,
         },
       ],
       receiveTimeoutMs: 500,
@@ -172,6 +174,7 @@ describe('loadConfig: sockets', () => {
         minSubscribers: 0,
         subscriberTimeoutMs: 0,
         curve: undefined,
+        pool: undefined,
       },
     ])
   })

@@ -91,6 +91,7 @@ describe('receive path', () => {
       invalid_topic: 3,
       unsubscribed: 0,
       handler_error: 0,
+      pool_full: 0,
     })
     assert.equal(counts?.received, (counts?.handled ?? 0) + (counts?.droppedTotal ?? 0))
     pub.close()

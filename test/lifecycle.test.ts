@@ -104,6 +104,7 @@ describe('container process lifecycle', () => {
       invalid_topic: 0,
       unsubscribed: 0,
       handler_error: 1,
+      pool_full: 0,
     })
   })
 
@@ -125,6 +126,7 @@ describe('container process lifecycle', () => {
       invalid_topic: 0,
       unsubscribed: 0,
       handler_error: 0,
+      pool_full: 0,
     })
   })
 

@@ -268,15 +268,18 @@ describe('worker supervision', () => {
       const pub = await testPublisher({ everySubscription: true })
       // Never closed by hand: with zeromq 6.8, Observer.close() before its socket's own close
       // leaves libzmq's reaper blocked, and no later socket in the process closes its connections.
-      // Closing the socket ends the observer too.
       const observer = new Observer(pub.socket)
       let disconnects = 0
       let onDisconnect = () => {}
       void (async () => {
         for (;;) {
-          // receive() rejects once the observer is closed: that ends the loop.
-          const event = await observer.receive().catch(() => undefined)
-          if (!event) return
+          // receive() fails once the socket is closed (it may throw at once): that ends the loop.
+          let event: Awaited<ReturnType<Observer['receive']>>
+          try {
+            event = await observer.receive()
+          } catch {
+            return
+          }
           if (event.type !== 'disconnect') continue
           disconnects++
           onDisconnect()

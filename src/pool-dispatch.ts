@@ -1,0 +1,99 @@
+import path from 'node:path'
+import { Piscina } from 'piscina'
+import type { PoolConfig } from './config'
+import type { PoolResult, PoolTask, PoolWorkerData } from './pool-task'
+
+const POOL_ENTRY = path.join(__dirname, '..', 'workers', `pool-task${path.extname(__filename)}`)
+
+export interface PoolItem {
+  readonly topic: string
+  readonly payload: Buffer
+  /** `performance.now()` in the receive thread, for the latency histogram. */
+  readonly receivedAt: number
+}
+
+/**
+ * The task for one message. Its payload is one copy into memory we own, meant to be transferred:
+ * zeromq's receive buffers are external memory that postMessage silently copies again instead of
+ * transferring, so transferring them directly would not save the copy.
+ */
+export function poolTask(item: PoolItem): PoolTask {
+  const payload = new Uint8Array(item.payload.byteLength)
+  payload.set(item.payload)
+  return { topic: item.topic, payload, receivedAtEpochMs: performance.timeOrigin + item.receivedAt }
+}
+
+export interface PoolCallbacks {
+  done(item: PoolItem, result: PoolResult): void
+  failed(item: PoolItem, error: unknown): void
+  /** The queue was full: `item` is the message that goes, by the drop policy. */
+  dropped(item: PoolItem): void
+}
+
+/**
+ * Feeds one socket's messages to a piscina pool with a bounded queue of our own: at most
+ * `threads` tasks run, at most `queue` wait, and the drop policy picks the newest or the oldest
+ * message when full. Keeping the queue here (not piscina's) makes every drop exact and counted,
+ * and never aborts a task that has started.
+ */
+export class PoolDispatcher {
+  readonly #config: PoolConfig
+  readonly #pool: Piscina
+  readonly #callbacks: PoolCallbacks
+  readonly #waiting: PoolItem[] = []
+  #running = 0
+  #idle: (() => void) | undefined
+
+  constructor(config: PoolConfig, data: PoolWorkerData, callbacks: PoolCallbacks) {
+    this.#config = config
+    this.#callbacks = callbacks
+    this.#pool = new Piscina({
+      filename: POOL_ENTRY,
+      minThreads: config.threads,
+      maxThreads: config.threads,
+      workerData: data,
+    })
+  }
+
+  submit(item: PoolItem): void {
+    if (this.#running < this.#config.threads) {
+      this.#start(item)
+    } else if (this.#waiting.length < this.#config.queue) {
+      this.#waiting.push(item)
+    } else if (this.#config.drop === 'newest') {
+      this.#callbacks.dropped(item)
+    } else {
+      this.#callbacks.dropped(this.#waiting.shift() as PoolItem)
+      this.#waiting.push(item)
+    }
+  }
+
+  #start(item: PoolItem): void {
+    this.#running++
+    const task = poolTask(item)
+    this.#pool.run(task, { transferList: [task.payload.buffer as ArrayBuffer] }).then(
+      (result: PoolResult) => this.#settle(() => this.#callbacks.done(item, result)),
+      (error: unknown) => this.#settle(() => this.#callbacks.failed(item, error)),
+    )
+  }
+
+  #settle(report: () => void): void {
+    this.#running--
+    report()
+    const next = this.#waiting.shift()
+    if (next) this.#start(next)
+    else if (this.#running === 0) this.#idle?.()
+  }
+
+  /** Resolves when nothing waits or runs. */
+  drained(): Promise<void> {
+    if (this.#running === 0 && this.#waiting.length === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.#idle = resolve
+    })
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.destroy()
+  }
+}

@@ -1,0 +1,73 @@
+import type { SocketSpec } from './config'
+import { createLogger, type Logger } from './logger'
+import { type Handler, type HandlerContext, handlerFor, loadService } from './service'
+import { validateTopic } from './topics'
+
+/** What a receive worker hands a pool thread: one checked message. */
+export interface PoolTask {
+  readonly topic: string
+  /** A copy the receive worker owns, transferred (not cloned) into the pool thread. */
+  readonly payload: Uint8Array
+  /** Receive time as epoch milliseconds: `performance.now()` differs between threads. */
+  readonly receivedAtEpochMs: number
+}
+
+export interface PoolResult {
+  readonly publishes: Array<{ topic: string; payload: Uint8Array; socket: string | undefined }>
+  readonly messages: unknown[]
+}
+
+export interface PoolWorkerData {
+  readonly servicePath: string | undefined
+  readonly socket: SocketSpec
+  readonly logLevel: Parameters<typeof createLogger>[0]
+}
+
+let loaded: Promise<{ handler: Handler; log: Logger }> | undefined
+
+/**
+ * Runs the socket's handler in a piscina thread. What the handler publishes or sends to the
+ * main thread travels back with the result, and the receive worker forwards it: pool threads own
+ * no sockets and no port to the main thread.
+ */
+export async function runPoolTask(task: PoolTask, data: PoolWorkerData): Promise<PoolResult> {
+  loaded ??= loadService(data.servicePath).then((service) => ({
+    handler: handlerFor(service, data.socket.name),
+    log: createLogger(data.logLevel, {
+      socket: data.socket.name,
+      class: data.socket.latencyClass,
+      pool: true,
+    }),
+  }))
+  const { handler, log } = await loaded
+  const result: PoolResult = { publishes: [], messages: [] }
+  const ctx: HandlerContext = {
+    publish: (topic, payload, options) => {
+      validateTopic(topic)
+      result.publishes.push({
+        topic,
+        payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+        socket: options?.socket,
+      })
+    },
+    toMain: (message) => {
+      result.messages.push(message)
+    },
+    callMain: () =>
+      Promise.reject(new Error('ctx.callMain is not available to handlers in pool mode')),
+    log,
+    socket: data.socket,
+  }
+  const payload = Buffer.from(task.payload.buffer, task.payload.byteOffset, task.payload.byteLength)
+  await handler(
+    {
+      topic: task.topic,
+      payload,
+      socket: data.socket.name,
+      latencyClass: data.socket.latencyClass,
+      receivedAt: task.receivedAtEpochMs - performance.timeOrigin,
+    },
+    ctx,
+  )
+  return result
+}

@@ -1,0 +1,121 @@
+// Pool mode (piscina): the receive thread keeps draining while handlers run elsewhere.
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { describe, it } from 'node:test'
+import { setTimeout as delay } from 'node:timers/promises'
+import { Piscina } from 'piscina'
+import { loadConfig } from '../src/config'
+import { poolTask } from '../src/pool-dispatch'
+import { Supervisor } from '../src/supervisor'
+import { fixtureService } from './helpers/container'
+import { memoryLogger } from './helpers/logs'
+import { TestPublisher } from './helpers/peers'
+
+let unique = 0
+const inproc = () => `inproc://pool-${process.pid}-${unique++}`
+
+interface Report {
+  topic: string
+  payload: string
+}
+
+async function start(env: Record<string, string>) {
+  const pub = new TestPublisher()
+  // A small high-water mark on both ends: a receiver that stops reading loses messages fast.
+  pub.socket.sendHighWaterMark = 5
+  await pub.bind(inproc())
+  const config = loadConfig({
+    ZC_SERVICE: fixtureService('pool-work'),
+    LOG_LEVEL: 'fatal',
+    ZMQ_SETTLE_MS: '0',
+    ZMQ_RCVHWM: '5',
+    ZMQ_SUB_ENDPOINT: pub.endpoint,
+    ZMQ_SUB_TOPICS: 'x.',
+    ...env,
+  })
+  const supervisor = new Supervisor(config, { log: memoryLogger().log })
+  const reports: Report[] = []
+  supervisor.on('workerMessage', (data) => reports.push(data as Report))
+  const until = async (payload: string) => {
+    while (!reports.some((r) => r.payload === payload)) await once(supervisor, 'workerMessage')
+  }
+  assert.equal(await supervisor.start(), true)
+  await pub.subscribed('x.')
+  return { pub, supervisor, reports, until }
+}
+
+describe('pool mode', () => {
+  it('keeps receiving while slow handlers run, where inline mode loses messages at the high-water mark', async () => {
+    const burst: Record<string, number> = {}
+    for (const [mode, env] of [
+      ['inline', {}],
+      ['pool', { ZMQ_SUB_POOL_THREADS: '2', ZMQ_SUB_POOL_QUEUE: '1000' }],
+    ] as const) {
+      const { pub, supervisor, reports, until } = await start(env)
+      // A steady 1 message per ms: far above the handlers' 100 per s, far below what a receive
+      // thread drains. (The pacing is the load profile, not a wait for an event.)
+      for (let i = 0; i < 60; i++) {
+        await pub.send(['x.slow', String(i)])
+        await delay(1)
+      }
+      // A lossy link by design: the end marker itself may meet a full queue, so it is repeated
+      // until the handler reports it. What differs between modes is the burst before it.
+      const resend = setInterval(() => void pub.send(['x.end', 'end']), 50)
+      await until('end')
+      clearInterval(resend)
+      await supervisor.close('manual')
+      burst[mode] = reports.filter((r) => r.topic === 'x.slow').length
+      const counts = supervisor.counters().sub
+      assert.equal(counts?.received, (counts?.handled ?? 0) + (counts?.droppedTotal ?? 0))
+      pub.close()
+    }
+    assert.equal(burst.pool, 60, 'pool mode handled the whole burst')
+    assert.ok((burst.inline ?? 0) < 60, `inline mode handled ${burst.inline} of 60`)
+  })
+
+  for (const [drop, expected] of [
+    ['newest', ['0', '1', '2', '3', '4', '5']],
+    ['oldest', ['0', '15', '16', '17', '18', '19']],
+  ] as const) {
+    it(`a full queue drops the ${drop} message, counted exactly`, async () => {
+      const { pub, supervisor, reports, until } = await start({
+        ZMQ_SUB_POOL_THREADS: '1',
+        ZMQ_SUB_POOL_QUEUE: '5',
+        ZMQ_SUB_POOL_DROP: drop,
+        ZMQ_RCVHWM: '1000',
+      })
+      pub.socket.sendHighWaterMark = 1000
+      // The first message holds the only pool thread for 300 ms while 19 more arrive.
+      await pub.send(['x.gate', '0'])
+      for (let i = 1; i < 20; i++) {
+        await pub.send(['x.msg', String(i)])
+        await delay(1)
+      }
+      await until(expected.at(-1) as string)
+      await supervisor.close('manual')
+      const counts = supervisor.counters().sub
+      assert.equal(counts?.received, 20)
+      assert.equal(counts?.handled, 6)
+      assert.equal(counts?.dropped.pool_full, 14)
+      assert.deepEqual(
+        reports.map((r) => r.payload).sort((a, b) => Number(a) - Number(b)),
+        expected,
+      )
+      pub.close()
+    })
+  }
+
+  it('hands the payload to a pool thread by transfer: the sender side is detached after', async () => {
+    const pool = new Piscina({ filename: require.resolve('./fixtures/echo-task.js') })
+    const task = poolTask({
+      topic: 'x.msg',
+      payload: Buffer.from('frame bytes'),
+      receivedAt: performance.now(),
+    })
+    assert.equal(task.payload.byteLength, 11)
+    const result = pool.run(task, { transferList: [task.payload.buffer as ArrayBuffer] })
+    assert.equal(task.payload.buffer.byteLength, 0, 'transferred, not copied')
+    assert.equal(await result, 11)
+    await pool.destroy()
+  })
+})
