@@ -4,6 +4,7 @@ import { after, describe, it } from 'node:test'
 import { Request } from 'zeromq'
 import { EXIT } from '../src/exit-codes'
 import { RequestClient, request } from '../src/request'
+import { runCli } from './helpers/cli'
 import { ContainerProcess, fixtureService } from './helpers/container'
 
 const running: ContainerProcess[] = []
@@ -86,6 +87,30 @@ describe('REQ/REP', () => {
     await assert.rejects(client.request('anyone?'), { code: 'ZC_ERR_REQUEST_TIMEOUT' })
     assert.deepEqual(retries, [1, 2])
     client.close()
+  })
+
+  it('zmq-container req prints the reply; an error reply exits 1; no reply exits 75', async () => {
+    const { container, endpoint } = await replier()
+    const ok = await runCli(['req', endpoint, 'hello', '--timeout', '2000'])
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.equal(ok.stdout, 'HELLO\n')
+    const failed = await runCli(['req', endpoint, 'boom', '--timeout', '2000'])
+    assert.equal(failed.code, 1)
+    assert.match(failed.stderr, /boom from the handler/)
+    assert.equal((await stop(container)).code, EXIT.OK)
+    const silent = await runCli([
+      'req',
+      'tcp://127.0.0.1:1',
+      'hello',
+      '--timeout',
+      '100',
+      '--retries',
+      '1',
+    ])
+    assert.equal(silent.code, 75)
+    assert.match(silent.stderr, /retry 1 of 1/)
+    const bad = await runCli(['req', 'udp://x:1', 'hello'])
+    assert.equal(bad.code, EXIT.USAGE)
   })
 
   it('a server killed during a request: the client retries on a fresh socket and gets the restarted server’s answer', async () => {

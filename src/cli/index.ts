@@ -4,12 +4,13 @@ import { hz } from './hz'
 import { CLI_EXIT, type CliIo, type Command } from './io'
 import { keygen } from './keygen'
 import { pub } from './pub'
+import { req } from './req'
 import { tap } from './tap'
 
 export type { CliIo } from './io'
 
 /** The subcommands of the `zmq-container` binary besides `run`, in usage order. */
-export const COMMANDS: readonly Command[] = [check, tap, hz, pub, keygen]
+export const COMMANDS: readonly Command[] = [check, tap, hz, pub, req, keygen]
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name)
