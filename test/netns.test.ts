@@ -95,13 +95,21 @@ describe('camera and dashboard on two hosts (network namespaces + veth)', {
     for (const ns of Object.values(NS)) spawnSync('ip', ['netns', 'del', ns])
   })
 
-  it('frames flow across the link, survive a 3 s outage, and resume without restarts', async () => {
+  it('frames flow across the link; heartbeats detect a 3 s outage; delivery resumes without restarts', async () => {
     for (const service of ['camera', 'dashboard'] as const) {
       procs[service] = new LogProcess(
         service,
         'ip',
         ['netns', 'exec', NS[service], process.execPath, MAIN],
-        { PATH: process.env.PATH ?? '', LOG_LEVEL: 'debug', ...envFor(service) },
+        {
+          PATH: process.env.PATH ?? '',
+          LOG_LEVEL: 'debug',
+          ...envFor(service),
+          // Heartbeats shorter than the outage, so the dead link is noticed while it lasts.
+          ZMQ_HEARTBEAT_IVL_MS: '250',
+          ZMQ_HEARTBEAT_TIMEOUT_MS: '1000',
+          ZMQ_HEARTBEAT_TTL_MS: '1000',
+        },
       )
     }
     const camera = procs.camera as LogProcess
@@ -119,12 +127,26 @@ describe('camera and dashboard on two hosts (network namespaces + veth)', {
     await dashboard.waitForLog('command round trip confirmed')
     await camera.waitForLog('frame rate changed')
 
+    const isDisconnect = (l: { msg: string; event?: unknown }) =>
+      l.msg === 'socket event' && l.event === 'disconnect'
+    const lost = Promise.all([
+      dashboard.waitForNextLog(isDisconnect),
+      camera.waitForNextLog(isDisconnect),
+    ])
     ip('-n', NS.camera, 'link', 'set', 'veth0', 'down')
     const downAt = performance.now()
     // The outage itself, not a synchronisation: the link stays down this long.
-    await delay(OUTAGE_MS)
+    const [, lostAt] = await Promise.all([delay(OUTAGE_MS), lost.then(() => performance.now())])
+    const reconnected = dashboard.waitForNextLog(
+      (l) => l.msg === 'socket event' && l.event === 'handshake',
+    )
     ip('-n', NS.camera, 'link', 'set', 'veth0', 'up')
     assert.ok(performance.now() - downAt >= OUTAGE_MS)
+    assert.ok(
+      lostAt - downAt < OUTAGE_MS,
+      `the outage was detected after ${Math.round(lostAt - downAt)} ms`,
+    )
+    await reconnected
 
     // Frames produced after the link came back (seq above the camera's count at that moment)
     // reach the dashboard: the same TCP connection, retransmitted, or a reconnect.
