@@ -21,14 +21,15 @@ interface Report {
 
 async function start(env: Record<string, string>) {
   const pub = new TestPublisher()
-  // A small high-water mark on both ends: a receiver that stops reading loses messages fast.
-  pub.socket.sendHighWaterMark = 5
+  // A small high-water mark on both ends (60 messages in all): a receiver that stops reading
+  // loses messages fast, and one that keeps reading has 60 ms of slack at 1 message per ms.
+  pub.socket.sendHighWaterMark = 30
   await pub.bind(inproc())
   const config = loadConfig({
     ZC_SERVICE: fixtureService('pool-work'),
     LOG_LEVEL: 'fatal',
     ZMQ_SETTLE_MS: '0',
-    ZMQ_RCVHWM: '5',
+    ZMQ_RCVHWM: '30',
     ZMQ_SUB_ENDPOINT: pub.endpoint,
     ZMQ_SUB_TOPICS: 'x.',
     ...env,
@@ -54,7 +55,7 @@ describe('pool mode', () => {
       const { pub, supervisor, reports, until } = await start(env)
       // A steady 1 message per ms: far above the handlers' 100 per s, far below what a receive
       // thread drains. (The pacing is the load profile, not a wait for an event.)
-      for (let i = 0; i < 60; i++) {
+      for (let i = 0; i < 120; i++) {
         await pub.send(['x.slow', String(i)])
         await delay(1)
       }
@@ -69,8 +70,8 @@ describe('pool mode', () => {
       assert.equal(counts?.received, (counts?.handled ?? 0) + (counts?.droppedTotal ?? 0))
       pub.close()
     }
-    assert.equal(burst.pool, 60, 'pool mode handled the whole burst')
-    assert.ok((burst.inline ?? 0) < 60, `inline mode handled ${burst.inline} of 60`)
+    assert.equal(burst.pool, 120, 'pool mode handled the whole burst')
+    assert.ok((burst.inline ?? 0) < 120, `inline mode handled ${burst.inline} of 120`)
   })
 
   for (const [drop, expected] of [
