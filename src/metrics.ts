@@ -162,7 +162,7 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
     collector('zc_socket_events_total', 'Socket monitor events.', 'counter', () => [
       ...slots().flatMap((slot) =>
         SOCKET_EVENTS.map((event) => ({
-          labels: { socket: slot.socket.name, kind: 'sub', event },
+          labels: { socket: slot.socket.name, kind: slot.socket.kind, event },
           value: slot.counters.get(`event:${event}`),
         })),
       ),
