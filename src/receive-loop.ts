@@ -410,7 +410,21 @@ class ReceiveWorker {
           throw error
         }
         const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload
-        this.#post({ type: 'publish', topic, payload: bytes, socket: options?.socket })
+        const message: FromWorker = {
+          type: 'publish',
+          topic,
+          payload: bytes,
+          socket: options?.socket,
+        }
+        const { buffer } = bytes
+        // Only memory the payload owns whole can move; anything else is copied as usual.
+        if (
+          options?.transfer &&
+          buffer instanceof ArrayBuffer &&
+          bytes.byteLength === buffer.byteLength
+        )
+          this.#port.postMessage(message, [buffer])
+        else this.#post(message)
       },
       toMain: (data) => this.#post({ type: 'service', data }),
       callMain: (data) =>

@@ -21,6 +21,12 @@ export type Payload = Buffer | Uint8Array | string
 export interface PublishOptions {
   /** PUB socket name; needed only for an undeclared topic when several PUB sockets exist. */
   readonly socket?: string
+  /**
+   * From a handler: hand the payload's memory to the main thread instead of copying it (a
+   * camera frame, say). The payload must own its whole ArrayBuffer (not a slice of a shared
+   * pool) and is unusable afterwards. Ignored where no thread boundary is crossed.
+   */
+  readonly transfer?: boolean
 }
 
 /** What a handler may do. Handlers run in the socket's own worker thread. */

@@ -227,6 +227,42 @@ describe('publishing', () => {
     pub.close()
   })
 
+  it('a handler hands a large payload over with { transfer: true } instead of copying it', async () => {
+    const pub = await new TestPublisher().bind(inproc('frames-in'))
+    const out = inproc('frames-out')
+    const config = loadConfig({
+      ZC_SERVICE: fixtureService('frame-out'),
+      LOG_LEVEL: 'fatal',
+      ZMQ_SETTLE_MS: '0',
+      ZMQ_SUB_ENDPOINT: pub.endpoint,
+      ZMQ_SUB_TOPICS: 'camera.cmd',
+      ZMQ_PUB_ENDPOINT: out,
+      ZMQ_PUB_TOPICS: 'camera.frame',
+    })
+    const memory = memoryLogger()
+    const supervisor = new Supervisor(config, { log: memory.log })
+    const reports: Array<{ payload: string; leftBytes: number }> = []
+    supervisor.on('workerMessage', (d) => reports.push(d as { payload: string; leftBytes: number }))
+    assert.equal(await supervisor.start(), true)
+    const sub = new TestSubscriber(out, ['camera.frame'])
+    await memory.waitFor((l) => l.msg === 'subscriber attached')
+    await pub.subscribed('camera.cmd')
+    for (const mode of ['copy', 'transfer']) {
+      await pub.send(['camera.cmd', mode])
+      const [topic, frame] = await sub.receive()
+      assert.equal(topic, 'camera.frame')
+      assert.equal(frame.length, 1 << 20)
+    }
+    while (reports.length < 2) await once(supervisor, 'workerMessage')
+    assert.deepEqual(reports, [
+      { payload: 'copy', leftBytes: 1 << 20 },
+      { payload: 'transfer', leftBytes: 0 },
+    ])
+    await supervisor.close('manual')
+    sub.close()
+    pub.close()
+  })
+
   it('an invalid topic from a handler throws in the handler and is counted', async () => {
     const pub = await new TestPublisher().bind(inproc('badpub'))
     const { supervisor, until } = await startEcho({
