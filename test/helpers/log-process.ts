@@ -3,16 +3,24 @@ import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import type { LogLine } from './logs'
 
+export interface Exit {
+  code: number | null
+  signal: NodeJS.Signals | null
+  /** From the first `signal()` call, when there was one. */
+  sinceSignalMs: number | undefined
+}
+
 /**
- * Any command that prints one JSON object per line on stdout: a container started through a
- * wrapper (`ip netns exec <ns> node dist/main.js`), or the pyzmq peer. Like ContainerProcess,
- * but the command is the caller's; the environment is exactly `env`.
+ * Any command that prints one JSON object per line on stdout: the container (ContainerProcess),
+ * a container started through a wrapper (`ip netns exec <ns> node dist/main.js`), or the pyzmq
+ * peer. The environment is exactly `env`.
  */
 export class LogProcess {
   readonly child: ChildProcess
   readonly lines: LogLine[] = []
   readonly stderrLines: string[] = []
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  readonly exited: Promise<Exit>
+  #signalledAt: number | undefined
   #waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = []
 
   constructor(
@@ -32,6 +40,8 @@ export class LogProcess {
     this.exited = once(this.child, 'exit').then(([code, signal]) => ({
       code: code as number | null,
       signal: signal as NodeJS.Signals | null,
+      sinceSignalMs:
+        this.#signalledAt === undefined ? undefined : performance.now() - this.#signalledAt,
     }))
   }
 
@@ -79,7 +89,13 @@ export class LogProcess {
   }
 
   signal(signal: NodeJS.Signals = 'SIGTERM'): void {
-    if (this.running) this.child.kill(signal)
+    if (!this.running) return
+    this.#signalledAt ??= performance.now()
+    this.child.kill(signal)
+  }
+
+  get lastLine(): LogLine | undefined {
+    return this.lines.at(-1)
   }
 
   /** SIGTERM, then SIGKILL if the process is still there after `graceMs`: for cleanup only. */
