@@ -8,6 +8,7 @@
  *   npm run bench -- --only latency    some scenarios (comma list), results in scratch/ too
  *   npm run bench -- --reps 5          repetitions per measurement (default 3, 1 with --quick)
  *   npm run bench -- --full-soak       the issue's 10 M message soak, also with --quick
+ *   npm run bench -- --redraw          only redraws bench/results/latency.svg from results.json
  *   npm run bench -- --soak-messages N another soak size (or BENCH_SOAK_MESSAGES=N)
  */
 import { execFileSync } from 'node:child_process'
@@ -18,7 +19,7 @@ import type { BenchContext, BenchOptions, Scenario } from './lib/context'
 import type { Design } from './lib/designs'
 import { RESULTS, ROOT } from './lib/paths'
 import { PYTHON, prepareTools } from './lib/peers'
-import { loadavg, mark, type Section, svgChart, table } from './lib/report'
+import { type ChartPanel, loadavg, mark, type Section, svgChart, table } from './lib/report'
 import { isolation } from './scenarios/isolation'
 import { latency } from './scenarios/latency'
 import { memory } from './scenarios/memory'
@@ -56,6 +57,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--reps') reps = Number(value())
     else if (a === '--full-soak') soak = FULL_SOAK
     else if (a === '--soak-messages') soak = Number(value())
+    else if (a === '--redraw') redraw()
     else if (a === '--help' || a === '-h') usage()
     else usage(`unknown argument ${a}`)
   }
@@ -70,6 +72,16 @@ function parseArgs(argv: string[]): Args {
     soakMessages,
     fullSoak: soakMessages >= FULL_SOAK,
   }
+}
+
+/** Redraws the chart of the committed run from its results.json, without measuring again. */
+function redraw(): never {
+  const json = JSON.parse(readFileSync(path.join(RESULTS, 'results.json'), 'utf8')) as {
+    sections: Array<{ charts: ChartPanel[] }>
+  }
+  writeFileSync(path.join(RESULTS, 'latency.svg'), svgChart(json.sections.flatMap((s) => s.charts)))
+  process.stderr.write('redrew bench/results/latency.svg\n')
+  process.exit(0)
 }
 
 function usage(problem?: string): never {

@@ -89,16 +89,20 @@ export function mark(met: boolean | undefined | null): string {
 
 const escapeXml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
-const COLORS = ['#1b6ac9', '#d9480f', '#2b8a3e', '#862e9c', '#e67700', '#495057', '#c2255c']
+const COLORS = ['#1b6ac9', '#e03131', '#f08c00', '#862e9c', '#0ca678', '#495057', '#2b8a3e']
 
 /** Latency percentiles per design: one panel per measurement, log scale, lines per design. */
 export function svgChart(panels: readonly ChartPanel[]): string {
-  const width = 760
+  const width = 860
   const panelHeight = 300
-  const margin = { left: 70, right: 230, top: 34, bottom: 36 }
+  const margin = { left: 70, right: 300, top: 34, bottom: 36 }
   const plotW = width - margin.left - margin.right
   const plotH = panelHeight - margin.top - margin.bottom
   const parts: string[] = []
+  // One colour per design across every panel, in order of first appearance.
+  const colors = new Map<string, string>()
+  for (const s of panels.flatMap((p) => p.series))
+    if (!colors.has(s.label)) colors.set(s.label, COLORS[colors.size % COLORS.length] as string)
   panels.forEach((panel, p) => {
     const y0 = p * panelHeight
     const values = panel.series.flatMap((s) => s.values).filter((v) => v > 0 && Number.isFinite(v))
@@ -127,7 +131,7 @@ export function svgChart(panels: readonly ChartPanel[]): string {
       )
     })
     panel.series.forEach((s, k) => {
-      const color = COLORS[k % COLORS.length]
+      const color = colors.get(s.label)
       const pts = s.values
         .map((v, i) => (v > 0 && Number.isFinite(v) ? `${x(i)},${y(v)}` : undefined))
         .filter(Boolean)
