@@ -28,7 +28,10 @@ async function main(): Promise<void> {
       string,
       string,
     ]
-    const sock = new XPublisher({ linger: 0, noDrop: nodrop === '1' })
+    // Loss-free without ZMQ_XPUB_NODROP: with noDrop, a zeromq.js send that meets the
+    // high-water mark never resolved here. An unlimited queue loses nothing either; it only
+    // holds what the receiver has not taken yet in this process's memory.
+    const sock = new XPublisher({ linger: 0, ...(nodrop === '1' ? { sendHighWaterMark: 0 } : {}) })
     await sock.bind(endpoint)
     emit({ event: 'endpoint', stream: i, endpoint: sock.lastEndpoint })
     streams.push({
