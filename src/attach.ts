@@ -57,7 +57,9 @@ export function socketOptions(config: Config, spec: SocketSpec) {
           curveSecretKey: curve.secretKey,
           ...(curve.role === 'client'
             ? { curveServerKey: curve.serverKey }
-            : { zapDomain: 'zmq-container' }),
+            : // Enforced: with no ZAP handler answering (it closed first at a forced stop, say),
+              // libzmq would otherwise let every CURVE client in.
+              { zapDomain: 'zmq-container', zapEnforceDomain: true }),
         }
       : {}),
     reconnectInterval: config.reconnectIntervalMs,

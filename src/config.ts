@@ -668,6 +668,19 @@ function crossCheck(sockets: readonly SocketSpec[]): ConfigIssue[] {
       }
     }
   }
+  // Receiving sockets share one namespace (metrics labels, restarts, counters by name).
+  const receivers = new Map<string, SocketSpec>()
+  for (const s of sockets.filter((x) => x.kind !== 'pub')) {
+    const other = receivers.get(s.name)
+    if (other) {
+      issues.push({
+        variable: `${s.envPrefix}_ENDPOINT`,
+        problem: `names a socket "${s.name}", which ${other.envPrefix}_ENDPOINT names too; SUB and REP sockets need distinct names`,
+        example: '',
+      })
+    }
+    receivers.set(s.name, s)
+  }
   const declaredBy = new Map<string, SocketSpec>()
   for (const s of sockets.filter((x) => x.kind === 'pub')) {
     for (const t of s.topics) {

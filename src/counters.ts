@@ -12,6 +12,8 @@ export const DROP_REASONS = [
   'handler_error',
   // Pool mode: the handler queue was full (the newest or the oldest message went, by policy).
   'pool_full',
+  // Pool mode: still waiting for a pool thread when the socket stopped.
+  'shutdown',
 ] as const
 export type DropReason = (typeof DROP_REASONS)[number]
 

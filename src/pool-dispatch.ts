@@ -26,8 +26,8 @@ export function poolTask(item: PoolItem): PoolTask {
 export interface PoolCallbacks {
   done(item: PoolItem, result: PoolResult): void
   failed(item: PoolItem, error: unknown): void
-  /** The queue was full: `item` is the message that goes, by the drop policy. */
-  dropped(item: PoolItem): void
+  /** `item` will not be handled: the queue was full (by the drop policy), or shutdown came first. */
+  dropped(item: PoolItem, reason: 'pool_full' | 'shutdown'): void
 }
 
 /**
@@ -61,9 +61,9 @@ export class PoolDispatcher {
     } else if (this.#waiting.length < this.#config.queue) {
       this.#waiting.push(item)
     } else if (this.#config.drop === 'newest') {
-      this.#callbacks.dropped(item)
+      this.#callbacks.dropped(item, 'pool_full')
     } else {
-      this.#callbacks.dropped(this.#waiting.shift() as PoolItem)
+      this.#callbacks.dropped(this.#waiting.shift() as PoolItem, 'pool_full')
       this.#waiting.push(item)
     }
   }
@@ -83,6 +83,12 @@ export class PoolDispatcher {
     const next = this.#waiting.shift()
     if (next) this.#start(next)
     else if (this.#running === 0) this.#idle?.()
+  }
+
+  /** Drops every waiting message (counted by the caller); running tasks go on. */
+  discardWaiting(): void {
+    for (const item of this.#waiting.splice(0)) this.#callbacks.dropped(item, 'shutdown')
+    if (this.#running === 0) this.#idle?.()
   }
 
   /** Resolves when nothing waits or runs. */

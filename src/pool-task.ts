@@ -39,6 +39,10 @@ export async function runPoolTask(task: PoolTask, data: PoolWorkerData): Promise
       pool: true,
     }),
   }))
+  // A failed load is not cached: the next task tries again (each failure is a handler error).
+  loaded.catch(() => {
+    loaded = undefined
+  })
   const { handler, log } = await loaded
   const result: PoolResult = { publishes: [], messages: [] }
   const ctx: HandlerContext = {

@@ -147,9 +147,10 @@ export class Publishers {
       out.dropped.closed++
       return false
     }
-    // Bounded: sends in flight plus the backlog. A PUB send resolves at once unless libzmq is
+    // Bounded: the backlog of messages zeromq.js could not take yet (it takes one send at a
+    // time, and defers after 512 in one turn). A PUB send completes at once unless libzmq is
     // busy, so this limit is only reached under a flood.
-    if (out.inFlight + out.backlog.length >= this.#config.publishQueueLimit) {
+    if (out.backlog.length >= this.#config.publishQueueLimit) {
       out.dropped.queue_full++
       const suppressed = this.#throttle.admit(`full:${out.spec.name}`)
       if (suppressed !== undefined) {

@@ -57,6 +57,8 @@ class ReceiveWorker {
     { resolve: (value: unknown) => void; reject: (error: Error) => void }
   >()
   /** Endpoints that lost their connection and that libzmq is not retrying (see #onDisconnect). */
+  /** Resolved addresses this socket bound: their disconnects are peers leaving, not ours to re-arm. */
+  readonly #bound = new Set<string>()
   readonly #rearm = new Map<string, { timer: NodeJS.Timeout | undefined; attempt: number }>()
 
   constructor(init: WorkerInit) {
@@ -98,6 +100,8 @@ class ReceiveWorker {
       const service = await loadService(this.#init.servicePath)
       handler =
         spec.kind === 'rep' ? replyHandlerFor(service, spec.name) : handlerFor(service, spec.name)
+      // A stop during a slow (async) service load: open nothing, just end.
+      if (this.#stopping) return await this.#finish()
       if (spec.pool) this.#pool = this.#startPool(spec.pool)
       this.#socket = await this.#openSocket()
     } catch (error) {
@@ -110,8 +114,9 @@ class ReceiveWorker {
     this.#post({ type: 'ready' })
     try {
       await this.#receiveLoop(this.#socket, handler, new TopicMatcher(spec.topics), this.#context())
-      // The socket is closed: what the pool still holds is handled before the thread ends
-      // (the supervisor's join deadline bounds this like any handler in flight).
+      // The socket is closed: tasks already running finish (bounded by the supervisor's join
+      // deadline, like any handler in flight); messages still waiting are counted as dropped.
+      this.#pool?.discardWaiting()
       await this.#pool?.drained()
     } catch (error) {
       this.#fail(error)
@@ -136,8 +141,8 @@ class ReceiveWorker {
           this.#timed(item.receivedAt, item.topic)
           this.#drop('handler_error', () => ({ topic: item.topic, err: error }))
         },
-        dropped: (item) =>
-          this.#drop('pool_full', () => ({ topic: item.topic, policy: config.drop })),
+        dropped: (item, reason) =>
+          this.#drop(reason, () => ({ topic: item.topic, policy: config.drop })),
       },
     )
   }
@@ -160,7 +165,11 @@ class ReceiveWorker {
       const endpoints = await attach(socket, spec, () => {
         this.#counters.state = WorkerState.Binding
       })
-      this.#counters.state = WorkerState.Loading
+      // Not Loading: the monitor may already have a native receive in flight.
+      this.#counters.state = WorkerState.Handling
+      spec.endpoints.forEach((e, i) => {
+        if (e.action === 'bind') this.#bound.add(endpoints[i] ?? e.address)
+      })
       const shown = spec.endpoints.map((e, i) => `${e.action} ${endpoints[i]}`)
       if (socket instanceof Subscriber) {
         // ZeroMQ filters by prefix; exact matching happens in TopicMatcher.
@@ -246,9 +255,10 @@ class ReceiveWorker {
       .filter((e) => e.action === 'connect')
       .map((e) => e.address)
     if (connects.includes(address)) return [address]
-    const port = address.slice(address.lastIndexOf(':'))
-    const samePort = connects.filter((e) => e.endsWith(port))
-    return samePort.length > 0 ? samePort : connects
+    // libzmq may report a connect endpoint by its resolved address (tcp://camera:5555 as
+    // tcp://172.18.0.3:5555). Only a lone connect endpoint can be matched that way safely; with
+    // several, or for the address of a bound endpoint, re-arming would disturb healthy peers.
+    return connects.length === 1 && !this.#bound.has(address) ? connects : []
   }
 
   async #receiveLoop(
@@ -307,7 +317,12 @@ class ReceiveWorker {
           { topic: '', payload, socket: spec.name, latencyClass: spec.latencyClass, receivedAt },
           ctx,
         )
-        reply = ['OK', value ?? '']
+        // Plain data that is not bytes or text goes out as JSON, not as "[object Object]".
+        const bytes =
+          typeof value === 'string' || value instanceof Uint8Array
+            ? value
+            : JSON.stringify(value ?? '')
+        reply = ['OK', bytes]
         this.#counters.add('handled')
       } catch (error) {
         this.#drop('handler_error', () => ({ err: error }))

@@ -58,8 +58,8 @@ export class RequestClient {
       if (this.#closed)
         throw new ZcError('ZC_ERR_REQUEST_TIMEOUT', `client for ${this.endpoint} is closed`)
       if (attempt > 0 && lastError) this.#options.onRetry?.(attempt, lastError)
-      const socket = this.#open()
       try {
+        const socket = this.#open()
         await socket.send(payload)
         const [status, body = Buffer.alloc(0)] = await socket.receive()
         if (String(status) === 'OK') return body
@@ -81,6 +81,8 @@ export class RequestClient {
   #open(): Request {
     if (this.#socket) return this.#socket
     const socket = new Request()
+    // Stored first, so a bad key or endpoint below still gets the socket closed (#discard).
+    this.#socket = socket
     socket.linger = 0
     socket.receiveTimeout = this.#timeoutMs
     socket.sendTimeout = this.#timeoutMs
@@ -91,7 +93,6 @@ export class RequestClient {
       socket.curveServerKey = curve.serverKey
     }
     socket.connect(this.endpoint)
-    this.#socket = socket
     return socket
   }
 

@@ -136,7 +136,10 @@ export async function loadService(servicePath: string | undefined): Promise<Serv
   try {
     mod = require(servicePath)
   } catch (error) {
-    if ((error as { code?: string }).code !== 'ERR_REQUIRE_ESM')
+    // An ES module: import() it (Node 20 before 20.19 cannot require one; later versions cannot
+    // require one with top-level await).
+    const code = (error as { code?: string }).code
+    if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE')
       throw new ZcError(
         'ZC_ERR_SERVICE_LOAD',
         `cannot load service ${servicePath}: ${String(error)}`,

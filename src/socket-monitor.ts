@@ -51,6 +51,8 @@ export interface MonitorHooks {
 export function monitorSocket(socket: Socket, log: Logger, hooks: MonitorHooks): Monitor {
   const observer = new Observer(socket)
   const retrying = new Set<string>()
+  /** Connections per address that finished their handshake and have not gone away. */
+  const up = new Map<string, number>()
   const throttle = new LogThrottle()
   const done = (async () => {
     while (!observer.closed) {
@@ -66,16 +68,27 @@ export function monitorSocket(socket: Socket, log: Logger, hooks: MonitorHooks):
       const address = 'address' in event ? event.address : undefined
       switch (event.type) {
         case 'handshake':
+          up.set(address ?? '', (up.get(address ?? '') ?? 0) + 1)
           hooks.peers?.(1)
           retrying.delete(address ?? '')
           hooks.connected?.(address ?? '')
           log.info({ event: event.type, address }, 'socket event')
           break
-        case 'disconnect':
-          hooks.peers?.(-1)
+        case 'disconnect': {
+          // Still a reconnect matter (libzmq may have given up on it), but libzmq also reports
+          // connections that never finished a handshake (a port that is not ZeroMQ, a refused
+          // CURVE key): those were never up, so they change no peer count and log quietly.
           hooks.disconnected?.(address ?? '')
+          const live = up.get(address ?? '') ?? 0
+          if (live === 0) {
+            log.debug({ event: event.type, address, handshake: false }, 'socket event')
+            break
+          }
+          up.set(address ?? '', live - 1)
+          hooks.peers?.(-1)
           log.warn({ event: event.type, address }, 'socket event')
           break
+        }
         case 'connect:retry':
           hooks.retrying?.(address ?? '')
           if (address !== undefined && !retrying.has(address)) {

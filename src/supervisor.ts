@@ -63,6 +63,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   #started = false
   #zap: ZapHandler | undefined
   #callAnswerer: ((data: unknown, socket: string) => unknown) | undefined
+  #markServiceStarted: () => void = () => {}
+  /** Settles once the service's start() has returned (or thrown), or at close. */
+  readonly #serviceStarted = new Promise<void>((resolve) => {
+    this.#markServiceStarted = resolve
+  })
   readonly #serviceListeners: Array<(data: unknown, socket: string) => void> = []
   readonly #serviceAbort = new AbortController()
   #publishers: Publishers | undefined
@@ -116,11 +121,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           log: this.#log,
           ...(this.#options.workerEntry ? { entry: this.#options.workerEntry } : {}),
           onPublish: (m) => this.#publishFromWorker(m.topic, m.payload, m.socket, socket.name),
+          // Handlers may run before start() has registered its listeners (REP requests and
+          // messages arrive as soon as a worker is ready): both wait for start() to return.
           onServiceMessage: (data, name) => {
-            for (const listener of this.#serviceListeners) listener(data, name)
-            this.emit('workerMessage', data, name)
+            void this.#serviceStarted.then(() => {
+              for (const listener of this.#serviceListeners) listener(data, name)
+              this.emit('workerMessage', data, name)
+            })
           },
           onCall: async (data, name) => {
+            await this.#serviceStarted
             if (!this.#callAnswerer)
               throw new Error('the service has no onWorkerCall in its start()')
             return this.#callAnswerer(data, name)
@@ -215,6 +225,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   async #startService(service: Service): Promise<void> {
+    try {
+      await this.#runStart(service)
+    } finally {
+      this.#markServiceStarted()
+    }
+  }
+
+  async #runStart(service: Service): Promise<void> {
     if (!service.start) return
     const ctx: MainContext = {
       publish: (topic, payload, options) => this.publish(topic, payload, options),
@@ -297,6 +315,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async #close(reason: StopReason): Promise<CloseResult> {
     const started = performance.now()
     this.#serviceAbort.abort()
+    this.#markServiceStarted()
     clearInterval(this.#sampler)
     // Workers are told first: closing their sockets is what makes shutdown fast, and it must not
     // wait behind a service stop function. The service stop and the joins share one deadline.

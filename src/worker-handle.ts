@@ -137,7 +137,9 @@ export class WorkerHandle {
     const done = Promise.race([this.#exited, this.#stopped]).then(() => true)
     if (await withDeadline(done, deadlineMs, false)) {
       // A reported stop means the socket is closed: whatever still holds the thread open (a
-      // service's timer, say) can be cut safely, and is not a failure to stop.
+      // service's timer, say) can be cut, and is not a failure to stop. Still checked: cutting
+      // a thread with native work in flight aborts the process.
+      if (!this.counters.terminateSafe) return 'stuck'
       await this.#terminate()
       return 'joined'
     }
@@ -194,11 +196,16 @@ export class WorkerHandle {
         return
       case 'call': {
         const { id } = message
-        this.#options.onCall(message.data, this.socket.name).then(
-          (value) => this.#port.postMessage({ type: 'answer', id, ok: true, value }),
-          (error: unknown) =>
-            this.#port.postMessage({ type: 'answer', id, ok: false, error: serializeError(error) }),
-        )
+        const fail = (error: unknown) =>
+          this.#port.postMessage({ type: 'answer', id, ok: false, error: serializeError(error) })
+        this.#options.onCall(message.data, this.socket.name).then((value) => {
+          try {
+            this.#port.postMessage({ type: 'answer', id, ok: true, value })
+          } catch (error) {
+            // A value that cannot be cloned (a function, say) fails the call, not the container.
+            fail(error)
+          }
+        }, fail)
         return
       }
       default:

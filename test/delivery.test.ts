@@ -92,6 +92,7 @@ describe('receive path', () => {
       unsubscribed: 0,
       handler_error: 0,
       pool_full: 0,
+      shutdown: 0,
     })
     assert.equal(counts?.received, (counts?.handled ?? 0) + (counts?.droppedTotal ?? 0))
     pub.close()
@@ -191,20 +192,28 @@ describe('latency classes', () => {
 })
 
 describe('publishing', () => {
-  it('drops and counts publishes beyond ZC_PUBLISH_QUEUE_LIMIT sends in flight', async () => {
+  it('queues what zeromq.js cannot take in one turn, and drops past ZC_PUBLISH_QUEUE_LIMIT', async () => {
     const { supervisor } = await startEcho({
       ZMQ_PUB_ENDPOINT: inproc('queue'),
       ZMQ_PUB_TOPICS: 'camera.frame',
-      ZC_PUBLISH_QUEUE_LIMIT: '1',
+      ZC_PUBLISH_QUEUE_LIMIT: '10',
+      ZMQ_SNDHWM: '0',
     })
-    const accepted = Array.from({ length: 100 }, () => supervisor.publish('camera.frame', 'x'))
+    // zeromq.js takes 512 sends in one turn of the event loop, then refuses (EBUSY): the next 10
+    // wait in the backlog, the rest is dropped and counted.
+    const burst = 1000
+    const accepted = Array.from({ length: burst }, () => supervisor.publish('camera.frame', 'x'))
     const dropped = accepted.filter((ok) => !ok).length
-    assert.ok(dropped >= 1, 'a synchronous burst past the limit drops')
+    assert.ok(dropped >= 1, 'a synchronous burst past the backlog drops')
+    assert.ok(dropped <= burst - 512 - 10, `${dropped} dropped: zeromq.js takes 512 in a turn`)
     assert.equal(supervisor.publishers?.stats()[0]?.dropped.queue_full, dropped)
+    // Let the backlog go out on the next turns before closing.
+    await new Promise((resolve) => setImmediate(resolve))
+    await new Promise((resolve) => setImmediate(resolve))
     await supervisor.close('manual')
     const stats = supervisor.publishers?.stats()[0]
-    assert.equal(stats?.published, 100 - dropped)
-    assert.deepEqual(stats?.publishedByTopic, { 'camera.frame': 100 - dropped })
+    assert.equal((stats?.published ?? 0) + (stats?.dropped.closed ?? 0), burst - dropped)
+    assert.equal(stats?.failed, 0)
   })
 
   it('a handler publishes through the PUB socket owned by the main thread', async () => {

@@ -105,6 +105,7 @@ describe('container process lifecycle', () => {
       unsubscribed: 0,
       handler_error: 1,
       pool_full: 0,
+      shutdown: 0,
     })
   })
 
@@ -127,6 +128,7 @@ describe('container process lifecycle', () => {
       unsubscribed: 0,
       handler_error: 0,
       pool_full: 0,
+      shutdown: 0,
     })
   })
 
