@@ -1,9 +1,14 @@
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { parseEndpoint } from '../endpoints'
 import { ZcError } from '../errors'
 import { RequestClient } from '../request'
-import { expectPositionals, parseOrThrow, UsageError } from './args'
+import {
+  endpointArgument,
+  expectPositionals,
+  integerOption,
+  parseOrThrow,
+  UsageError,
+} from './args'
 import { CLI_EXIT, type Command, note } from './io'
 
 const HELP = `Usage: zmq-container req ENDPOINT [PAYLOAD | --file F] [--timeout MS] [--retries N]
@@ -25,12 +30,6 @@ Examples:
   zmq-container req tcp://127.0.0.1:5556 '{"cmd":"get_fps"}'
   zmq-container req tcp://camera:5556 '{"cmd":"set_fps","fps":30}' --timeout 500 --retries 5`
 
-const wholeNumber = (name: string, value: string | undefined, fallback: number): number => {
-  if (value === undefined) return fallback
-  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} is "${value}"; give a whole number`)
-  return Number(value)
-}
-
 export const req: Command = {
   name: 'req',
   summary: 'send a request to a REP socket and print the reply',
@@ -49,13 +48,13 @@ export const req: Command = {
     )
     expectPositionals(positionals, ['ENDPOINT'], 2)
     const [endpoint = '', inline] = positionals
-    const parsed = parseEndpoint(endpoint, 'connect')
-    if (!parsed.ok) throw new UsageError(`ENDPOINT ${parsed.problem}`)
+    const target = endpointArgument(endpoint, 'connect')
     if (inline !== undefined && values.file)
       throw new UsageError('give PAYLOAD or --file, not both')
-    const timeoutMs = wholeNumber('timeout', values.timeout, 1000)
-    const retries = wholeNumber('retries', values.retries, 3)
-    if (timeoutMs < 1) throw new UsageError('--timeout must be at least 1')
+    const timeoutMs =
+      values.timeout === undefined ? 1000 : integerOption('--timeout', values.timeout, 1)
+    const retries =
+      values.retries === undefined ? 3 : integerOption('--retries', values.retries, 0, 1000)
     let payload: Buffer
     try {
       payload = values.file ? await readFile(values.file) : Buffer.from(inline ?? '')
@@ -63,7 +62,7 @@ export const req: Command = {
       note(io, 'req', `cannot read --file ${values.file}: ${(error as NodeJS.ErrnoException).code}`)
       return CLI_EXIT.NO_INPUT
     }
-    const client = new RequestClient(parsed.value.address, {
+    const client = new RequestClient(target.address, {
       timeoutMs,
       retries,
       onRetry: (attempt) =>
