@@ -56,8 +56,8 @@ export const WorkerState = {
 export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState]
 
 // Int32 flags first, then 64-bit counters (8-byte aligned).
-const FLAG = { state: 0, stop: 1, peers: 2, monitor: 3 } as const
-const FLAG_BYTES = 16
+const FLAG = { state: 0, stop: 1, peers: 2, monitor: 3, monitored: 4 } as const
+const FLAG_BYTES = 32
 const COUNTS = [
   'received',
   'handled',
@@ -122,6 +122,15 @@ export class SocketCounters {
 
   set monitorActive(active: boolean) {
     Atomics.store(this.#flags, FLAG.monitor, active ? 1 : 0)
+  }
+
+  /** A monitor runs for this socket, so `peers` means something (see monitorSocket). */
+  get monitored(): boolean {
+    return Atomics.load(this.#flags, FLAG.monitored) === 1
+  }
+
+  set monitored(value: boolean) {
+    Atomics.store(this.#flags, FLAG.monitored, value ? 1 : 0)
   }
 
   /** Set by the supervisor; the receive loop checks it after every receive, like the seed's Event. */
@@ -190,6 +199,7 @@ export class SocketCounters {
     Atomics.store(this.#flags, FLAG.state, WorkerState.Loading)
     Atomics.store(this.#flags, FLAG.peers, 0)
     Atomics.store(this.#flags, FLAG.monitor, 0)
+    Atomics.store(this.#flags, FLAG.monitored, 0)
   }
 
   snapshot(): CounterSnapshot {

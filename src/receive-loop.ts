@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks'
+import { setTimeout as delay } from 'node:timers/promises'
 import type { MessagePort } from 'node:worker_threads'
 import { Reply, Subscriber } from 'zeromq'
 import { attach, createSocket, socketOptions } from './attach'
@@ -31,6 +32,8 @@ import { TopicMatcher, validateTopic } from './topics'
  * rejects the pending receive at once, and then simply ends; it never calls process.exit.
  */
 const LIVENESS_TICK_MS = 1000
+const MONITOR_ATTEMPTS = 5
+const MONITOR_RETRY_MS = 50
 /** How long a monitor may take to end with its socket before a restart (tcp: ~150 ms). */
 const MONITOR_END_MS = 500
 
@@ -160,7 +163,7 @@ class ReceiveWorker {
     )
     // Stored at once so a shutdown during a slow bind still closes it.
     this.#socket = socket
-    if (config.monitor) this.#startMonitor(socket)
+    if (config.monitor) await this.#startMonitor(socket)
     try {
       const endpoints = await attach(socket, spec, () => {
         this.#counters.state = WorkerState.Binding
@@ -185,7 +188,15 @@ class ReceiveWorker {
     return socket
   }
 
-  #startMonitor(socket: Subscriber | Reply): void {
+  async #startMonitor(socket: Subscriber | Reply): Promise<void> {
+    // A monitor that cannot start (see monitorSocket) usually can a moment later.
+    for (let attempt = 0; attempt < MONITOR_ATTEMPTS && !socket.closed; attempt++) {
+      if (attempt > 0) await delay(MONITOR_RETRY_MS)
+      if (this.#tryMonitor(socket)) return
+    }
+  }
+
+  #tryMonitor(socket: Subscriber | Reply): boolean {
     const counters = this.#counters
     // Flag first: from here on a native monitor receive is in flight, and a stuck handler is
     // no longer safe to terminate (see counters.ts).
@@ -197,6 +208,9 @@ class ReceiveWorker {
       retrying: (address) => this.#cancelRearm(address),
       connected: (address) => this.#cancelRearm(address, true),
     })
+    counters.monitorActive = this.#monitor !== undefined
+    counters.monitored = this.#monitor !== undefined
+    return this.#monitor !== undefined
   }
 
   /**

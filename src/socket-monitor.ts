@@ -48,8 +48,22 @@ export interface MonitorHooks {
  * once (up, down, retrying), not every retry. A monitor keeps a native receive in flight for as
  * long as it runs (see counters.ts), until its socket closes.
  */
-export function monitorSocket(socket: Socket, log: Logger, hooks: MonitorHooks): Monitor {
-  const observer = new Observer(socket)
+/** Returns undefined when libzmq cannot start a monitor for the socket now (see below). */
+export function monitorSocket(
+  socket: Socket,
+  log: Logger,
+  hooks: MonitorHooks,
+): Monitor | undefined {
+  let observer: Observer
+  try {
+    observer = new Observer(socket)
+  } catch (error) {
+    // zeromq.js names a monitor's inproc endpoint after the socket's address in memory; a new
+    // socket at the address of one closed moments ago can find that name still taken
+    // (EADDRINUSE) until libzmq's reaper releases it. The socket itself works: go on without.
+    log.warn({ err: error }, 'socket monitor unavailable')
+    return undefined
+  }
   const retrying = new Set<string>()
   /** Connections per address that finished their handshake and have not gone away. */
   const up = new Map<string, number>()

@@ -185,7 +185,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       if (
         slot.socket.kind === 'sub' &&
         this.config.readyRequiresPeers &&
-        this.config.monitor &&
+        slot.counters.monitored &&
         slot.counters.peers === 0
       )
         reasons.push(`socket ${name} has no connected peer`)
