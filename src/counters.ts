@@ -14,6 +14,8 @@ export const DROP_REASONS = [
   'pool_full',
   // Pool mode: still waiting for a pool thread when the socket stopped.
   'shutdown',
+  // Received but not finished when its worker died (crashed, ran out of memory, was terminated).
+  'worker_failed',
 ] as const
 export type DropReason = (typeof DROP_REASONS)[number]
 
@@ -64,6 +66,7 @@ const COUNTS = [
   'publishRejected',
   'overruns',
   'restarts',
+  'outOfMemory',
   'lastTickMs',
   'durationSumUs',
   'durationCount',

@@ -8,6 +8,7 @@ import { type DropReason, SocketCounters, WorkerState } from './counters'
 import { withDeadline } from './deadline'
 import { serializeError } from './errors'
 import { classifyFrames } from './frames'
+import { HeapWatch } from './heap-watch'
 import { createLogger, type Logger, LogThrottle } from './logger'
 import { PoolDispatcher } from './pool-dispatch'
 import { assertNever, type FromWorker, type ToWorker, type WorkerInit } from './protocol'
@@ -49,6 +50,7 @@ class ReceiveWorker {
   readonly #log: Logger
   readonly #throttle = new LogThrottle()
   readonly #budgetSeconds: number
+  readonly #heap: HeapWatch
   #socket: Subscriber | Reply | undefined
   #monitor: Monitor | undefined
   #closing: Promise<void> | undefined
@@ -76,9 +78,14 @@ class ReceiveWorker {
     this.#budgetSeconds = LATENCY_BUDGET_MS[socket.latencyClass] / 1000
     // A heartbeat in shared memory for /livez: it stops when this thread's event loop is stuck.
     this.#counters.tick()
+    this.#heap = new HeapWatch(init.config.workerHeapHighWaterPercent)
     // A few ticks per staleness window, so a healthy thread never looks stale between ticks.
+    // The heap is checked on the tick too: a service's own timers can leak between messages.
     const tickMs = Math.max(10, Math.min(LIVENESS_TICK_MS, init.config.livenessStaleMs / 4))
-    setInterval(() => this.#counters.tick(), tickMs).unref()
+    setInterval(() => {
+      this.#counters.tick()
+      this.#checkHeap()
+    }, tickMs).unref()
     // The control channel first, so a shutdown sent during start-up is never missed.
     this.#port.on('message', (message: ToWorker) => this.#onControl(message))
     // An error escaping a timer or a stray promise must not kill the thread with a receive
@@ -300,11 +307,13 @@ class ReceiveWorker {
       counters.add('received')
       if (socket instanceof Reply) {
         await this.#answer(socket, frames, handler as ReplyHandler, ctx)
-        continue
+      } else {
+        const pending = this.#dispatch(frames, handler as Handler, matcher, ctx)
+        // Only an async handler costs an await; a sync one goes straight back to receive.
+        if (pending) await pending
       }
-      const pending = this.#dispatch(frames, handler as Handler, matcher, ctx)
-      // Only an async handler costs an await; a sync one goes straight back to receive.
-      if (pending) await pending
+      // After every handler: one that allocates fast would outrun the liveness tick.
+      this.#checkHeap()
     }
   }
 
@@ -519,6 +528,34 @@ class ReceiveWorker {
       this.#counters.state = WorkerState.Closed
     })()
     return this.#closing
+  }
+
+  /**
+   * Past the high-water mark the worker stops in order, as for any failure: socket, monitor,
+   * then the thread ends by itself and the supervisor restarts it. Left to V8's hard limit, Node
+   * would tear the thread down with the monitor's receive pending, which aborts the process.
+   */
+  #checkHeap(): void {
+    if (this.#stopping) return
+    const used = this.#heap.exceeded()
+    if (used === undefined) return
+    const mb = (bytes: number) => Math.round(bytes / 2 ** 20)
+    const percent = this.#init.config.workerHeapHighWaterPercent
+    this.#counters.add('outOfMemory')
+    this.#log.error(
+      { usedMb: mb(used), markMb: mb(this.#heap.markBytes), limitMb: mb(this.#heap.limitBytes) },
+      'receive worker out of memory; stopping',
+    )
+    this.#post({
+      type: 'failed',
+      error: {
+        name: 'OutOfMemory',
+        code: 'ZC_ERR_WORKER_OUT_OF_MEMORY',
+        message: `heap ${mb(used)} MB is past ${percent}% of the worker's ${mb(this.#heap.limitBytes)} MB limit`,
+      },
+      phase: 'run',
+    })
+    this.#stop(true)
   }
 
   #fail(error: unknown): void {
