@@ -52,6 +52,12 @@ class ReceiveWorker {
   readonly #budgetSeconds: number
   readonly #heap: HeapWatch
   #socket: Subscriber | Reply | undefined
+  /**
+   * The socket's binds and connects while they run. zeromq.js never settles a bind whose socket
+   * is closed under it, and the bind's native work stays in flight: the thread can then neither
+   * end by itself nor be terminated without aborting the process. So a stop waits for this first.
+   */
+  #attaching: Promise<unknown> | undefined
   #monitor: Monitor | undefined
   #closing: Promise<void> | undefined
   #stopping = false
@@ -171,10 +177,14 @@ class ReceiveWorker {
     // Stored at once so a shutdown during a slow bind still closes it.
     this.#socket = socket
     if (config.monitor) await this.#startMonitor(socket)
+    // Stopped while a monitor retry waited: the socket is closed, and there is nothing to attach.
+    if (this.#stopping) return socket
     try {
-      const endpoints = await attach(socket, spec, () => {
+      const attaching = attach(socket, spec, () => {
         this.#counters.state = WorkerState.Binding
       })
+      this.#attaching = attaching
+      const endpoints = await attaching
       // Not Loading: the monitor may already have a native receive in flight.
       this.#counters.state = WorkerState.Handling
       spec.endpoints.forEach((e, i) => {
@@ -517,6 +527,8 @@ class ReceiveWorker {
     this.#closing ??= (async () => {
       for (const entry of this.#rearm.values()) clearTimeout(entry.timer)
       this.#rearm.clear()
+      // A bind in flight settles within milliseconds (it is local); then the socket can close.
+      await this.#attaching?.catch(() => {})
       if (this.#socket && !this.#socket.closed) this.#socket.close()
       const monitor = this.#monitor
       if (monitor) {

@@ -1,9 +1,10 @@
 // The promises behind "never 134" tested the hard way: a worker that runs out of memory, signals
 // across the start-up window, SIGHUP, and the books after a worker dies with work in flight.
 import assert from 'node:assert/strict'
+import path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { EXIT } from '../src/exit-codes'
-import { ContainerProcess, type Exit, fixtureService } from './helpers/container'
+import { ContainerProcess, type Exit, fixtureService, ROOT } from './helpers/container'
 import { TestPublisher } from './helpers/peers'
 
 const publishers: TestPublisher[] = []
@@ -16,6 +17,9 @@ async function publisher(...topics: string[]) {
   publishers.push(pub)
   return { pub, attached: pub.subscribed(...topics) }
 }
+
+const fixturePreload = (name: string) =>
+  path.join(ROOT, 'test', 'fixtures', 'preload', `${name}.js`)
 
 function assertNoAbort(exit: Exit, container: ContainerProcess) {
   assert.notEqual(exit.code, 134, `process aborted (SIGABRT):\n${container.dump()}`)
@@ -102,5 +106,134 @@ describe('books after a worker dies', () => {
       stopped?.received,
       (stopped?.handled as number) + (stopped?.droppedTotal as number),
     )
+  })
+})
+
+/** Resolves when the container writes `text` on stderr; rejects if it exits first. */
+function stderrLine(container: ContainerProcess, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    void container.exited.then((exit) =>
+      reject(
+        new Error(`exited (${exit.code ?? exit.signal}) before "${text}":\n${container.dump()}`),
+      ),
+    )
+    const onData = (chunk: Buffer) => {
+      if (!String(chunk).includes(text)) return
+      container.child.stderr?.off('data', onData)
+      resolve()
+    }
+    container.child.stderr?.on('data', onData)
+  })
+}
+
+describe('signals', () => {
+  it('a SIGTERM while the modules still load stops in order: exit 0, "stopped" last', async () => {
+    const { pub } = await publisher('x.msg')
+    const container = new ContainerProcess({
+      ZMQ_SUB_ENDPOINT: pub.endpoint,
+      ZMQ_SUB_TOPICS: 'x.msg',
+      NODE_OPTIONS: `--require ${fixturePreload('slow-load')}`,
+    })
+    await stderrLine(container, 'slow-load: loading zeromq')
+    container.signal('SIGTERM')
+    const exit = await container.exited
+    assertNoAbort(exit, container)
+    assert.equal(exit.code, EXIT.OK, container.dump())
+    assert.ok(container.lines.some((l) => l.msg === 'shutdown requested' && l.signal === 'SIGTERM'))
+    assert.ok(!container.lines.some((l) => l.msg === 'ready'), container.dump())
+    assert.equal(container.lastLine?.msg, 'stopped', container.dump())
+  })
+
+  it('SIGHUP stops like SIGTERM: drain, exit 0, "stopped" last', async () => {
+    const { pub, attached } = await publisher('x.msg')
+    const container = new ContainerProcess({
+      ZMQ_SUB_ENDPOINT: pub.endpoint,
+      ZMQ_SUB_TOPICS: 'x.msg',
+    })
+    await container.waitForLog('ready')
+    await attached
+    container.signal('SIGHUP')
+    const exit = await container.exited
+    assertNoAbort(exit, container)
+    assert.equal(exit.code, EXIT.OK, container.dump())
+    assert.ok(container.lines.some((l) => l.msg === 'shutdown requested' && l.signal === 'SIGHUP'))
+    assert.ok(
+      container.lines.some((l) => l.msg === 'receive worker stopped'),
+      container.dump(),
+    )
+    assert.equal(container.lastLine?.msg, 'stopped', container.dump())
+  })
+
+  it('a second SIGHUP during shutdown stops at once with 129', async () => {
+    const { pub, attached } = await publisher('x.hang')
+    const container = new ContainerProcess({
+      ZMQ_SUB_ENDPOINT: pub.endpoint,
+      ZMQ_SUB_TOPICS: 'x.hang',
+      ZC_SERVICE: fixtureService('hang-async'),
+    })
+    await container.waitForLog('ready')
+    await attached
+    await pub.send(['x.hang', ''])
+    await container.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('handler'))
+    container.signal('SIGHUP')
+    await container.waitForLog('shutdown requested')
+    container.child.kill('SIGHUP')
+    const exit = await container.exited
+    assertNoAbort(exit, container)
+    assert.equal(exit.code, EXIT.FORCED_SIGHUP, container.dump())
+    assert.equal(container.lastLine?.msg, 'stopped', container.dump())
+  })
+})
+
+describe('SIGTERM across the start-up window', () => {
+  it('a stop that lands while a REP bind is in flight waits for the bind: exit 0 at once, never 134', async () => {
+    const container = new ContainerProcess({
+      ZMQ_REP_ENDPOINT: 'tcp://127.0.0.1:*',
+      ZMQ_MONITOR: 'true',
+      ZC_SHUTDOWN_TIMEOUT_MS: '2000',
+      NODE_OPTIONS: `--require ${fixturePreload('slow-rep-bind')}`,
+      UV_THREADPOOL_SIZE: '1',
+    })
+    await stderrLine(container, 'slow-rep-bind: binding')
+    container.signal('SIGTERM')
+    const exit = await container.exited
+    assertNoAbort(exit, container)
+    assert.equal(exit.code, EXIT.OK, container.dump())
+    // Before the fix the bind never settled: a 2 s hang to the join deadline, then SIGABRT.
+    assert.ok((exit.sinceSignalMs ?? 0) < 1500, `took ${exit.sinceSignalMs} ms`)
+    assert.equal(container.lastLine?.msg, 'stopped', container.dump())
+  })
+
+  // SUB + REP + PUB with monitors: a stop can land while the PUB binds, a worker loads, a REP
+  // binds (zeromq.js never settles a bind closed under it), a monitor starts, or a SUB
+  // subscribes. The workers start once the PUB is bound, so the offsets sweep the window from
+  // `publisher ready`; each run must end in order, quickly, and never abort.
+  const OFFSETS_MS = Array.from({ length: 20 }, (_, i) => i * 10)
+  it(`ends in order at every offset (${OFFSETS_MS.length} runs): exit 0, no hang, never 134`, async () => {
+    const { pub } = await publisher('x.msg')
+    for (const offsetMs of OFFSETS_MS) {
+      const container = new ContainerProcess({
+        ZMQ_SUB_ENDPOINT: pub.endpoint,
+        ZMQ_SUB_TOPICS: 'x.msg',
+        ZMQ_REP_ENDPOINT: 'tcp://127.0.0.1:*',
+        ZMQ_PUB_ENDPOINT: 'tcp://127.0.0.1:*',
+        ZMQ_PUB_TOPICS: 'y.out',
+        ZMQ_MONITOR: 'true',
+        ZC_SHUTDOWN_TIMEOUT_MS: '2000',
+      })
+      await container.waitForLog('publisher ready')
+      // The one deliberate wait: where in the start-up the signal lands is what is under test.
+      await new Promise((resolve) => setTimeout(resolve, offsetMs))
+      container.signal('SIGTERM')
+      const exit = await container.exited
+      assertNoAbort(exit, container)
+      assert.equal(exit.code, EXIT.OK, `offset ${offsetMs} ms:\n${container.dump()}`)
+      // A hang ends at the join deadline (2 s) with 75 or an abort; an orderly stop is far below.
+      assert.ok(
+        (exit.sinceSignalMs ?? 0) < 1500,
+        `offset ${offsetMs} ms took ${exit.sinceSignalMs} ms:\n${container.dump()}`,
+      )
+      assert.equal(container.lastLine?.msg, 'stopped', container.dump())
+    }
   })
 })
