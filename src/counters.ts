@@ -115,12 +115,14 @@ export class SocketCounters {
 
   /**
    * Whether `terminate()` cannot abort the process now. A socket monitor keeps a native receive
-   * in flight for as long as it runs, so with one active only Loading and Closed are safe.
+   * in flight for as long as it runs, so with one active only Closed is safe.
    */
   get terminateSafe(): boolean {
     const state = this.state
-    if (state === WorkerState.Loading || state === WorkerState.Closed) return true
-    return state === WorkerState.Handling && Atomics.load(this.#flags, FLAG.monitor) === 0
+    if (state === WorkerState.Closed) return true
+    // Loading too: a worker opening its socket starts the monitor before its state moves on.
+    if (state !== WorkerState.Loading && state !== WorkerState.Handling) return false
+    return Atomics.load(this.#flags, FLAG.monitor) === 0
   }
 
   set monitorActive(active: boolean) {
