@@ -4,7 +4,7 @@ import type { Config, SocketSpec } from './config'
 import { SOCKET_EVENTS, type SocketEvent } from './counters'
 import { withDeadline } from './deadline'
 import { ZcError } from './errors'
-import { type Logger, LogThrottle } from './logger'
+import { type Logger, LogThrottle, reportHeldBack } from './logger'
 import type { Payload, PublishOptions } from './service'
 import { type Monitor, monitorSocket } from './socket-monitor'
 import { validateTopic } from './topics'
@@ -70,13 +70,14 @@ export class Publishers {
   readonly #byTopic = new Map<string, Outbound>()
   readonly #warnedUndeclared = new Set<string>()
   readonly #firstPublish = new Set<string>()
-  readonly #throttle = new LogThrottle()
+  readonly #throttle: LogThrottle
   #closed = false
   #rejected = 0
 
   private constructor(config: Config, log: Logger) {
     this.#config = config
     this.#log = log
+    this.#throttle = new LogThrottle({ flush: reportHeldBack(log) })
   }
 
   /** Creates and binds (or connects) every PUB socket of `config`. */

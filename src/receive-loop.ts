@@ -9,7 +9,7 @@ import { withDeadline } from './deadline'
 import { serializeError } from './errors'
 import { classifyFrames } from './frames'
 import { HeapWatch } from './heap-watch'
-import { createLogger, type Logger, LogThrottle } from './logger'
+import { createLogger, type Logger, LogThrottle, reportHeldBack } from './logger'
 import { PoolDispatcher } from './pool-dispatch'
 import { assertNever, type FromWorker, type ToWorker, type WorkerInit } from './protocol'
 import {
@@ -48,7 +48,7 @@ class ReceiveWorker {
   readonly #port: MessagePort
   readonly #counters: SocketCounters
   readonly #log: Logger
-  readonly #throttle = new LogThrottle()
+  readonly #throttle: LogThrottle
   readonly #budgetSeconds: number
   readonly #heap: HeapWatch
   #socket: Subscriber | Reply | undefined
@@ -81,6 +81,7 @@ class ReceiveWorker {
       socket: socket.name,
       class: socket.latencyClass,
     })
+    this.#throttle = new LogThrottle({ flush: reportHeldBack(this.#log) })
     this.#budgetSeconds = LATENCY_BUDGET_MS[socket.latencyClass] / 1000
     // A heartbeat in shared memory for /livez: it stops when this thread's event loop is stuck.
     this.#counters.tick()

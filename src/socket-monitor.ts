@@ -1,6 +1,6 @@
 import { type Event, Observer, type Socket } from 'zeromq'
 import type { SocketEvent } from './counters'
-import { type Logger, LogThrottle } from './logger'
+import { type Logger, LogThrottle, reportHeldBack } from './logger'
 
 /** zeromq Observer event types, folded onto the counted kinds (undefined: not counted). */
 function countedKind(type: Event['type']): SocketEvent | undefined {
@@ -67,7 +67,7 @@ export function monitorSocket(
   const retrying = new Set<string>()
   /** Connections per address that finished their handshake and have not gone away. */
   const up = new Map<string, number>()
-  const throttle = new LogThrottle()
+  const throttle = new LogThrottle({ flush: reportHeldBack(log) })
   const done = (async () => {
     while (!observer.closed) {
       let event: Event
