@@ -1,4 +1,5 @@
 import { type Event, Observer, type Socket } from 'zeromq'
+import { ChurnLog } from './churn-log'
 import type { SocketEvent } from './counters'
 import { type Logger, LogThrottle, reportHeldBack } from './logger'
 
@@ -68,6 +69,7 @@ export function monitorSocket(
   /** Connections per address that finished their handshake and have not gone away. */
   const up = new Map<string, number>()
   const throttle = new LogThrottle({ flush: reportHeldBack(log) })
+  const churn = new ChurnLog(log)
   const done = (async () => {
     while (!observer.closed) {
       let event: Event
@@ -86,7 +88,7 @@ export function monitorSocket(
           hooks.peers?.(1)
           retrying.delete(address ?? '')
           hooks.connected?.(address ?? '')
-          log.info({ event: event.type, address }, 'socket event')
+          if (churn.admit('handshake')) log.info({ event: event.type, address }, 'socket event')
           break
         case 'disconnect': {
           // Still a reconnect matter (libzmq may have given up on it), but libzmq also reports
@@ -100,7 +102,7 @@ export function monitorSocket(
           }
           up.set(address ?? '', live - 1)
           hooks.peers?.(-1)
-          log.warn({ event: event.type, address }, 'socket event')
+          if (churn.admit('disconnect')) log.warn({ event: event.type, address }, 'socket event')
           break
         }
         case 'connect:retry':
