@@ -8,16 +8,18 @@ import { resourceLimits } from 'node:worker_threads'
  * V8 offers JS no near-heap-limit callback, so the worker watches its own heap instead: past the
  * high-water mark it stops in order (socket, monitor, thread) while there is still room to.
  *
- * `v8.getHeapStatistics()` costs well under a microsecond, so the worker checks after every
- * handler as well as on its liveness tick: a handler that allocates fast is caught between
- * messages, not only once a second. One that allocates the whole remaining heap in a single call
- * is beyond any check from JS.
+ * The worker checks on its liveness tick and after handlers: a handler that allocates fast is
+ * caught between messages, not only once a second. After a handler, at most one check per
+ * millisecond: `v8.getHeapStatistics()` costs about 0.2 us, the clock read that gates it a
+ * quarter of that, and no handler fills tens of MB of heap in a millisecond. One that allocates
+ * the whole remaining heap in a single call is beyond any check from JS.
  */
 export class HeapWatch {
   /** Bytes of used heap past which the worker stops. */
   readonly markBytes: number
   /** The old-generation limit the mark is a fraction of. */
   readonly limitBytes: number
+  #checkedAt = Number.NEGATIVE_INFINITY
 
   constructor(highWaterPercent: number) {
     // heap_size_limit also counts the young generation's reserve, which never holds what leaks:
@@ -30,7 +32,14 @@ export class HeapWatch {
 
   /** The used heap in bytes when it is past the mark, else undefined. */
   exceeded(): number | undefined {
+    this.#checkedAt = performance.now()
     const used = v8.getHeapStatistics().used_heap_size
     return used > this.markBytes ? used : undefined
+  }
+
+  /** As {@link exceeded}, at most once per `intervalMs` (for the per-message path). */
+  exceededSince(intervalMs: number): number | undefined {
+    if (performance.now() - this.#checkedAt < intervalMs) return undefined
+    return this.exceeded()
   }
 }

@@ -33,6 +33,8 @@ import { TopicMatcher, validateTopic } from './topics'
  * rejects the pending receive at once, and then simply ends; it never calls process.exit.
  */
 const LIVENESS_TICK_MS = 1000
+/** After handlers, the heap is checked at most this often (see HeapWatch). */
+const HEAP_CHECK_MIN_INTERVAL_MS = 1
 const MONITOR_ATTEMPTS = 5
 const MONITOR_RETRY_MS = 50
 /** How long a monitor may take to end with its socket before a restart (tcp: ~150 ms). */
@@ -323,8 +325,8 @@ class ReceiveWorker {
         // Only an async handler costs an await; a sync one goes straight back to receive.
         if (pending) await pending
       }
-      // After every handler: one that allocates fast would outrun the liveness tick.
-      this.#checkHeap()
+      // After handlers too: one that allocates fast would outrun the liveness tick.
+      this.#checkHeap(HEAP_CHECK_MIN_INTERVAL_MS)
     }
   }
 
@@ -548,9 +550,9 @@ class ReceiveWorker {
    * then the thread ends by itself and the supervisor restarts it. Left to V8's hard limit, Node
    * would tear the thread down with the monitor's receive pending, which aborts the process.
    */
-  #checkHeap(): void {
+  #checkHeap(minIntervalMs = 0): void {
     if (this.#stopping) return
-    const used = this.#heap.exceeded()
+    const used = this.#heap.exceededSince(minIntervalMs)
     if (used === undefined) return
     const mb = (bytes: number) => Math.round(bytes / 2 ** 20)
     const percent = this.#init.config.workerHeapHighWaterPercent
