@@ -3,12 +3,13 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { type Config, LATENCY_BUDGET_MS } from './config'
 import { type CounterSnapshot, DURATION_BUCKETS } from './counters'
 import { withDeadline } from './deadline'
-import type { SerializedError } from './errors'
+import { ConfigError, type SerializedError } from './errors'
 import { LatencyWindow } from './latency-window'
 import type { Logger } from './logger'
 import { LogThrottle } from './logger'
 import type { StopReason } from './protocol'
 import { Publishers } from './publishers'
+import { ContainerRecorder } from './recording/container-recorder'
 import {
   loadService,
   type MainContext,
@@ -71,6 +72,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #serviceListeners: Array<(data: unknown, socket: string) => void> = []
   readonly #serviceAbort = new AbortController()
   #publishers: Publishers | undefined
+  #recorder: ContainerRecorder | undefined
   #serviceStop: StopFn | undefined
   #closing: Promise<CloseResult> | undefined
   #forced = false
@@ -112,6 +114,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const settled =
       this.#publishers.size > 0 && config.settleMs > 0 ? delay(config.settleMs) : undefined
 
+    if (config.record) {
+      this.#recorder = await openRecorder(config, this.#log)
+      if (this.#closing) {
+        await this.#recorder.close()
+        return false
+      }
+    }
+    const recorder = this.#recorder
     for (const socket of config.sockets.filter((s) => s.kind !== 'pub')) {
       this.#slots.push(
         new WorkerSlot({
@@ -136,6 +146,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
             return this.#callAnswerer(data, name)
           },
           onGiveUp: (reason, error) => this.emit('gaveUp', socket.name, reason, error),
+          ...(recorder && socket.kind === 'sub'
+            ? {
+                record: {
+                  budget: recorder.budget,
+                  onBatch: (batch) => recorder.accept(socket.name, batch),
+                },
+              }
+            : {}),
         }),
       )
       // A first sample now, so runs before the first periodic one count in the window too.
@@ -353,6 +371,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     })
     this.#publishers?.close()
     this.#zap?.close()
+    // After the joins: every receive thread has sent its last batch.
+    await this.#recorder?.close()
     return result
   }
 
@@ -381,5 +401,31 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#publishers?.close()
     this.#zap?.close()
     return pending.map((w) => w.socket.name)
+  }
+}
+
+/** ZMQ_RECORD_FILE: a file that cannot be created is a configuration error (exit 78). */
+async function openRecorder(config: Config, log: Logger): Promise<ContainerRecorder> {
+  const record = config.record as NonNullable<Config['record']>
+  const subs = config.sockets.filter((s) => s.kind === 'sub')
+  try {
+    return await ContainerRecorder.open(
+      record,
+      {
+        endpoint: subs
+          .flatMap((s) => s.endpoints.map((e) => `${e.action} ${e.address}`))
+          .join(', '),
+        sockets: subs.map((s) => s.name).join(', '),
+      },
+      log,
+    )
+  } catch (error) {
+    throw new ConfigError([
+      {
+        variable: 'ZMQ_RECORD_FILE',
+        problem: `names a file that cannot be created (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${record.file}`,
+        example: '/data/recording.mcap',
+      },
+    ])
   }
 }

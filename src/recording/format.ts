@@ -40,7 +40,17 @@ export function frameFromTopic(topic: string): Buffer {
   return Buffer.from(topic, 'latin1')
 }
 
+/** Milliseconds since the epoch with sub-millisecond precision (a float64 keeps ~0.2 µs). */
+export function wallClockMs(): number {
+  return performance.timeOrigin + performance.now()
+}
+
+/** Milliseconds since the epoch (fractional) to MCAP's nanoseconds. */
+export function msToNs(ms: number): bigint {
+  return BigInt(Math.round(ms * 1000)) * 1000n
+}
+
 /** Nanoseconds since the epoch, as MCAP log times are. */
 export function nowNs(): bigint {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n
+  return msToNs(wallClockMs())
 }

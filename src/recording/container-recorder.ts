@@ -1,0 +1,109 @@
+import type { RecordConfig } from '../config'
+import type { Logger } from '../logger'
+import { BUDGET_WORDS, type RecordBatch } from './capture'
+import { msToNs } from './format'
+import { RecordingWriter } from './writer'
+
+/** Per socket: received by the recorder = recorded + overflow + skipped. */
+export interface RecordCounts {
+  recorded: number
+  overflow: number
+  skipped: number
+}
+
+/**
+ * The main thread's side of container recording: owns the MCAP writer, takes the receive
+ * threads' batches and writes them in arrival order, giving their bytes back to the shared
+ * budget once written.
+ *
+ * Why the main thread and not a recorder thread of its own: the writer's work is appending to
+ * chunks in memory and an occasional asynchronous file write, which costs the main thread's
+ * event loop little; the receive threads, the hot path, only post a batch every 50 ms. A
+ * thread of its own would add a start-up and a shutdown to get right (and zstd is the one
+ * CPU-heavy part: left off by default).
+ */
+export class ContainerRecorder {
+  /** Handed to every receive thread (see capture.ts). */
+  readonly budget = new SharedArrayBuffer(BUDGET_WORDS * Int32Array.BYTES_PER_ELEMENT)
+  readonly counts = new Map<string, RecordCounts>()
+  readonly #pending = new Int32Array(this.budget)
+  readonly #writer: RecordingWriter
+  readonly #log: Logger
+  readonly #config: RecordConfig
+  #writeFailed = false
+
+  private constructor(writer: RecordingWriter, config: RecordConfig, log: Logger) {
+    this.#writer = writer
+    this.#config = config
+    this.#log = log
+  }
+
+  /** Creates the file; an error here (no such folder, no permission) fails start-up. */
+  static async open(
+    config: RecordConfig,
+    sources: { endpoint: string; sockets: string },
+    log: Logger,
+  ): Promise<ContainerRecorder> {
+    const writer = await RecordingWriter.open(config.file, {
+      source: { endpoint: sources.endpoint, socket: sources.sockets },
+      compression: config.compression,
+    })
+    log.info({ file: config.file, compression: config.compression }, 'recording')
+    return new ContainerRecorder(writer, config, log)
+  }
+
+  get bufferBytes(): number {
+    return this.#config.bufferBytes
+  }
+
+  /** One batch from the receive thread of `socket`. */
+  accept(socket: string, batch: RecordBatch): void {
+    let counts = this.counts.get(socket)
+    if (!counts) {
+      counts = { recorded: 0, overflow: 0, skipped: 0 }
+      this.counts.set(socket, counts)
+    }
+    counts.overflow += batch.overflow
+    counts.skipped += batch.skipped
+    const data = new Uint8Array(batch.data)
+    const { layout } = batch
+    let offset = 0
+    for (let i = 0; i < layout.length; i += 3) {
+      const topicLength = layout[i] as number
+      const payloadLength = layout[i + 1] as number
+      const topic = data.subarray(offset, offset + topicLength)
+      const payload = data.subarray(offset + topicLength, offset + topicLength + payloadLength)
+      offset += topicLength + payloadLength
+      const size = topicLength + payloadLength
+      const c = counts
+      this.#writer.add(topic, payload, msToNs(layout[i + 2] as number)).then(
+        () => {
+          c.recorded++
+          Atomics.sub(this.#pending, 0, size)
+        },
+        (error: unknown) => {
+          // Counted as overflow from here on: the budget is never given back, so the receive
+          // threads stop taking messages, and the error is logged once.
+          c.overflow++
+          if (this.#writeFailed) return
+          this.#writeFailed = true
+          this.#log.error({ err: error, file: this.#writer.currentPath }, 'recording failed')
+        },
+      )
+    }
+  }
+
+  /** Writes what is queued and ends the file (summary, footer). Call after the workers stopped. */
+  async close(): Promise<void> {
+    try {
+      await this.#writer.close()
+    } catch (error) {
+      if (!this.#writeFailed)
+        this.#log.error({ err: error, file: this.#writer.currentPath }, 'recording failed')
+    }
+    this.#log.info(
+      { file: this.#writer.currentPath, sockets: Object.fromEntries(this.counts) },
+      'recording closed',
+    )
+  }
+}
