@@ -2,8 +2,8 @@ import { wallClockMs } from './format'
 
 /**
  * The receive thread's side of container recording (ZMQ_RECORD_FILE): one call per received
- * message, which only keeps a reference and adds to a counter, so the receive loop never waits
- * on the file. Messages go to the main thread in batches, as one transferred buffer each.
+ * message, which copies the two frames into a batch buffer and adds to a counter, so the
+ * receive loop never waits on the file. Batches go to the main thread as transferred buffers.
  *
  * The buffer is bounded across all sockets by a byte budget in shared memory: bytes taken here
  * and not yet written by the main thread. A message that does not fit is not recorded and is
@@ -23,8 +23,8 @@ export interface RecordBatch {
 
 /** The shared budget: Int32 word 0 holds the bytes taken and not yet written. */
 export const BUDGET_WORDS = 1
-/** A batch leaves at this many messages, this many bytes, or after FLUSH_MS, whichever first. */
-const BATCH_MESSAGES = 256
+/** A batch leaves at this many messages, when its buffer is full, or after FLUSH_MS. */
+const BATCH_MESSAGES = 1024
 const BATCH_BYTES = 1024 * 1024
 const FLUSH_MS = 50
 
@@ -33,9 +33,11 @@ export class RecordCapture {
   readonly #limitBytes: number
   readonly #post: (batch: RecordBatch, transfer: ArrayBuffer[]) => void
   readonly #timer: NodeJS.Timeout
-  #frames: Buffer[] = []
-  #times: number[] = []
-  #bytes = 0
+  /** Copies of the frames: zeromq's buffers are not ours to keep (a handler may transfer them). */
+  #data: Uint8Array | undefined
+  #used = 0
+  readonly #layout = new Float64Array(BATCH_MESSAGES * 3)
+  #count = 0
   #overflow = 0
   #skipped = 0
 
@@ -51,7 +53,7 @@ export class RecordCapture {
     this.#timer.unref()
   }
 
-  /** The hook in the receive loop: constant work, no copy, never blocks. */
+  /** The hook in the receive loop: one copy of the bytes, no wait, never blocks. */
   add(frames: readonly Buffer[]): void {
     if (frames.length !== 2) {
       this.#skipped++
@@ -65,37 +67,44 @@ export class RecordCapture {
       this.#overflow++
       return
     }
-    this.#frames.push(topic, payload)
-    this.#times.push(wallClockMs())
-    this.#bytes += size
-    if (this.#times.length >= BATCH_MESSAGES || this.#bytes >= BATCH_BYTES) this.flush()
+    if (this.#data && this.#used + size > this.#data.length) {
+      this.flush()
+      if (this.#data && size > this.#data.length) this.#data = undefined
+    }
+    this.#data ??= new Uint8Array(Math.max(BATCH_BYTES, size))
+    this.#data.set(topic, this.#used)
+    this.#data.set(payload, this.#used + topic.length)
+    this.#used += size
+    const at = 3 * this.#count++
+    this.#layout[at] = topic.length
+    this.#layout[at + 1] = payload.length
+    this.#layout[at + 2] = wallClockMs()
+    if (this.#count === BATCH_MESSAGES) this.flush()
   }
 
-  /** Sends what is waiting as one batch (one copy into one transferred buffer). */
+  /**
+   * Sends what is waiting as one batch. A buffer at least half full moves to the main thread
+   * whole (no copy) and a new one is made on the next message; a smaller batch is copied out,
+   * so that a slow trickle does not allocate a megabyte every 50 ms.
+   */
   flush(): void {
-    const count = this.#times.length
-    if (count === 0 && this.#overflow === 0 && this.#skipped === 0) return
-    const data = new ArrayBuffer(this.#bytes)
-    const bytes = new Uint8Array(data)
-    const layout = new Float64Array(count * 3)
-    let offset = 0
-    for (let i = 0; i < count; i++) {
-      const topic = this.#frames[2 * i] as Buffer
-      const payload = this.#frames[2 * i + 1] as Buffer
-      bytes.set(topic, offset)
-      bytes.set(payload, offset + topic.length)
-      offset += topic.length + payload.length
-      layout[3 * i] = topic.length
-      layout[3 * i + 1] = payload.length
-      layout[3 * i + 2] = this.#times[i] as number
+    if (this.#count === 0 && this.#overflow === 0 && this.#skipped === 0) return
+    let data: ArrayBuffer
+    if (!this.#data || this.#used === 0) {
+      data = new ArrayBuffer(0)
+    } else if (this.#used * 2 >= this.#data.length) {
+      data = this.#data.buffer as ArrayBuffer
+      this.#data = undefined
+    } else {
+      data = this.#data.slice(0, this.#used).buffer as ArrayBuffer
     }
+    const layout = this.#layout.slice(0, this.#count * 3)
     this.#post({ type: 'record', data, layout, overflow: this.#overflow, skipped: this.#skipped }, [
       data,
       layout.buffer as ArrayBuffer,
     ])
-    this.#frames = []
-    this.#times = []
-    this.#bytes = 0
+    this.#used = 0
+    this.#count = 0
     this.#overflow = 0
     this.#skipped = 0
   }

@@ -2,7 +2,7 @@ import type { RecordConfig } from '../config'
 import type { Logger } from '../logger'
 import { BUDGET_WORDS, type RecordBatch } from './capture'
 import { msToNs } from './format'
-import { RecordingWriter } from './writer'
+import { type MessageToWrite, RecordingWriter } from './writer'
 
 /** Per socket: received by the recorder = recorded + overflow + skipped. */
 export interface RecordCounts {
@@ -67,30 +67,34 @@ export class ContainerRecorder {
     counts.skipped += batch.skipped
     const data = new Uint8Array(batch.data)
     const { layout } = batch
+    const messages: MessageToWrite[] = []
     let offset = 0
     for (let i = 0; i < layout.length; i += 3) {
       const topicLength = layout[i] as number
       const payloadLength = layout[i + 1] as number
-      const topic = data.subarray(offset, offset + topicLength)
-      const payload = data.subarray(offset + topicLength, offset + topicLength + payloadLength)
+      messages.push({
+        topicFrame: data.subarray(offset, offset + topicLength),
+        payload: data.subarray(offset + topicLength, offset + topicLength + payloadLength),
+        logTimeNs: msToNs(layout[i + 2] as number),
+      })
       offset += topicLength + payloadLength
-      const size = topicLength + payloadLength
-      const c = counts
-      this.#writer.add(topic, payload, msToNs(layout[i + 2] as number)).then(
-        () => {
-          c.recorded++
-          Atomics.sub(this.#pending, 0, size)
-        },
-        (error: unknown) => {
-          // Counted as overflow from here on: the budget is never given back, so the receive
-          // threads stop taking messages, and the error is logged once.
-          c.overflow++
-          if (this.#writeFailed) return
-          this.#writeFailed = true
-          this.#log.error({ err: error, file: this.#writer.currentPath }, 'recording failed')
-        },
-      )
     }
+    if (messages.length === 0) return
+    const c = counts
+    this.#writer.addBatch(messages).then(
+      () => {
+        c.recorded += messages.length
+        Atomics.sub(this.#pending, 0, offset)
+      },
+      (error: unknown) => {
+        // Counted as overflow: the budget is never given back, so the receive threads stop
+        // taking messages (counted there too), and the error is logged once.
+        c.overflow += messages.length
+        if (this.#writeFailed) return
+        this.#writeFailed = true
+        this.#log.error({ err: error, file: this.#writer.currentPath }, 'recording failed')
+      },
+    )
   }
 
   /** Writes what is queued and ends the file (summary, footer). Call after the workers stopped. */

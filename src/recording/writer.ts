@@ -36,6 +36,13 @@ export interface RecordingWriterOptions {
   readonly maxBytes?: number
 }
 
+export interface MessageToWrite {
+  readonly topicFrame: Uint8Array
+  readonly payload: Uint8Array
+  /** Receive time, nanoseconds since the epoch. */
+  readonly logTimeNs: bigint
+}
+
 /** MCAP's own default chunk size: large chunks compress well and index cheaply. */
 const CHUNK_BYTES = 1024 * 1024
 /** The smallest chunk when --max-bytes is small, so that splitting still has a meaning. */
@@ -88,18 +95,25 @@ export class RecordingWriter {
    * this call and every later one.
    */
   add(topicFrame: Uint8Array, payload: Uint8Array, logTimeNs: bigint): Promise<void> {
+    return this.addBatch([{ topicFrame, payload, logTimeNs }])
+  }
+
+  /** Several messages in one step of the chain: cheaper per message than `add`. */
+  addBatch(messages: readonly MessageToWrite[]): Promise<void> {
     return this.#enqueue(async () => {
       if (this.#closed) throw new Error('the recording is closed')
-      let file = this.#file as OpenFile
-      const maxBytes = this.#options.maxBytes
-      if (maxBytes !== undefined && file.writable.position() >= BigInt(maxBytes)) {
-        await file.close()
-        file = await this.#openNext()
-        this.#file = file
+      for (const m of messages) {
+        let file = this.#file as OpenFile
+        const maxBytes = this.#options.maxBytes
+        if (maxBytes !== undefined && file.writable.position() >= BigInt(maxBytes)) {
+          await file.close()
+          file = await this.#openNext()
+          this.#file = file
+        }
+        await file.add(topicFromFrame(m.topicFrame), m.payload, m.logTimeNs)
+        this.messages++
+        this.bytes += m.payload.byteLength
       }
-      await file.add(topicFromFrame(topicFrame), payload, logTimeNs)
-      this.messages++
-      this.bytes += payload.byteLength
     })
   }
 
