@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
+import { BUDGET_WORDS, RecordCapture } from '../src/recording/capture'
 import { Recording } from '../src/recording/reader'
 import { container } from './lib/designs'
 import { runOnce } from './lib/flow'
@@ -26,7 +27,30 @@ function countFor(size: number): number {
   return quick ? Math.round(full / 8) : full
 }
 
+/**
+ * The receive thread's own share: RecordCapture.add alone (copy into the batch, budget
+ * counter, time stamp), with batches handed to a callback that frees the budget at once.
+ */
+function hookCost(): void {
+  process.stdout.write('recording hook alone, per message on the receive thread:\n')
+  for (const size of SIZES) {
+    const budget = new SharedArrayBuffer(BUDGET_WORDS * 4)
+    const pending = new Int32Array(budget)
+    const hook = new RecordCapture(budget, 2 ** 30, (batch) =>
+      Atomics.sub(pending, 0, batch.data.byteLength),
+    )
+    const n = Math.round((size === 65536 ? 20_000 : 500_000) / (quick ? 8 : 1))
+    const frames = [Buffer.from('b.data'), Buffer.alloc(size, 1)]
+    const startedAt = performance.now()
+    for (let i = 0; i < n; i++) hook.add(frames)
+    hook.stop()
+    const us = ((performance.now() - startedAt) * 1000) / n
+    process.stdout.write(`  ${String(size).padStart(5)} B: ${us.toFixed(3)} us\n`)
+  }
+}
+
 async function main(): Promise<void> {
+  hookCost()
   const tools = prepareTools()
   for (const n of tools.notes) process.stdout.write(`note: ${n}\n`)
   const publisher = tools.c ? 'c' : 'node'
