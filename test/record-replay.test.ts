@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
-import { Subscriber } from 'zeromq'
+import { curveKeyPair, Subscriber, XPublisher } from 'zeromq'
 import { loadZstd } from '../src/recording/codecs'
 import { McapWriter } from '../src/recording/mcap'
 import { type RecordedMessage, Recording } from '../src/recording/reader'
@@ -177,6 +177,47 @@ describe('zmq-container record', () => {
       for (const m of await readAll(file(part))) got.push(Buffer.from(m.payload).toString('hex'))
     }
     assert.deepEqual(got, sent)
+  })
+
+  it('CURVE: a client with the keys from ZMQ_SUB_CURVE_*, as the container; a bad key: one line and 78', async () => {
+    const server = curveKeyPair()
+    const client = curveKeyPair()
+    const pub = new XPublisher({
+      linger: 0,
+      curveServer: true,
+      curvePublicKey: server.publicKey,
+      curveSecretKey: server.secretKey,
+    })
+    sockets.push(pub)
+    await pub.bind('tcp://127.0.0.1:*')
+    const out = file('curve.mcap')
+    const env = {
+      ZMQ_SUB_CURVE_PUBLIC_KEY: client.publicKey,
+      ZMQ_SUB_CURVE_SECRET_KEY: client.secretKey,
+      ZMQ_SUB_CURVE_SERVER_KEY: server.publicKey,
+    }
+    const rec = cli(['record', '--out', out, pub.lastEndpoint as string, '--count', '1'], env)
+    // The subscription arrives only through a completed CURVE handshake.
+    const [subscription] = await pub.receive()
+    assert.equal(subscription?.[0], 1)
+    await pub.send(['demo.secret', 'sealed'])
+    const { code, stderr } = await rec.exited
+    assert.equal(code, 0, stderr)
+    assert.match(stderr, /subscribed to every topic \(CURVE\)/)
+    assert.deepEqual(
+      (await readAll(out)).map((m) => Buffer.from(m.payload).toString()),
+      ['sealed'],
+    )
+
+    const bad = await cli(['record', '--out', file('bad.mcap'), 'tcp://127.0.0.1:1'], {
+      ...env,
+      ZMQ_SUB_CURVE_SERVER_KEY: 'short',
+    }).exited
+    assert.equal(bad.code, 78)
+    assert.equal(
+      bad.stderr,
+      'zmq-container record: ZMQ_SUB_CURVE_SERVER_KEY is 5 characters; a Z85 CURVE key is 40\n',
+    )
   })
 
   it('bad arguments: one line and 64; an unwritable --out: 73', async () => {
