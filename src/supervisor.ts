@@ -9,7 +9,7 @@ import type { Logger } from './logger'
 import { LogThrottle } from './logger'
 import type { StopReason } from './protocol'
 import { Publishers } from './publishers'
-import { ContainerRecorder } from './recording/container-recorder'
+import { ContainerRecorder, type RecordCounts } from './recording/container-recorder'
 import {
   loadService,
   type MainContext,
@@ -374,6 +374,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // After the joins: every receive thread has sent its last batch.
     await this.#recorder?.close()
     return result
+  }
+
+  /** ZMQ_RECORD_FILE: per SUB socket, messages recorded, overflowed and skipped so far. */
+  recordCounts(): ReadonlyMap<string, Readonly<RecordCounts>> {
+    return this.#recorder?.counts ?? new Map()
   }
 
   /** ZAP handler counts, when any socket is a CURVE server. */

@@ -7,6 +7,7 @@ import path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { Recording } from '../src/recording/reader'
 import { ContainerProcess } from './helpers/container'
+import { metricSum, scrape } from './helpers/http'
 import type { LogLine } from './helpers/logs'
 import { TestPublisher } from './helpers/peers'
 
@@ -98,12 +99,25 @@ describe('ZMQ_RECORD_FILE', () => {
     const { container, pub } = await start({
       ZMQ_RECORD_FILE: file,
       ZMQ_RECORD_BUFFER_BYTES: '1024',
+      HTTP_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
     })
     // 1000 B each: one fits the 1 KiB budget at a time, until the main thread has written it.
     for (let i = 0; i < 100; i++) await pub.send(['demo.a', Buffer.alloc(1000, i)])
     const handled = () => container.lines.filter((l) => l.msg === 'received').length
     await container.waitForLog(() => handled() >= 100)
+    // /metrics shows the same counts once the last batch is written (a scrape per round).
+    const port = Number((await container.waitForLog('http listening')).port)
+    const outcome = async () => {
+      const families = await scrape(port)
+      const read = (o: string) =>
+        metricSum(families, 'zc_record_messages_total', { socket: 'sub', outcome: o })
+      return { recorded: read('recorded'), overflow: read('overflow'), skipped: read('skipped') }
+    }
+    let scraped = await outcome()
+    while (scraped.recorded + scraped.overflow < 100) scraped = await outcome()
     const { counts, received } = await stopAndCount(container)
+    assert.deepEqual(scraped, counts)
     assert.equal(received, 100)
     assert.ok(counts.overflow > 0, JSON.stringify(counts))
     assert.equal(counts.recorded + counts.overflow + counts.skipped, received)
