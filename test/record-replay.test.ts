@@ -2,10 +2,11 @@
 // 127.0.0.1, and the files they write read back with @mcap/core. Every wait is on a
 // subscription frame, an output line or a process exit.
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
+import { parseEnv } from 'node:util'
 import { curveKeyPair, Subscriber, XPublisher } from 'zeromq'
 import { loadZstd } from '../src/recording/codecs'
 import { McapWriter } from '../src/recording/mcap'
@@ -13,12 +14,15 @@ import { type RecordedMessage, Recording } from '../src/recording/reader'
 import { replayInto } from '../src/recording/replay'
 import { RecordingWriter } from '../src/recording/writer'
 import { CliProcess } from './helpers/cli'
+import { ContainerProcess, ROOT } from './helpers/container'
 import { TestPublisher } from './helpers/peers'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'zc-record-'))
 const processes: CliProcess[] = []
 const sockets: Array<{ close(): void }> = []
-after(() => {
+const containers: ContainerProcess[] = []
+after(async () => {
+  for (const c of containers) await c.stop()
   for (const p of processes) p.kill()
   for (const s of sockets) s.close()
   rmSync(dir, { recursive: true, force: true })
@@ -461,5 +465,62 @@ describe('zmq-container info', () => {
       got.map(({ frames }) => frames.map(String)),
       payloads.map((p) => ['/robot/pose', p]),
     )
+  })
+})
+
+describe('recording the demo topology', () => {
+  it("the camera's frames and heartbeats: nothing lost, nothing invented, in publish order", async () => {
+    // The demo's camera, on ipc in this test's folder.
+    const env = parseEnv(
+      readFileSync(path.join(ROOT, 'examples', 'camera', 'loopback.env'), 'utf8'),
+    ) as Record<string, string>
+    const frames = `ipc://${dir}/camera-frames`
+    const camera = new ContainerProcess({
+      ...env,
+      ZMQ_SUB_ENDPOINT: `ipc://${dir}/camera-cmd`,
+      ZMQ_PUB_ENDPOINT: frames,
+      ZMQ_REP_ENDPOINT: `ipc://${dir}/camera-control`,
+      CAMERA_FPS: '20',
+    })
+    containers.push(camera)
+    await camera.waitForLog('ready')
+    const out = file('demo.mcap')
+    const rec = cli(['record', '--out', out, frames, 'camera.'])
+    // About 3 s of traffic (20 frames and one heartbeat a second), from the status line.
+    await rec.waitForStderr(/, (?:[6-9]\d|\d{3,}) msg, /)
+    rec.signal('SIGINT')
+    const { code, stderr } = await rec.exited
+    assert.equal(code, 0, stderr)
+    await camera.stop()
+
+    const got = await readAll(out)
+    const heartbeatsLogged = camera.lines
+      .filter((l) => l.msg === 'heartbeat')
+      .map((l) => JSON.stringify({ uptimeS: l.uptimeS, fps: l.fps, frames: l.frames }))
+    const seqs: number[] = []
+    let heartbeats = 0
+    for (const m of got) {
+      const payload = Buffer.from(m.payload)
+      if (m.topic === 'camera.frame') {
+        assert.equal(payload.length, 1024)
+        seqs.push(payload.readUInt32BE(0))
+      } else {
+        assert.equal(m.topic, 'camera.heartbeat')
+        // Nothing invented: every heartbeat recorded is one the camera logged it sent...
+        assert.ok(heartbeatsLogged.includes(payload.toString()), payload.toString())
+        // ...and it counts the frames sent before it: exactly those recorded before it.
+        const { frames: sentBefore } = JSON.parse(payload.toString()) as { frames: number }
+        if (seqs.length > 0) assert.equal(seqs.at(-1), sentBefore - 1)
+        heartbeats++
+      }
+    }
+    assert.ok(heartbeats >= 2, `heartbeats: ${heartbeats}`)
+    // Nothing lost: the frame numbers run without a gap from the first recorded to the last.
+    assert.ok(seqs.length >= 20, `frames: ${seqs.length}`)
+    assert.deepEqual(
+      seqs,
+      seqs.map((_, i) => (seqs[0] as number) + i),
+    )
+    assert.match(stderr, new RegExp(`recorded ${got.length} of ${got.length} message\\(s\\)`))
   })
 })
