@@ -414,16 +414,7 @@ async function openRecorder(config: Config, log: Logger): Promise<ContainerRecor
   const record = config.record as NonNullable<Config['record']>
   const subs = config.sockets.filter((s) => s.kind === 'sub')
   try {
-    return await ContainerRecorder.open(
-      record,
-      {
-        endpoint: subs
-          .flatMap((s) => s.endpoints.map((e) => `${e.action} ${e.address}`))
-          .join(', '),
-        sockets: subs.map((s) => s.name).join(', '),
-      },
-      log,
-    )
+    return await ContainerRecorder.open(record, subs, log)
   } catch (error) {
     throw new ConfigError([
       {

@@ -89,6 +89,11 @@ describe('ZMQ_RECORD_FILE', () => {
       const metadata = await recording.metadata()
       assert.equal(metadata.get('zmq.endpoint'), `connect ${pub.endpoint}`)
       assert.equal(metadata.get('zmq.socket'), 'sub')
+      assert.equal(metadata.get('zmq.subscriptions.sub'), 'demo.a,demo.b')
+      for (const c of recording.channels) {
+        assert.equal(c.metadata.get('zmq.socket'), 'sub')
+        assert.equal(c.metadata.get('zmq.endpoint'), `connect ${pub.endpoint}`)
+      }
     } finally {
       await recording.close()
     }

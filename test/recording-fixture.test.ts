@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test'
 import { parseEnv } from 'node:util'
 import { Recording, replayInto } from '../src/index'
 import { ContainerProcess, ROOT } from './helpers/container'
+import { metricSum, scrape } from './helpers/http'
 
 const DEMO = path.join(ROOT, 'examples', 'recordings', 'demo.mcap')
 const dir = mkdtempSync(path.join(tmpdir(), 'zc-fixture-'))
@@ -53,6 +54,8 @@ describe('examples/recordings/demo.mcap as a test fixture', () => {
       ...env,
       ZMQ_SUB_ENDPOINT: frames,
       ZMQ_PUB_ENDPOINT: `ipc://${dir}/cmd`,
+      HTTP_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
     })
     containers.push(dashboard)
     await dashboard.waitForLog('ready')
@@ -61,10 +64,14 @@ describe('examples/recordings/demo.mcap as a test fixture', () => {
     // topics, and the replay waits for both subscriptions so that nothing is lost.
     const summary = await replayInto(DEMO, frames, { rate: 0, waitSubscribers: 2 })
     assert.equal(summary.byTopic.get('camera.heartbeat'), heartbeats.length)
-    const seen = () => dashboard.lines.filter((l) => l.msg === 'camera heartbeat')
-    await dashboard.waitForLog(() => seen().length >= heartbeats.length)
+    // Every message handled, by the dashboard's own count (a scrape per round).
+    const port = Number((await dashboard.waitForLog('http listening')).port)
+    const handled = async () =>
+      metricSum(await scrape(port), 'zc_messages_handled_total', { socket: 'sub' })
+    while ((await handled()) < summary.sent) {}
+    const seen = dashboard.lines.filter((l) => l.msg === 'camera heartbeat')
     assert.deepEqual(
-      seen().map((l) => ({ fps: l.cameraFps, frames: l.frames })),
+      seen.map((l) => ({ fps: l.cameraFps, frames: l.frames })),
       heartbeats.map((h) => ({ fps: h.fps, frames: h.frames })),
     )
     dashboard.signal('SIGTERM')

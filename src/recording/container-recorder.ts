@@ -1,8 +1,8 @@
-import type { RecordConfig } from '../config'
+import type { RecordConfig, SocketSpec } from '../config'
 import type { Logger } from '../logger'
 import { BUDGET_WORDS, type RecordBatch } from './capture'
 import { msToNs } from './format'
-import { type MessageToWrite, RecordingWriter } from './writer'
+import { type MessageToWrite, type RecordingSource, RecordingWriter } from './writer'
 
 /** Per socket: received by the recorder = recorded + overflow + skipped. */
 export interface RecordCounts {
@@ -28,12 +28,19 @@ export class ContainerRecorder {
   readonly counts = new Map<string, RecordCounts>()
   readonly #pending = new Int32Array(this.budget)
   readonly #writer: RecordingWriter
+  readonly #sources: ReadonlyMap<string, RecordingSource>
   readonly #log: Logger
   readonly #config: RecordConfig
   #writeFailed = false
 
-  private constructor(writer: RecordingWriter, config: RecordConfig, log: Logger) {
+  private constructor(
+    writer: RecordingWriter,
+    sources: ReadonlyMap<string, RecordingSource>,
+    config: RecordConfig,
+    log: Logger,
+  ) {
     this.#writer = writer
+    this.#sources = sources
     this.#config = config
     this.#log = log
   }
@@ -41,15 +48,31 @@ export class ContainerRecorder {
   /** Creates the file; an error here (no such folder, no permission) fails start-up. */
   static async open(
     config: RecordConfig,
-    sources: { endpoint: string; sockets: string },
+    sockets: readonly SocketSpec[],
     log: Logger,
   ): Promise<ContainerRecorder> {
+    const sources = new Map(
+      sockets.map((s) => [
+        s.name,
+        {
+          socket: s.name,
+          endpoint: s.endpoints.map((e) => `${e.action} ${e.address}`).join(', '),
+        },
+      ]),
+    )
+    const all = [...sources.values()]
     const writer = await RecordingWriter.open(config.file, {
-      source: { endpoint: sources.endpoint, socket: sources.sockets },
+      source: {
+        socket: all.map((s) => s.socket).join(', '),
+        endpoint: all.map((s) => s.endpoint).join(', '),
+        extra: Object.fromEntries(
+          sockets.map((s) => [`zmq.subscriptions.${s.name}`, s.topics.join(',')]),
+        ),
+      },
       compression: config.compression,
     })
     log.info({ file: config.file, compression: config.compression }, 'recording')
-    return new ContainerRecorder(writer, config, log)
+    return new ContainerRecorder(writer, sources, config, log)
   }
 
   get bufferBytes(): number {
@@ -68,11 +91,13 @@ export class ContainerRecorder {
     const data = new Uint8Array(batch.data)
     const { layout } = batch
     const messages: MessageToWrite[] = []
+    const source = this.#sources.get(socket)
     let offset = 0
     for (let i = 0; i < layout.length; i += 3) {
       const topicLength = layout[i] as number
       const payloadLength = layout[i + 1] as number
       messages.push({
+        source,
         topicFrame: data.subarray(offset, offset + topicLength),
         payload: data.subarray(offset + topicLength, offset + topicLength + payloadLength),
         logTimeNs: msToNs(layout[i + 2] as number),

@@ -14,7 +14,7 @@ import {
 } from './format'
 import { McapWriter } from './mcap'
 
-/** What every channel and the file's metadata say about the source. */
+/** Where messages came from: in the file's metadata, and in each channel's. */
 export interface RecordingSource {
   /** `connect tcp://camera:5555`, several joined by `, `. */
   readonly endpoint: string
@@ -37,6 +37,8 @@ export interface RecordingWriterOptions {
 }
 
 export interface MessageToWrite {
+  /** The receiving socket, when it is not the file's source (a container with several SUBs). */
+  readonly source?: RecordingSource
   readonly topicFrame: Uint8Array
   readonly payload: Uint8Array
   /** Receive time, nanoseconds since the epoch. */
@@ -110,7 +112,7 @@ export class RecordingWriter {
           file = await this.#openNext()
           this.#file = file
         }
-        await file.add(topicFromFrame(m.topicFrame), m.payload, m.logTimeNs)
+        await file.add(topicFromFrame(m.topicFrame), m.payload, m.logTimeNs, m.source)
         this.messages++
         this.bytes += m.payload.byteLength
       }
@@ -201,10 +203,17 @@ class OpenFile {
     return file
   }
 
-  async add(topic: string, payload: Uint8Array, logTimeNs: bigint): Promise<void> {
-    let channelId = this.#channels.get(topic)
+  async add(
+    topic: string,
+    payload: Uint8Array,
+    logTimeNs: bigint,
+    from: RecordingSource | undefined,
+  ): Promise<void> {
+    // A channel per socket and topic: each says which socket and endpoints its messages came from.
+    const source = from ?? this.#options.source
+    const key = `${source.socket}\n${topic}`
+    let channelId = this.#channels.get(key)
     if (channelId === undefined) {
-      const { source } = this.#options
       channelId = await this.#writer.registerChannel({
         topic,
         schemaId: 0,
@@ -215,7 +224,7 @@ class OpenFile {
           [CHANNEL_KEYS.topicEncoding, 'latin1'],
         ]),
       })
-      this.#channels.set(topic, channelId)
+      this.#channels.set(key, channelId)
     }
     await this.#writer.addMessage({
       channelId,
