@@ -124,6 +124,28 @@ describe('zmq-container record', () => {
     )
   })
 
+  it('several endpoints: both publishers recorded, both endpoints in the metadata', async () => {
+    const one = await testPublisher()
+    const two = await testPublisher()
+    const out = file('two.mcap')
+    const rec = cli(['record', '--out', out, one.endpoint, two.endpoint, '--count', '2'])
+    await Promise.all([one.subscribed(''), two.subscribed('')])
+    await one.send(['demo.one', '1'])
+    await two.send(['demo.two', '2'])
+    const { code, stderr } = await rec.exited
+    assert.equal(code, 0, stderr)
+    assert.deepEqual((await readAll(out)).map((m) => m.topic).sort(), ['demo.one', 'demo.two'])
+    const recording = await Recording.open(out)
+    try {
+      assert.equal(
+        (await recording.metadata()).get('zmq.endpoint'),
+        `connect ${one.endpoint}, connect ${two.endpoint}`,
+      )
+    } finally {
+      await recording.close()
+    }
+  })
+
   it('SIGTERM mid-recording leaves a complete file with everything received so far', async () => {
     const pub = await testPublisher()
     const out = file('sigterm.mcap')
