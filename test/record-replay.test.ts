@@ -361,6 +361,36 @@ describe('zmq-container replay', () => {
     )
   })
 
+  it('CURVE: a server with the keys from ZMQ_PUB_CURVE_*; a client with the server key receives', async () => {
+    const { path: fixture, sent } = await timedFixture('curve-replay.mcap')
+    const server = curveKeyPair()
+    const client = curveKeyPair()
+    const replay = cli(
+      ['replay', fixture, 'tcp://127.0.0.1:*', '--rate', '0', '--wait-subscribers', '1'],
+      { ZMQ_PUB_CURVE_PUBLIC_KEY: server.publicKey, ZMQ_PUB_CURVE_SECRET_KEY: server.secretKey },
+    )
+    const [, endpoint = ''] = await replay.waitForStderr(/bind (tcp:\/\/127\.0\.0\.1:\d+)\n/)
+    const socket = new Subscriber({
+      linger: 0,
+      receiveTimeout: 10_000,
+      curvePublicKey: client.publicKey,
+      curveSecretKey: client.secretKey,
+      curveServerKey: server.publicKey,
+    })
+    sockets.push(socket)
+    socket.subscribe('')
+    socket.connect(endpoint)
+    const got: string[] = []
+    while (got.length < sent.length)
+      got.push(((await socket.receive())[1] as Buffer).toString('hex'))
+    const { code, stderr } = await replay.exited
+    assert.equal(code, 0, stderr)
+    assert.deepEqual(
+      got,
+      sent.map(([, p]) => p.toString('hex')),
+    )
+  })
+
   it('--loop plays again until Ctrl-C', async () => {
     const { path: fixture } = await timedFixture('loop.mcap')
     const replay = cli([
