@@ -69,10 +69,11 @@ class ReceiveWorker {
     this.#port = init.port
     this.#counters = new SocketCounters(init.counters)
     const { socket } = init
-    this.#log = createLogger(init.config.logLevel, {
-      socket: socket.name,
-      class: socket.latencyClass,
-    })
+    this.#log = createLogger(
+      init.config.logLevel,
+      { socket: socket.name, class: socket.latencyClass },
+      init.config.logFormat,
+    )
     this.#budgetSeconds = LATENCY_BUDGET_MS[socket.latencyClass] / 1000
     // A heartbeat in shared memory for /livez: it stops when this thread's event loop is stuck.
     this.#counters.tick()
@@ -132,7 +133,12 @@ class ReceiveWorker {
     const { socket, servicePath } = this.#init
     return new PoolDispatcher(
       config,
-      { servicePath, socket, logLevel: this.#init.config.logLevel },
+      {
+        servicePath,
+        socket,
+        logLevel: this.#init.config.logLevel,
+        logFormat: this.#init.config.logFormat,
+      },
       {
         done: (item, result) => {
           for (const p of result.publishes) this.#post({ type: 'publish', ...p })
