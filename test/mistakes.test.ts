@@ -10,7 +10,7 @@ import { loadConfig, socketKeysFor, unknownVariables } from '../src/config'
 import { ConfigError } from '../src/errors'
 import { EXIT } from '../src/exit-codes'
 import { loadService, serviceKeyIssues } from '../src/service'
-import { runCli } from './helpers/cli'
+import { CliProcess, runCli } from './helpers/cli'
 import { ContainerProcess } from './helpers/container'
 import { probe } from './helpers/http'
 import { TestPublisher } from './helpers/peers'
@@ -268,5 +268,86 @@ describe('logs: the same base fields everywhere, and a format for people', () =>
       true,
       'no JSON line in pretty mode',
     )
+  })
+})
+
+describe('command-line tools: rough edges', () => {
+  it('an unknown option gets the nearest real one', async () => {
+    const { code, stderr } = await runCli(['tap', 'tcp://127.0.0.1:1', '--cont', '3'])
+    assert.equal(code, 64)
+    assert.match(
+      stderr,
+      /^zmq-container tap: unknown option --cont; did you mean --count\?; options are --count, --raw, --exact, --help \(see zmq-container tap --help\)\n$/,
+    )
+  })
+
+  it('req rejects a bind marker, and a negative --retries in its own words', async () => {
+    const bind = await runCli(['req', '@tcp://127.0.0.1:5556', 'x'])
+    assert.equal(bind.code, 64)
+    assert.match(bind.stderr, /binds \(@\), but req is a client/)
+    const negative = await runCli(['req', 'tcp://127.0.0.1:5556', 'x', '--retries', '-1'])
+    assert.equal(negative.code, 64)
+    assert.match(negative.stderr, /--retries is "-1"; it must be a whole number from 0 to 1000/)
+  })
+
+  it('req says "1 attempt", not "1 attempts"', async () => {
+    const { code, stderr } = await runCli([
+      'req',
+      `ipc://${dir}/no-rep`,
+      'x',
+      '--retries',
+      '0',
+      '--timeout',
+      '50',
+    ])
+    assert.equal(code, 75)
+    assert.match(stderr, /after 1 attempt of 50 ms\n$/)
+  })
+})
+
+describe('tap and hz show their connection state on stderr', () => {
+  const tools: CliProcess[] = []
+  after(() => {
+    for (const t of tools) t.kill()
+  })
+  const tool = (args: string[]) => {
+    const t = new CliProcess(args)
+    tools.push(t)
+    return t
+  }
+
+  it('tap: nothing listening is "retrying", not silence', async () => {
+    const server = createServer()
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as { port: number }
+    // Closed again: the port now refuses connections.
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    const tap = tool(['tap', `tcp://127.0.0.1:${port}`])
+    await tap.waitForStderr(
+      /no connection to tcp:\/\/127\.0\.0\.1:\d+: refused or unreachable, retrying/,
+    )
+    tap.signal('SIGINT')
+    assert.equal((await tap.exited).code, 0)
+  })
+
+  it('hz: a peer that is not ZeroMQ is "handshake failed"', async () => {
+    const server = createServer((s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n'))
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as { port: number }
+    const hz = tool(['hz', `tcp://127.0.0.1:${port}`])
+    await hz.waitForStderr(/handshake with tcp:\/\/127\.0\.0\.1:\d+ failed/)
+    hz.signal('SIGINT')
+    assert.equal((await hz.exited).code, 0)
+  })
+
+  it('tap: says when it is connected', async () => {
+    const pub = await new TestPublisher().bind()
+    publishers.push(pub)
+    const tap = tool(['tap', pub.endpoint, 'x.msg'])
+    await tap.waitForStderr(/connected: 1 peer on tcp:\/\//)
+    tap.signal('SIGINT')
+    assert.equal((await tap.exited).code, 0)
   })
 })

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
-import { parseArgs, parseEnv } from 'node:util'
+import { parseEnv } from 'node:util'
 import { type Config, LATENCY_BUDGET_MS, loadConfig, type SocketSpec } from '../config'
 import { ConfigError, type ConfigIssue, formatIssue, ZcError } from '../errors'
 import { loadService, resolveServicePath, serviceKeyIssues } from '../service'
 import { isPrefixSubscription } from '../topics'
-import { expectPositionals, parseOrThrow } from './args'
+import { expectPositionals, parseCommandArgs } from './args'
 import { type CheckWarning, findWarnings } from './check-warnings'
 import { CLI_EXIT, type CliIo, type Command } from './io'
 
@@ -56,16 +56,10 @@ export const check: Command = {
   summary: 'validate the env as the container would; print topology and warnings',
   help: HELP,
   async run(args, io) {
-    const { values, positionals } = parseOrThrow(() =>
-      parseArgs({
-        args: [...args],
-        options: {
-          'env-file': { type: 'string', multiple: true },
-          json: { type: 'boolean' },
-        },
-        allowPositionals: true,
-      }),
-    )
+    const { values, positionals } = parseCommandArgs(args, {
+      'env-file': { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+    })
     expectPositionals(positionals, [])
     const files = values['env-file'] ?? []
     const env: Env = { ...io.env }
