@@ -345,7 +345,12 @@ class ReceiveWorker {
         reply = ['OK', bytes]
         this.#counters.add('handled')
       } catch (error) {
-        this.#drop('handler_error', () => ({ err: error }))
+        // Not a drop: the request was answered, with the error. Handled, and a handler error.
+        this.#counters.add('handled')
+        this.#counters.add('errorReplies')
+        const suppressed = this.#throttle.admit('error_reply')
+        if (suppressed !== undefined)
+          this.#log.error({ err: error, suppressed }, 'reply handler failed; error reply sent')
         reply = ['ERR', error instanceof Error ? error.message : String(error)]
       }
       this.#timed(receivedAt, '')

@@ -9,10 +9,11 @@ import { after, describe, it } from 'node:test'
 import { loadConfig, socketKeysFor, unknownVariables } from '../src/config'
 import { ConfigError } from '../src/errors'
 import { EXIT } from '../src/exit-codes'
+import { RequestClient } from '../src/request'
 import { loadService, serviceKeyIssues } from '../src/service'
 import { CliProcess, runCli } from './helpers/cli'
-import { ContainerProcess } from './helpers/container'
-import { probe } from './helpers/http'
+import { ContainerProcess, fixtureService } from './helpers/container'
+import { metric, metricSum, probe, scrape } from './helpers/http'
 import { TestPublisher } from './helpers/peers'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'zc-mistakes-'))
@@ -349,5 +350,56 @@ describe('tap and hz show their connection state on stderr', () => {
     await tap.waitForStderr(/connected: 1 peer on tcp:\/\//)
     tap.signal('SIGINT')
     assert.equal((await tap.exited).code, 0)
+  })
+})
+
+describe('log noise and counts that add up', () => {
+  it('a REP error reply is handled plus a handler error, not a drop; REP peers have their own gauge', async () => {
+    const c = container({
+      ...lonelySub,
+      ZMQ_REP_ENDPOINT: 'tcp://127.0.0.1:*',
+      ZC_SERVICE: fixtureService('replier'),
+      HTTP_PORT: '0',
+    })
+    const { port } = (await c.waitForLog('http listening')) as unknown as { port: number }
+    const answering = await c.waitForLog('answering requests')
+    await c.waitForLog('ready')
+    const endpoint = String((answering.endpoints as string[])[0]).replace(/^bind /, '')
+    const client = new RequestClient(endpoint, { timeoutMs: 2000, retries: 0 })
+    try {
+      await assert.rejects(client.request('boom'), { code: 'ZC_ERR_REQUEST_FAILED' })
+      const families = await scrape(port)
+      const rep = { socket: 'rep', class: 'control' }
+      assert.equal(metric(families, 'zc_messages_received_total', rep), 1)
+      assert.equal(metric(families, 'zc_messages_handled_total', rep), 1)
+      assert.equal(metric(families, 'zc_handler_errors_total', rep), 1)
+      assert.equal(metricSum(families, 'zc_messages_dropped_total', { socket: 'rep' }), 0)
+      // The client is still connected: REP sockets report it under their own name.
+      assert.equal(metric(families, 'zc_rep_peers', rep), 1)
+      const subPeers = families.get('zc_sub_peers')?.samples ?? []
+      assert.deepEqual(
+        subPeers.map((s) => s.labels.socket),
+        ['sub'],
+      )
+    } finally {
+      client.close()
+    }
+    // The client leaving is routine: info, not warn.
+    const left = await c.waitForLog((l) => l.msg === 'socket event' && l.event === 'disconnect')
+    assert.equal(left.level, 'info')
+    assert.equal(left.direction, 'inbound')
+  })
+
+  it('a connection we made and lost is a warning', async () => {
+    const pub = await new TestPublisher().bind()
+    publishers.push(pub)
+    const attached = pub.subscribed('x.msg')
+    const c = container({ ZMQ_SUB_ENDPOINT: pub.endpoint, ZMQ_SUB_TOPICS: 'x.msg' })
+    await attached
+    await c.waitForLog((l) => l.msg === 'socket event' && l.event === 'handshake')
+    pub.close()
+    const lost = await c.waitForLog((l) => l.msg === 'socket event' && l.event === 'disconnect')
+    assert.equal(lost.level, 'warn')
+    assert.equal(lost.direction, 'outbound')
   })
 })
