@@ -780,6 +780,8 @@ export const TUNABLE_VARIABLES: readonly string[] = Object.keys(tunableSpecs())
 
 /** The prefixes the container owns: a variable under one that it does not read is a typo. */
 const OWN_PREFIXES = /^(ZC|ZMQ|HTTP)_/
+/** Well-known variables of other programs under those prefixes (proxies set them everywhere). */
+const FOREIGN_VARIABLES = new Set(['HTTP_PROXY'])
 
 /** A `ZC_*`, `ZMQ_*` or `HTTP_*` variable the container does not read, and what was likely meant. */
 export interface UnknownVariable {
@@ -804,6 +806,7 @@ export function unknownVariables(env: Env): UnknownVariable[] {
       (v) =>
         OWN_PREFIXES.test(v) &&
         !known.has(v) &&
+        !FOREIGN_VARIABLES.has(v) &&
         !/^ZMQ_(SUB|PUB|REP)_/.test(v) &&
         !/^ZMQ_CURVE_/.test(v),
     )

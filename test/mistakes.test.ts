@@ -79,6 +79,7 @@ describe('config: mistakes that passed in silence', () => {
       ZMQ_CURVE_SECRET_KEY: 'x',
       ZMQ_CURVE_ALLOW_FILE: '/keys',
       CAMERA_FPS: '5',
+      HTTP_PROXY: 'http://proxy:3128',
     })
     assert.deepEqual(found, [
       { variable: 'HTTP_PROT', suggestion: 'HTTP_PORT' },
