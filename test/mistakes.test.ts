@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test'
 import { loadConfig, socketKeysFor, unknownVariables } from '../src/config'
 import { ConfigError } from '../src/errors'
 import { EXIT } from '../src/exit-codes'
+import { describeAddressFailure } from '../src/failure-cause'
 import { RequestClient } from '../src/request'
 import { loadService, serviceKeyIssues } from '../src/service'
 import { CliProcess, runCli } from './helpers/cli'
@@ -402,5 +403,39 @@ describe('log noise and counts that add up', () => {
     const lost = await c.waitForLog((l) => l.msg === 'socket event' && l.event === 'disconnect')
     assert.equal(lost.level, 'warn')
     assert.equal(lost.direction, 'outbound')
+  })
+})
+
+describe('describeAddressFailure: the cause in words', () => {
+  // Permission errors cannot be produced for real when the tests run as root: the errno
+  // objects here are what zeromq.js and node:net throw (code, errno, address).
+  const zmqError = (code: string, message: string) =>
+    Object.assign(new Error(message), { code, errno: 0, address: '' })
+
+  it('names the directory, the port and the permission problem', () => {
+    assert.equal(
+      describeAddressFailure(zmqError('ENOENT', 'No such endpoint'), 'ipc:///run/zc/sock'),
+      'directory /run/zc does not exist (create it, or mount a volume there)',
+    )
+    assert.match(
+      describeAddressFailure(
+        zmqError('EADDRINUSE', 'Address already in use'),
+        'tcp://127.0.0.1:7001',
+      ),
+      /^address 127\.0\.0\.1:7001 is already in use/,
+    )
+    assert.match(
+      describeAddressFailure(zmqError('EACCES', 'Permission denied'), 'ipc:///run/zc/sock'),
+      /^permission denied: this user may not create \/run\/zc\/sock in \/run\/zc$/,
+    )
+    assert.match(
+      describeAddressFailure(zmqError('EACCES', 'Permission denied'), 'tcp://*:80'),
+      /^permission denied on \*:80 \(ports below 1024 need privileges\)$/,
+    )
+    // Anything else keeps libzmq's words, with the code.
+    assert.equal(
+      describeAddressFailure(zmqError('EPROTONOSUPPORT', 'Protocol not supported'), 'tcp://x:1'),
+      'Protocol not supported (EPROTONOSUPPORT)',
+    )
   })
 })
