@@ -85,7 +85,7 @@ export async function runContainer(): Promise<Outcome> {
   process.on('SIGTERM', onSignal)
 
   const onFatal = (error: unknown) => {
-    log.fatal({ err: error }, 'uncaught error in main thread')
+    logAlways(log, (l) => l.fatal({ err: error }, 'uncaught error in main thread'))
     stop('fatal', EXIT.INTERNAL)
   }
   process.on('uncaughtException', onFatal)
