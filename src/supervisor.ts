@@ -16,6 +16,7 @@ import {
   resolveServicePath,
   type Service,
   type StopFn,
+  serviceKeyIssues,
 } from './service'
 import { type GiveUpReason, WorkerSlot } from './worker-slot'
 import { ZapHandler, type ZapStats } from './zap'
@@ -93,6 +94,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const { config } = this
     const servicePath = resolveServicePath(config.service)
     const service = await loadService(servicePath)
+    const keyIssues = serviceKeyIssues(service, config.sockets)
+    if (keyIssues.length > 0) throw new ConfigError(keyIssues)
     if (this.#closing) return false
 
     // Before any CURVE server socket binds: libzmq sends every handshake to this handler.

@@ -17,7 +17,7 @@ import {
 import { CurveEnvError, curveFromEnv } from './curve-env'
 import { fixed } from './format'
 import { CLI_EXIT, type CliIo, type Command, note } from './io'
-import { attach, receiveUntil } from './subscribe'
+import { attach, receiveUntil, type Subscription } from './subscribe'
 
 const HELP = `Usage: zmq-container record --out FILE.mcap ENDPOINT... [TOPIC...]
                             [--duration S] [--count N] [--max-bytes N]
@@ -210,7 +210,7 @@ async function openSubscriber(
   endpoints: readonly Endpoint[],
   subscriptions: readonly string[],
   curve: ReturnType<typeof curveFromEnv>,
-): Promise<Subscriber | undefined> {
+): Promise<Subscription | undefined> {
   const socket = new Subscriber({ linger: 0, ...curve })
   for (const s of subscriptions) socket.subscribe(s)
   const shown: string[] = []
@@ -225,7 +225,9 @@ async function openSubscriber(
     'record',
     `${shown.join(', ')}, subscribed to ${what}${curve.curvePublicKey ? ' (CURVE)' : ''}`,
   )
-  return socket
+  // No connection watcher (tap's): a socket has one monitor, and record may have several
+  // endpoints; the status line shows whether messages arrive.
+  return { socket, stopWatching: () => {} }
 }
 
 /** Counts for the status line and the summary. */
