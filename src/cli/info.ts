@@ -1,8 +1,7 @@
 import { stat } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
 import { CHANNEL_KEYS } from '../recording/format'
 import { Recording, RecordingError } from '../recording/reader'
-import { expectPositionals, parseOrThrow } from './args'
+import { expectPositionals, parseCommandArgs } from './args'
 import { fixed } from './format'
 import { CLI_EXIT, type Command, note } from './io'
 
@@ -23,9 +22,7 @@ export const info: Command = {
   summary: 'describe a recording: duration, topics, counts, bytes, rates',
   help: HELP,
   async run(args, io) {
-    const { positionals } = parseOrThrow(() =>
-      parseArgs({ args: [...args], options: {}, allowPositionals: true }),
-    )
+    const { positionals } = parseCommandArgs(args, {})
     expectPositionals(positionals, ['FILE'])
     const [file = ''] = positionals
     let recording: Recording

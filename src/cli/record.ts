@@ -1,5 +1,4 @@
 import { hostname } from 'node:os'
-import { parseArgs } from 'node:util'
 import { Subscriber } from 'zeromq'
 import type { Endpoint } from '../endpoints'
 import { COMPRESSIONS, type Compression, nowNs } from '../recording/format'
@@ -10,7 +9,7 @@ import {
   expectPositionals,
   integerOption,
   numberOption,
-  parseOrThrow,
+  parseCommandArgs,
   subscriptionArguments,
   UsageError,
 } from './args'
@@ -66,21 +65,15 @@ export const record: Command = {
   summary: 'record the messages on endpoints to an MCAP file',
   help: HELP,
   async run(args, io) {
-    const { values, positionals } = parseOrThrow(() =>
-      parseArgs({
-        args: [...args],
-        options: {
-          out: { type: 'string', short: 'o' },
-          duration: { type: 'string' },
-          count: { type: 'string' },
-          'max-bytes': { type: 'string' },
-          compression: { type: 'string' },
-          json: { type: 'boolean' },
-          quiet: { type: 'boolean' },
-        },
-        allowPositionals: true,
-      }),
-    )
+    const { values, positionals } = parseCommandArgs(args, {
+      out: { type: 'string', short: 'o' },
+      duration: { type: 'string' },
+      count: { type: 'string' },
+      'max-bytes': { type: 'string' },
+      compression: { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    })
     if (values.out === undefined) throw new UsageError('missing --out FILE.mcap')
     expectPositionals(positionals, ['ENDPOINT'], Number.POSITIVE_INFINITY)
     // Topics are dots and alphanumerics only, so anything with :// is an endpoint.

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util'
 import { RecordingError } from '../recording/reader'
 import { NoSubscriberError, replayInto } from '../recording/replay'
 import {
@@ -6,7 +5,7 @@ import {
   expectPositionals,
   integerOption,
   numberOption,
-  parseOrThrow,
+  parseCommandArgs,
   topicArgument,
   UsageError,
 } from './args'
@@ -54,21 +53,15 @@ export const replay: Command = {
   summary: 'publish a recording with its recorded timing',
   help: HELP,
   async run(args, io) {
-    const { values, positionals } = parseOrThrow(() =>
-      parseArgs({
-        args: [...args],
-        options: {
-          rate: { type: 'string' },
-          loop: { type: 'boolean' },
-          topics: { type: 'string' },
-          start: { type: 'string' },
-          end: { type: 'string' },
-          'wait-subscribers': { type: 'string' },
-          'wait-timeout': { type: 'string' },
-        },
-        allowPositionals: true,
-      }),
-    )
+    const { values, positionals } = parseCommandArgs(args, {
+      rate: { type: 'string' },
+      loop: { type: 'boolean' },
+      topics: { type: 'string' },
+      start: { type: 'string' },
+      end: { type: 'string' },
+      'wait-subscribers': { type: 'string' },
+      'wait-timeout': { type: 'string' },
+    })
     expectPositionals(positionals, ['FILE', 'ENDPOINT'])
     const [file = '', rawEndpoint = ''] = positionals
     const endpoint = endpointArgument(rawEndpoint, 'bind')
