@@ -250,6 +250,9 @@ describe('zmq-container record', () => {
     const missing = await cli(['record', 'tcp://127.0.0.1:1']).exited
     assert.equal(missing.code, 64)
     assert.match(missing.stderr, /^zmq-container record: missing --out FILE\.mcap \(see/)
+    const typo = await cli(['record', '--outt', 'x.mcap', 'tcp://127.0.0.1:1']).exited
+    assert.equal(typo.code, 64)
+    assert.match(typo.stderr, /unknown option --outt; did you mean --out\?/)
     const lz4 = await cli([
       'record',
       '--out',
