@@ -130,6 +130,16 @@ export interface Config {
   readonly xpubNoDrop: boolean
   /** Service module: a built-in example name or a path; undefined runs the logging service. */
   readonly service: string | undefined
+  /** ZMQ_RECORD_FILE: what the SUB sockets receive is recorded to this MCAP file. */
+  readonly record: RecordConfig | undefined
+}
+
+/** Container recording (ZMQ_RECORD_*); see src/recording/container-recorder.ts. */
+export interface RecordConfig {
+  readonly file: string
+  /** Bytes received and not yet written, across all sockets, before messages overflow. */
+  readonly bufferBytes: number
+  readonly compression: 'none' | 'zstd'
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -256,6 +266,13 @@ export function loadConfig(rawEnv: Env = process.env): Config {
     sendHwm: cleaned.ZMQ_SNDHWM as number,
     receiveHwm: cleaned.ZMQ_RCVHWM as number,
     xpubNoDrop: cleaned.ZMQ_XPUB_NODROP as boolean,
+    record: cleaned.ZMQ_RECORD_FILE
+      ? {
+          file: cleaned.ZMQ_RECORD_FILE as string,
+          bufferBytes: cleaned.ZMQ_RECORD_BUFFER_BYTES as number,
+          compression: cleaned.ZMQ_RECORD_COMPRESSION as 'none' | 'zstd',
+        }
+      : undefined,
   })
 }
 
@@ -608,6 +625,10 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
       throw new Error(`is "${input}"; use json or pretty`)
     return format
   })
+  const compression = makeValidator<'none' | 'zstd'>((input) => {
+    if (input !== 'none' && input !== 'zstd') throw new Error(`is "${input}"; use none or zstd`)
+    return input
+  })
   const service = makeValidator<string>((input) => {
     if (input.trim() !== input) throw new Error('has leading or trailing spaces')
     return input
@@ -657,6 +678,16 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
     ZMQ_SNDHWM: wholeNumber(0, 2 ** 31 - 1)({ default: 1000, example: '1000' }),
     ZMQ_RCVHWM: wholeNumber(0, 2 ** 31 - 1)({ default: 1000, example: '1000' }),
     ZMQ_XPUB_NODROP: flag({ default: false, example: 'true' }),
+    ZMQ_RECORD_FILE: service({ default: undefined, example: '/data/recording.mcap' }),
+    // An Int32 in shared memory counts the bytes waiting (see recording/capture.ts).
+    ZMQ_RECORD_BUFFER_BYTES: wholeNumber(
+      1024,
+      2 ** 30,
+    )({
+      default: 64 * 1024 * 1024,
+      example: '67108864',
+    }),
+    ZMQ_RECORD_COMPRESSION: compression({ default: 'none', example: 'zstd' }),
   }
 }
 

@@ -191,6 +191,18 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
       },
     ),
     collector(
+      'zc_record_messages_total',
+      'ZMQ_RECORD_FILE: messages a SUB socket received, by what the recording made of them.',
+      'counter',
+      () =>
+        [...supervisor.recordCounts()].flatMap(([socket, counts]) =>
+          (['recorded', 'overflow', 'skipped'] as const).map((outcome) => ({
+            labels: { socket, outcome },
+            value: counts[outcome],
+          })),
+        ),
+    ),
+    collector(
       'zc_sub_peers',
       'Connections a SUB socket has with a finished handshake.',
       'gauge',

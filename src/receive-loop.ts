@@ -11,6 +11,7 @@ import { classifyFrames } from './frames'
 import { createLogger, type Logger, LogThrottle } from './logger'
 import { PoolDispatcher } from './pool-dispatch'
 import { assertNever, type FromWorker, type ToWorker, type WorkerInit } from './protocol'
+import { RecordCapture } from './recording/capture'
 import {
   type Handler,
   type HandlerContext,
@@ -54,6 +55,8 @@ class ReceiveWorker {
   #closing: Promise<void> | undefined
   #stopping = false
   #pool: PoolDispatcher | undefined
+  /** ZMQ_RECORD_FILE on a SUB socket: one non-blocking call per received message. */
+  readonly #capture: RecordCapture | undefined
   #nextCall = 0
   readonly #calls = new Map<
     number,
@@ -75,6 +78,13 @@ class ReceiveWorker {
       init.config.logFormat,
     )
     this.#budgetSeconds = LATENCY_BUDGET_MS[socket.latencyClass] / 1000
+    const { record } = init.config
+    this.#capture =
+      record && init.recordBudget && socket.kind === 'sub'
+        ? new RecordCapture(init.recordBudget, record.bufferBytes, (batch, transfer) =>
+            this.#port.postMessage(batch, transfer),
+          )
+        : undefined
     // A heartbeat in shared memory for /livez: it stops when this thread's event loop is stuck.
     this.#counters.tick()
     // A few ticks per staleness window, so a healthy thread never looks stale between ticks.
@@ -304,6 +314,7 @@ class ReceiveWorker {
       }
       counters.state = WorkerState.Handling
       counters.add('received')
+      this.#capture?.add(frames)
       if (socket instanceof Reply) {
         await this.#answer(socket, frames, handler as ReplyHandler, ctx)
         continue
@@ -543,6 +554,8 @@ class ReceiveWorker {
     await this.#closeSocket()
     // The receive loop may have set Receiving on its way out after the close.
     this.#counters.state = WorkerState.Closed
+    // The last batch before `stopped`: the port keeps order, so the recorder has it all.
+    this.#capture?.stop()
     this.#post({ type: 'stopped' })
     this.#port.close()
   }

@@ -9,6 +9,7 @@ import type { Logger } from './logger'
 import { LogThrottle } from './logger'
 import type { StopReason } from './protocol'
 import { Publishers } from './publishers'
+import { ContainerRecorder, type RecordCounts } from './recording/container-recorder'
 import {
   loadService,
   type MainContext,
@@ -72,6 +73,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #serviceListeners: Array<(data: unknown, socket: string) => void> = []
   readonly #serviceAbort = new AbortController()
   #publishers: Publishers | undefined
+  #recorder: ContainerRecorder | undefined
   #serviceStop: StopFn | undefined
   #closing: Promise<CloseResult> | undefined
   #forced = false
@@ -115,6 +117,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const settled =
       this.#publishers.size > 0 && config.settleMs > 0 ? delay(config.settleMs) : undefined
 
+    if (config.record) {
+      this.#recorder = await openRecorder(config, this.#log)
+      if (this.#closing) {
+        await this.#recorder.close()
+        return false
+      }
+    }
+    const recorder = this.#recorder
     for (const socket of config.sockets.filter((s) => s.kind !== 'pub')) {
       this.#slots.push(
         new WorkerSlot({
@@ -139,6 +149,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
             return this.#callAnswerer(data, name)
           },
           onGiveUp: (reason, error) => this.emit('gaveUp', socket.name, reason, error),
+          ...(recorder && socket.kind === 'sub'
+            ? {
+                record: {
+                  budget: recorder.budget,
+                  onBatch: (batch) => recorder.accept(socket.name, batch),
+                },
+              }
+            : {}),
         }),
       )
       // A first sample now, so runs before the first periodic one count in the window too.
@@ -356,7 +374,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     })
     this.#publishers?.close()
     this.#zap?.close()
+    // After the joins: every receive thread has sent its last batch.
+    await this.#recorder?.close()
     return result
+  }
+
+  /** ZMQ_RECORD_FILE: per SUB socket, messages recorded, overflowed and skipped so far. */
+  recordCounts(): ReadonlyMap<string, Readonly<RecordCounts>> {
+    return this.#recorder?.counts ?? new Map()
   }
 
   /** ZAP handler counts, when any socket is a CURVE server. */
@@ -384,5 +409,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#publishers?.close()
     this.#zap?.close()
     return pending.map((w) => w.socket.name)
+  }
+}
+
+/** ZMQ_RECORD_FILE: a file that cannot be created is a configuration error (exit 78). */
+async function openRecorder(config: Config, log: Logger): Promise<ContainerRecorder> {
+  const record = config.record as NonNullable<Config['record']>
+  const subs = config.sockets.filter((s) => s.kind === 'sub')
+  try {
+    return await ContainerRecorder.open(record, subs, log)
+  } catch (error) {
+    throw new ConfigError([
+      {
+        variable: 'ZMQ_RECORD_FILE',
+        problem: `names a file that cannot be created (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${record.file}`,
+        example: '/data/recording.mcap',
+      },
+    ])
   }
 }

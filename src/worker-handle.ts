@@ -42,6 +42,11 @@ export interface WorkerHandleOptions {
   readonly onCall: (data: unknown, socket: string) => Promise<unknown>
   /** A failure after the ready handshake, including a thread that ended on its own. */
   readonly onFailure: (error: SerializedError) => void
+  /** ZMQ_RECORD_FILE: the recorder's budget, and where its batches go. */
+  readonly record?: {
+    readonly budget: SharedArrayBuffer
+    readonly onBatch: (batch: Extract<FromWorker, { type: 'record' }>) => void
+  }
 }
 
 // The compiled worker sits beside the compiled src/; under tsx both are .ts.
@@ -81,6 +86,7 @@ export class WorkerHandle {
       servicePath: options.servicePath,
       port: port2,
       counters: this.counters.buffer,
+      ...(options.record ? { recordBudget: options.record.budget } : {}),
     }
     this.#worker = new Worker(options.entry ?? DEFAULT_ENTRY, {
       workerData: init,
@@ -197,6 +203,9 @@ export class WorkerHandle {
         return
       case 'service':
         this.#options.onServiceMessage(message.data, this.socket.name)
+        return
+      case 'record':
+        this.#options.record?.onBatch(message)
         return
       case 'call': {
         const { id } = message

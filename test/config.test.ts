@@ -115,6 +115,7 @@ describe('loadConfig: the seed camera .env', () => {
       sendHwm: 1000,
       receiveHwm: 1000,
       xpubNoDrop: false,
+      record: undefined,
     } satisfies Config)
   })
 
