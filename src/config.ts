@@ -99,7 +99,10 @@ export interface Config {
   readonly restart: RestartConfig
   /** The /metrics, /livez, /readyz listener; undefined when HTTP_PORT is unset. */
   readonly http: { readonly port: number; readonly host: string } | undefined
-  /** /readyz also needs every SUB socket to have a connected publisher. */
+  /**
+   * /readyz also needs every SUB socket to have a connected publisher. Off by default: behind
+   * Kubernetes Services, two containers that subscribe to each other would wait forever.
+   */
   readonly readyRequiresPeers: boolean
   /** /readyz also needs each socket's recent p99 handler time within its class budget. */
   readonly readyOnLatency: boolean
@@ -603,7 +606,7 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
     ZC_RESTART_WINDOW_MS: atLeastOne({ default: 60_000, example: '60000' }),
     HTTP_PORT: port({ default: undefined, example: '9464' }),
     HTTP_HOST: host({ default: '0.0.0.0', example: '0.0.0.0' }),
-    ZC_READY_REQUIRES_PEERS: flag({ default: true, example: 'false' }),
+    ZC_READY_REQUIRES_PEERS: flag({ default: false, example: 'true' }),
     ZC_READY_ON_LATENCY: flag({ default: false, example: 'true' }),
     ZC_LIVENESS_STALE_MS: atLeastOne({ default: 10_000, example: '10000' }),
     ZMQ_CURVE_ALLOW: keyList({ default: undefined, example: '<public key>,<public key>' }),

@@ -4,7 +4,7 @@ import { COMMANDS, findCommand, runCommand } from './cli'
 import { loadConfig } from './config'
 import { ConfigError, ZcError } from './errors'
 import { EXIT, type ExitCode } from './exit-codes'
-import { HealthServer } from './health'
+import { HealthServer, readinessStatus } from './health'
 import { createLogger, type Logger } from './logger'
 import { createMetrics } from './metrics'
 import { Supervisor } from './supervisor'
@@ -107,8 +107,18 @@ export async function runContainer(): Promise<Outcome> {
   try {
     // Up before the sockets, so probes get answers (live, not ready) during start-up.
     if (config.http) http = await listenHttp(config.http, supervisor, log)
-    if (await supervisor.start())
-      log.info({ startupMs: Math.round(performance.now() - startedAt) }, 'ready')
+    if (await supervisor.start()) {
+      // The same status /readyz answers now, so the log and the probe never disagree.
+      const { ready, degraded } = supervisor.readiness()
+      log.info(
+        {
+          startupMs: Math.round(performance.now() - startedAt),
+          status: readinessStatus(ready, degraded),
+          ...(degraded.length > 0 ? { degraded } : {}),
+        },
+        'ready',
+      )
+    }
   } catch (error) {
     // A service's own variables are configuration too (the camera's CAMERA_FPS, say).
     if (error instanceof ConfigError) {

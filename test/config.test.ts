@@ -107,7 +107,7 @@ describe('loadConfig: the seed camera .env', () => {
       monitor: true,
       restart: { backoffMs: 100, backoffMaxMs: 5000, limit: 5, windowMs: 60_000 },
       http: undefined,
-      readyRequiresPeers: true,
+      readyRequiresPeers: false,
       readyOnLatency: false,
       livenessStaleMs: 10_000,
       curveAllow: undefined,
