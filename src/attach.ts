@@ -2,6 +2,7 @@ import type { Socket } from 'zeromq'
 import type { Config, SocketSpec } from './config'
 import { isIpv6Address } from './endpoints'
 import { ZcError } from './errors'
+import { describeAddressFailure } from './failure-cause'
 
 /**
  * Binds or connects `socket` to every endpoint of `spec`, in order. Returns the addresses as
@@ -25,10 +26,9 @@ export async function attach(
         resolved.push(e.address)
       }
     } catch (error) {
-      const problem = error instanceof Error ? error.message : String(error)
       throw new ZcError(
         'ZC_ERR_BIND_FAILED',
-        `${spec.envPrefix}_ENDPOINT: cannot ${e.action} ${e.address}: ${problem}`,
+        `${spec.envPrefix}_ENDPOINT: cannot ${e.action} ${e.address}: ${describeAddressFailure(error, e.address)}`,
         {
           cause: error,
         },

@@ -71,10 +71,11 @@ class ReceiveWorker {
     this.#port = init.port
     this.#counters = new SocketCounters(init.counters)
     const { socket } = init
-    this.#log = createLogger(init.config.logLevel, {
-      socket: socket.name,
-      class: socket.latencyClass,
-    })
+    this.#log = createLogger(
+      init.config.logLevel,
+      { socket: socket.name, class: socket.latencyClass },
+      init.config.logFormat,
+    )
     this.#budgetSeconds = LATENCY_BUDGET_MS[socket.latencyClass] / 1000
     // A heartbeat in shared memory for /livez: it stops when this thread's event loop is stuck.
     this.#counters.tick()
@@ -134,7 +135,12 @@ class ReceiveWorker {
     const { socket, servicePath } = this.#init
     return new PoolDispatcher(
       config,
-      { servicePath, socket, logLevel: this.#init.config.logLevel },
+      {
+        servicePath,
+        socket,
+        logLevel: this.#init.config.logLevel,
+        logFormat: this.#init.config.logFormat,
+      },
       {
         done: (item, result) => {
           for (const p of result.publishes) this.#post({ type: 'publish', ...p })
@@ -362,7 +368,12 @@ class ReceiveWorker {
         reply = ['OK', bytes]
         this.#counters.add('handled')
       } catch (error) {
-        this.#drop('handler_error', () => ({ err: error }))
+        // Not a drop: the request was answered, with the error. Handled, and a handler error.
+        this.#counters.add('handled')
+        this.#counters.add('errorReplies')
+        const suppressed = this.#throttle.admit('error_reply')
+        if (suppressed !== undefined)
+          this.#log.error({ err: error, suppressed }, 'reply handler failed; error reply sent')
         reply = ['ERR', error instanceof Error ? error.message : String(error)]
       }
       this.#timed(receivedAt, '')

@@ -74,7 +74,7 @@ export class RequestClient {
     }
     throw new ZcError(
       'ZC_ERR_REQUEST_TIMEOUT',
-      `no reply from ${this.endpoint} after ${this.#retries + 1} attempts of ${this.#timeoutMs} ms`,
+      `no reply from ${this.endpoint} after ${this.#retries + 1} attempt${this.#retries === 0 ? '' : 's'} of ${this.#timeoutMs} ms`,
       { cause: lastError },
     )
   }

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { type Config, LATENCY_BUDGET_MS } from './config'
 import { type CounterSnapshot, DURATION_BUCKETS } from './counters'
 import { withDeadline } from './deadline'
-import type { SerializedError } from './errors'
+import { ConfigError, type SerializedError } from './errors'
 import type { Readiness } from './health'
 import { LatencyWindow } from './latency-window'
 import type { Logger } from './logger'
@@ -16,6 +16,7 @@ import {
   resolveServicePath,
   type Service,
   type StopFn,
+  serviceKeyIssues,
 } from './service'
 import { type GiveUpReason, WorkerSlot } from './worker-slot'
 import { ZapHandler, type ZapStats } from './zap'
@@ -92,6 +93,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const { config } = this
     const servicePath = resolveServicePath(config.service)
     const service = await loadService(servicePath)
+    const keyIssues = serviceKeyIssues(service, config.sockets)
+    if (keyIssues.length > 0) throw new ConfigError(keyIssues)
     if (this.#closing) return false
 
     // Before any CURVE server socket binds: libzmq sends every handshake to this handler.

@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import type { Config, SocketSpec } from './config'
 import { SocketCounters } from './counters'
 import { withDeadline } from './deadline'
@@ -161,6 +161,10 @@ export class WorkerHandle {
   }
 
   #onExit(code: number): void {
+    // The port is not ordered with 'exit': a worker that posted `failed` (its bind failed, say)
+    // and ended can be seen exiting first. Read what it said before calling it an early exit.
+    for (let m = receiveMessageOnPort(this.#port); m; m = receiveMessageOnPort(this.#port))
+      this.#onMessage(m.message as FromWorker)
     const stopped = this.#stopRequested
       ? 'stopped during start-up'
       : `exited with code ${code} during start-up`

@@ -90,7 +90,7 @@ async function servingReady(container: ContainerProcess): Promise<LogLine> {
     200,
     `${container.label} /readyz: ${answer.body}\n${container.dump()}`,
   )
-  assert.notEqual(ready.status, 'not ready', JSON.stringify(ready))
+  assert.notEqual(ready.readyz, 'not ready', JSON.stringify(ready))
   return ready
 }
 

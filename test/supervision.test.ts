@@ -758,7 +758,7 @@ describe('/livez and /readyz', () => {
       })
       const ready = await container.waitForLog('ready')
       // The ready line says what /readyz says.
-      assert.equal(ready.status, 'degraded', JSON.stringify(ready))
+      assert.equal(ready.readyz, 'degraded', JSON.stringify(ready))
       assert.deepEqual(ready.degraded, ['socket sub has no connected peer'])
       const alone = await probe(port, '/readyz')
       assert.equal(alone.status, 200, alone.body)
@@ -810,7 +810,7 @@ describe('/livez and /readyz', () => {
         ZC_READY_REQUIRES_PEERS: 'true',
       })
       const ready = await container.waitForLog('ready')
-      assert.equal(ready.status, 'not ready', JSON.stringify(ready))
+      assert.equal(ready.readyz, 'not ready', JSON.stringify(ready))
       const waiting = await probe(port, '/readyz')
       assert.equal(waiting.status, 503, waiting.body)
       assert.equal(waiting.state, 'not ready')
