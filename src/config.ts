@@ -105,7 +105,9 @@ export interface Config {
   readonly logFormat: LogFormat
   /** Largest message a SUB accepts; libzmq drops the connection on a bigger one. */
   readonly maxMessageBytes: number
+  /** libzmq's first reconnect interval (ZMQ_RECONNECT_IVL); each attempt adds a jitter below it. */
   readonly reconnectIntervalMs: number
+  /** Cap of libzmq's doubling reconnect backoff (ZMQ_RECONNECT_IVL_MAX); equal to the interval: none. */
   readonly reconnectIntervalMaxMs: number
   readonly heartbeat: HeartbeatConfig | undefined
   /** Socket monitors (zeromq Observer): connection events logged and counted. */
@@ -113,7 +115,10 @@ export interface Config {
   readonly restart: RestartConfig
   /** The /metrics, /livez, /readyz listener; undefined when HTTP_PORT is unset. */
   readonly http: { readonly port: number; readonly host: string } | undefined
-  /** /readyz also needs every SUB socket to have a connected publisher. */
+  /**
+   * /readyz also needs every SUB socket to have a connected publisher. Off by default: behind
+   * Kubernetes Services, two containers that subscribe to each other would wait forever.
+   */
   readonly readyRequiresPeers: boolean
   /** /readyz also needs each socket's recent p99 handler time within its class budget. */
   readonly readyOnLatency: boolean
@@ -141,6 +146,14 @@ export interface RecordConfig {
   readonly bufferBytes: number
   readonly compression: 'none' | 'zstd'
 }
+
+/**
+ * Default cap of libzmq's reconnect backoff. A subscriber must hear a publisher that comes back
+ * within half a second, however long it was away: with the backoff doubling from 100 ms up to
+ * this cap, plus libzmq's jitter of up to ZMQ_RECONNECT_IVL_MS, the next attempt is at most
+ * 350 ms away. 5000 (the old default) left a SUB deaf for up to 5 s after its publisher came back.
+ */
+export const RECONNECT_IVL_MAX_DEFAULT_MS = 250
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -246,7 +259,9 @@ export function loadConfig(rawEnv: Env = process.env): Config {
     service: (cleaned.ZC_SERVICE as string | undefined) || undefined,
     maxMessageBytes: cleaned.ZMQ_MAX_MESSAGE_BYTES as number,
     reconnectIntervalMs: cleaned.ZMQ_RECONNECT_IVL_MS as number,
-    reconnectIntervalMaxMs: cleaned.ZMQ_RECONNECT_IVL_MAX_MS as number,
+    reconnectIntervalMaxMs:
+      (cleaned.ZMQ_RECONNECT_IVL_MAX_MS as number | undefined) ??
+      Math.max(RECONNECT_IVL_MAX_DEFAULT_MS, cleaned.ZMQ_RECONNECT_IVL_MS as number),
     heartbeat: heartbeatFrom(cleaned),
     monitor: cleaned.ZMQ_MONITOR as boolean,
     restart: {
@@ -660,7 +675,8 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
       2 ** 31 - 1,
     )({ default: 64 * 1024 * 1024, example: '1048576' }),
     ZMQ_RECONNECT_IVL_MS: atLeastOne({ default: 100, example: '100' }),
-    ZMQ_RECONNECT_IVL_MAX_MS: atLeastOne({ default: 5000, example: '5000' }),
+    // Unset: RECONNECT_IVL_MAX_DEFAULT_MS, or ZMQ_RECONNECT_IVL_MS when that is larger.
+    ZMQ_RECONNECT_IVL_MAX_MS: atLeastOne({ default: undefined, example: '250' }),
     ZMQ_HEARTBEAT_IVL_MS: heartbeatMs({ default: 0, example: '1000' }),
     ZMQ_HEARTBEAT_TIMEOUT_MS: heartbeatMs({ default: undefined, example: '3000' }),
     ZMQ_HEARTBEAT_TTL_MS: heartbeatMs({ default: undefined, example: '3000' }),
@@ -671,7 +687,7 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
     ZC_RESTART_WINDOW_MS: atLeastOne({ default: 60_000, example: '60000' }),
     HTTP_PORT: port({ default: undefined, example: '9464' }),
     HTTP_HOST: host({ default: '0.0.0.0', example: '0.0.0.0' }),
-    ZC_READY_REQUIRES_PEERS: flag({ default: true, example: 'false' }),
+    ZC_READY_REQUIRES_PEERS: flag({ default: false, example: 'true' }),
     ZC_READY_ON_LATENCY: flag({ default: false, example: 'true' }),
     ZC_LIVENESS_STALE_MS: atLeastOne({ default: 10_000, example: '10000' }),
     ZMQ_CURVE_ALLOW: keyList({ default: undefined, example: '<public key>,<public key>' }),

@@ -5,7 +5,7 @@ import { describeUnknownVariable, loadConfig, unknownVariables } from './config'
 import { ConfigError, ZcError } from './errors'
 import { EXIT, type ExitCode } from './exit-codes'
 import { describeAddressFailure } from './failure-cause'
-import { HealthServer } from './health'
+import { HealthServer, readinessStatus } from './health'
 import { createLogger, type Logger, logAlways } from './logger'
 import { createMetrics } from './metrics'
 import { Supervisor } from './supervisor'
@@ -118,14 +118,15 @@ export async function runContainer(): Promise<Outcome> {
     // Up before the sockets, so probes get answers (live, not ready) during start-up.
     if (config.http) http = await listenHttp(config.http, supervisor, log)
     if (await supervisor.start()) {
-      // Every socket is up; /readyz may still wait (for peers, say). The same function answers
-      // both, so the line and the probe cannot disagree.
-      const { ready, reasons } = supervisor.readiness()
+      // Every socket is up; /readyz may still wait (for a subscriber gate, say). The same
+      // function answers both, so the line and the probe cannot disagree.
+      const { ready, reasons, degraded } = supervisor.readiness()
       log.info(
         {
           startupMs: Math.round(performance.now() - startedAt),
-          readyz: ready ? 'ok' : 'not ready',
+          readyz: readinessStatus(ready, degraded),
           waitingFor: reasons,
+          ...(degraded.length > 0 ? { degraded } : {}),
         },
         'ready',
       )

@@ -54,6 +54,8 @@ class ReceiveWorker {
   #monitor: Monitor | undefined
   #closing: Promise<void> | undefined
   #stopping = false
+  /** This SUB had a publisher and lost every one: the next connection is "peer back". */
+  #peerLost = false
   #pool: PoolDispatcher | undefined
   /** ZMQ_RECORD_FILE on a SUB socket: one non-blocking call per received message. */
   readonly #capture: RecordCapture | undefined
@@ -219,7 +221,7 @@ class ReceiveWorker {
     counters.monitorActive = true
     this.#monitor = monitorSocket(socket, this.#log, {
       count: (kind) => counters.event(kind),
-      peers: (delta) => counters.addPeers(delta),
+      peers: (delta) => this.#onPeers(delta),
       disconnected: (address) => this.#onDisconnect(address),
       retrying: (address) => this.#cancelRearm(address),
       connected: (address) => this.#cancelRearm(address, true),
@@ -227,6 +229,27 @@ class ReceiveWorker {
     counters.monitorActive = this.#monitor !== undefined
     counters.monitored = this.#monitor !== undefined
     return this.#monitor !== undefined
+  }
+
+  /**
+   * Counts connected peers for /readyz and zc_sub_peers, and logs each change of a SUB socket
+   * between "no publisher" (degraded) and "some publisher": one line per change, not per
+   * connection (the monitor logs those as `socket event`).
+   */
+  #onPeers(delta: number): void {
+    const before = this.#counters.peers
+    this.#counters.addPeers(delta)
+    const after = this.#counters.peers
+    if (this.#init.socket.kind !== 'sub' || this.#stopping) return
+    if (before > 0 && after === 0) {
+      this.#peerLost = true
+      this.#log.warn(
+        { degraded: `socket ${this.#init.socket.name} has no connected peer` },
+        'peer lost',
+      )
+    } else if (before === 0 && after > 0) {
+      this.#log.info({ peers: after }, this.#peerLost ? 'peer back' : 'peer connected')
+    }
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Request } from 'zeromq'
+import { isIpv6Address } from './endpoints'
 import { ZcError } from './errors'
 import type { Payload } from './service'
 
@@ -92,6 +93,7 @@ export class RequestClient {
       socket.curveSecretKey = curve.secretKey
       socket.curveServerKey = curve.serverKey
     }
+    if (isIpv6Address(this.endpoint)) socket.ipv6 = true
     socket.connect(this.endpoint)
     return socket
   }

@@ -4,6 +4,7 @@ import { type Config, LATENCY_BUDGET_MS } from './config'
 import { type CounterSnapshot, DURATION_BUCKETS } from './counters'
 import { withDeadline } from './deadline'
 import { ConfigError, type SerializedError } from './errors'
+import type { Readiness } from './health'
 import { LatencyWindow } from './latency-window'
 import type { Logger } from './logger'
 import { LogThrottle } from './logger'
@@ -192,24 +193,27 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /**
-   * Whether the container should receive traffic (/readyz), with the reasons it should not.
-   * Goes false first thing at shutdown (the Kubernetes contract), then the drain begins.
+   * Whether the container can serve (/readyz), with the reasons it cannot. Goes false first thing
+   * at shutdown (the Kubernetes contract), then the drain begins.
+   *
+   * A SUB socket with no connected publisher is `degraded`, not a reason: behind a Kubernetes
+   * Service, a peer's connection is routed only once this container is ready, so waiting for
+   * peers before being ready deadlocks two containers that subscribe to each other. It becomes
+   * a reason only with ZC_READY_REQUIRES_PEERS=true.
    */
-  readiness(): { ready: boolean; reasons: string[] } {
+  readiness(): Readiness {
     const reasons: string[] = []
+    const degraded: string[] = []
     if (this.#closing) reasons.push('shutting down')
     else if (!this.#started) reasons.push('starting')
     for (const slot of this.#slots) {
       const name = slot.socket.name
       if (this.#started && slot.state !== 'up')
         reasons.push(`receive worker ${name} is ${slot.state}`)
-      if (
-        slot.socket.kind === 'sub' &&
-        this.config.readyRequiresPeers &&
-        slot.counters.monitored &&
-        slot.counters.peers === 0
-      )
-        reasons.push(`socket ${name} has no connected peer`)
+      if (slot.socket.kind === 'sub' && slot.counters.monitored && slot.counters.peers === 0)
+        (this.config.readyRequiresPeers ? reasons : degraded).push(
+          `socket ${name} has no connected peer`,
+        )
       if (this.config.readyOnLatency) {
         const p99 = this.#latency.get(name)?.p99()
         const budget = LATENCY_BUDGET_MS[slot.socket.latencyClass] / 1000
@@ -221,7 +225,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     for (const gate of this.#publishers?.gateUnmet() ?? [])
       reasons.push(`socket ${gate.socket} has ${gate.attached} of ${gate.required} subscribers`)
-    return { ready: reasons.length === 0, reasons }
+    return { ready: reasons.length === 0, reasons, degraded }
   }
 
   /**

@@ -103,12 +103,12 @@ describe('loadConfig: the seed camera .env', () => {
       service: undefined,
       maxMessageBytes: 64 * 1024 * 1024,
       reconnectIntervalMs: 100,
-      reconnectIntervalMaxMs: 5000,
+      reconnectIntervalMaxMs: 250,
       heartbeat: undefined,
       monitor: true,
       restart: { backoffMs: 100, backoffMaxMs: 5000, limit: 5, windowMs: 60_000 },
       http: undefined,
-      readyRequiresPeers: true,
+      readyRequiresPeers: false,
       readyOnLatency: false,
       livenessStaleMs: 10_000,
       curveAllow: undefined,
@@ -206,6 +206,19 @@ describe('loadConfig: sockets', () => {
     assert.throws(
       () => loadConfig({ ...camera(), ZMQ_HEARTBEAT_TIMEOUT_MS: '500' }),
       (e: ConfigError) => e.issues[0]?.variable === 'ZMQ_HEARTBEAT_TIMEOUT_MS',
+    )
+  })
+
+  it('caps the reconnect backoff at 250 ms, or at the interval when that is larger', () => {
+    const cap = (env: Record<string, string>) =>
+      loadConfig({ ...camera(), ...env }).reconnectIntervalMaxMs
+    assert.equal(cap({}), 250)
+    assert.equal(cap({ ZMQ_RECONNECT_IVL_MS: '1000' }), 1000)
+    assert.equal(cap({ ZMQ_RECONNECT_IVL_MAX_MS: '5000' }), 5000)
+    assert.equal(cap({ ZMQ_RECONNECT_IVL_MS: '100', ZMQ_RECONNECT_IVL_MAX_MS: '100' }), 100)
+    assert.throws(
+      () => cap({ ZMQ_RECONNECT_IVL_MS: '1000', ZMQ_RECONNECT_IVL_MAX_MS: '250' }),
+      (e: ConfigError) => e.issues[0]?.variable === 'ZMQ_RECONNECT_IVL_MAX_MS',
     )
   })
 

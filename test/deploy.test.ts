@@ -230,6 +230,15 @@ describe('compose.yaml', () => {
     })
   }
 
+  it('becomes ready on its own: no readyz health check waits for peers', () => {
+    // `depends_on: condition: service_healthy` or `up --wait` would otherwise wait on a pair
+    // of containers that each wait for the other (see deploy/k8s).
+    for (const [name, service] of Object.entries(compose.services)) {
+      const config = loadConfig(composeEnv(service))
+      assert.equal(config.readyRequiresPeers, false, `${name}: ZC_READY_REQUIRES_PEERS`)
+    }
+  })
+
   it('wires every connect to a service that binds it, with declared topics', () => {
     const containers = Object.entries(compose.services).map(([name, s]) => ({
       name,
@@ -612,6 +621,15 @@ describe('deploy/k8s', () => {
       )?.metadata.name
     }
     assert.deepEqual(wiringProblems(containers, resolve), [])
+  })
+
+  it('becomes ready on its own: no readiness probe waits for peers behind a Service', () => {
+    // A Service routes a new connection only to ready pods. A pod whose /readyz waits for its SUB
+    // peers therefore waits for a pod that may be waiting for it: camera and dashboard deadlock.
+    for (const d of ofKind('Deployment')) {
+      const config = loadConfig(podEnv(d))
+      assert.equal(config.readyRequiresPeers, false, `${d.metadata.name}: ZC_READY_REQUIRES_PEERS`)
+    }
   })
 
   it('agrees with compose.yaml on the health port and the shutdown deadline', () => {

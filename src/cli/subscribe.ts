@@ -1,5 +1,5 @@
 import { Subscriber, type XPublisher } from 'zeromq'
-import type { Endpoint } from '../endpoints'
+import { type Endpoint, isIpv6Address } from '../endpoints'
 import { watchConnection } from './connection-status'
 import { type CliIo, note } from './io'
 
@@ -43,6 +43,8 @@ export async function attach(
   endpoint: Endpoint,
 ): Promise<string | undefined> {
   try {
+    // The container's rule (see isIpv6Address): libzmq takes an IPv6 literal only with this on.
+    if (isIpv6Address(endpoint.address)) socket.ipv6 = true
     if (endpoint.action === 'connect') {
       socket.connect(endpoint.address)
       return endpoint.address
