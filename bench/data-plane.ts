@@ -159,6 +159,7 @@ async function poolOverhead(): Promise<void> {
         servicePath: path.join(ROOT, 'bench', 'data-plane', 'noop-service.js'),
         socket,
         logLevel: 'silent',
+        logFormat: 'json',
       },
       {
         done: () => {

@@ -23,12 +23,22 @@ import { type ChartPanel, loadavg, mark, type Section, svgChart, table } from '.
 import { isolation } from './scenarios/isolation'
 import { latency } from './scenarios/latency'
 import { memory } from './scenarios/memory'
+import { reconnect } from './scenarios/reconnect'
 import { relay } from './scenarios/relay'
 import { shutdown } from './scenarios/shutdown'
 import { startup } from './scenarios/startup'
 import { throughput } from './scenarios/throughput'
 
-const SCENARIOS: Scenario[] = [isolation, throughput, latency, relay, shutdown, startup, memory]
+const SCENARIOS: Scenario[] = [
+  isolation,
+  throughput,
+  latency,
+  relay,
+  shutdown,
+  startup,
+  memory,
+  reconnect,
+]
 const FULL_SOAK = 10_000_000
 /** The issue's 10 M: at 16 B the container takes them in about 35 s on this 2-core machine. */
 const DEFAULT_SOAK = FULL_SOAK

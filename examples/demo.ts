@@ -11,6 +11,8 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs, parseEnv } from 'node:util'
+import { prettyFactory } from 'pino-pretty'
+import { PRETTY_OPTIONS } from '../src/logger'
 
 const root = path.join(__dirname, '..', '..')
 const { values: args } = parseArgs({
@@ -28,31 +30,11 @@ const { values: args } = parseArgs({
   },
 })
 
-const LEVEL_NAMES: Record<string, string> = {
-  trace: 'TRACE',
-  debug: 'DEBUG',
-  info: 'INFO ',
-  warn: 'WARN ',
-  error: 'ERROR',
-  fatal: 'FATAL',
-}
-const SKIP = new Set(['level', 'time', 'pid', 'msg', 'name'])
-
-/** One human line per JSON log line: time, level, message, then the fields. */
-function pretty(line: string): string {
-  let entry: Record<string, unknown>
-  try {
-    entry = JSON.parse(line) as Record<string, unknown>
-  } catch {
-    return line
-  }
-  const time = String(entry.time ?? '').slice(11, 23)
-  const fields = Object.entries(entry)
-    .filter(([k]) => !SKIP.has(k))
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-    .join(' ')
-  return `${time} ${LEVEL_NAMES[String(entry.level)] ?? entry.level} ${entry.msg} ${fields}`
-}
+/**
+ * One human line per JSON log line: pino-pretty with the containers' own LOG_FORMAT=pretty
+ * settings, so the demo reads like a container run with that setting.
+ */
+const pretty = prettyFactory({ ...PRETTY_OPTIONS, colorize: process.stdout.isTTY === true })
 
 function start(name: string, envFile: string): ChildProcess {
   const env = { ...process.env, ...parseEnv(readFileSync(envFile, 'utf8')) }
@@ -67,7 +49,9 @@ function start(name: string, envFile: string): ChildProcess {
   for (const stream of [child.stdout, child.stderr]) {
     if (!stream) continue
     createInterface({ input: stream }).on('line', (line) => {
-      process.stdout.write(`${label}${args.json ? line : pretty(line)}\n`)
+      // A line that is not JSON (a config error on stderr) passes through as it is.
+      const shown = args.json || !line.startsWith('{') ? line : pretty(line).trimEnd()
+      process.stdout.write(`${label}${shown}\n`)
     })
   }
   return child

@@ -1,6 +1,8 @@
 import type { Socket } from 'zeromq'
 import type { Config, SocketSpec } from './config'
+import { isIpv6Address } from './endpoints'
 import { ZcError } from './errors'
+import { describeAddressFailure } from './failure-cause'
 
 /**
  * Binds or connects `socket` to every endpoint of `spec`, in order. Returns the addresses as
@@ -24,10 +26,9 @@ export async function attach(
         resolved.push(e.address)
       }
     } catch (error) {
-      const problem = error instanceof Error ? error.message : String(error)
       throw new ZcError(
         'ZC_ERR_BIND_FAILED',
-        `${spec.envPrefix}_ENDPOINT: cannot ${e.action} ${e.address}: ${problem}`,
+        `${spec.envPrefix}_ENDPOINT: cannot ${e.action} ${e.address}: ${describeAddressFailure(error, e.address)}`,
         {
           cause: error,
         },
@@ -39,7 +40,7 @@ export async function attach(
 
 /**
  * Options every container socket gets from the environment: linger, reconnect, heartbeats,
- * high-water marks, and the socket's CURVE keys and role.
+ * high-water marks, the socket's CURVE keys and role, and IPv6 for IPv6 endpoints.
  */
 export function socketOptions(config: Config, spec: SocketSpec) {
   const hb = config.heartbeat
@@ -62,6 +63,8 @@ export function socketOptions(config: Config, spec: SocketSpec) {
               { zapDomain: 'zmq-container', zapEnforceDomain: true }),
         }
       : {}),
+    // Mixed lists work too: with the option on, IPv4 addresses are reached as IPv4-mapped ones.
+    ...(spec.endpoints.some((e) => isIpv6Address(e.address)) ? { ipv6: true } : {}),
     reconnectInterval: config.reconnectIntervalMs,
     reconnectMaxInterval: config.reconnectIntervalMaxMs,
     ...(hb

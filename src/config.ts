@@ -1,4 +1,5 @@
 import { customCleanEnv, EnvMissingError, makeValidator, type Spec } from 'envalid'
+import { distance } from 'fastest-levenshtein'
 import { type Endpoint, type EndpointAction, parseEndpointList } from './endpoints'
 import { ConfigError, type ConfigIssue } from './errors'
 import { curveKeyProblem, parseKeyList, resolveFileVariables } from './secrets'
@@ -73,6 +74,18 @@ export interface RestartConfig {
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+export const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+]
+
+/** `json`: one pino JSON object a line, for log collectors; `pretty`: pino-pretty, for people. */
+export type LogFormat = 'json' | 'pretty'
 
 /** Everything the container needs, as plain frozen data so it can be posted to workers. */
 export interface Config {
@@ -89,9 +102,12 @@ export interface Config {
   /** Sends a PUB socket may have in flight before publishes are dropped and counted. */
   readonly publishQueueLimit: number
   readonly logLevel: LogLevel
+  readonly logFormat: LogFormat
   /** Largest message a SUB accepts; libzmq drops the connection on a bigger one. */
   readonly maxMessageBytes: number
+  /** libzmq's first reconnect interval (ZMQ_RECONNECT_IVL); each attempt adds a jitter below it. */
   readonly reconnectIntervalMs: number
+  /** Cap of libzmq's doubling reconnect backoff (ZMQ_RECONNECT_IVL_MAX); equal to the interval: none. */
   readonly reconnectIntervalMaxMs: number
   readonly heartbeat: HeartbeatConfig | undefined
   /** Socket monitors (zeromq Observer): connection events logged and counted. */
@@ -106,7 +122,10 @@ export interface Config {
   readonly workerHeapHighWaterPercent: number
   /** The /metrics, /livez, /readyz listener; undefined when HTTP_PORT is unset. */
   readonly http: { readonly port: number; readonly host: string } | undefined
-  /** /readyz also needs every SUB socket to have a connected publisher. */
+  /**
+   * /readyz also needs every SUB socket to have a connected publisher. Off by default: behind
+   * Kubernetes Services, two containers that subscribe to each other would wait forever.
+   */
   readonly readyRequiresPeers: boolean
   /** /readyz also needs each socket's recent p99 handler time within its class budget. */
   readonly readyOnLatency: boolean
@@ -123,12 +142,31 @@ export interface Config {
   readonly xpubNoDrop: boolean
   /** Service module: a built-in example name or a path; undefined runs the logging service. */
   readonly service: string | undefined
+  /** ZMQ_RECORD_FILE: what the SUB sockets receive is recorded to this MCAP file. */
+  readonly record: RecordConfig | undefined
 }
+
+/** Container recording (ZMQ_RECORD_*); see src/recording/container-recorder.ts. */
+export interface RecordConfig {
+  readonly file: string
+  /** Bytes received and not yet written, across all sockets, before messages overflow. */
+  readonly bufferBytes: number
+  readonly compression: 'none' | 'zstd'
+}
+
+/**
+ * Default cap of libzmq's reconnect backoff. A subscriber must hear a publisher that comes back
+ * within half a second, however long it was away: with the backoff doubling from 100 ms up to
+ * this cap, plus libzmq's jitter of up to ZMQ_RECONNECT_IVL_MS, the next attempt is at most
+ * 350 ms away. 5000 (the old default) left a SUB deaf for up to 5 s after its publisher came back.
+ */
+export const RECONNECT_IVL_MAX_DEFAULT_MS = 250
 
 type Env = Readonly<Record<string, string | undefined>>
 
 const CURVE_KEYS = ['CURVE_PUBLIC_KEY', 'CURVE_SECRET_KEY', 'CURVE_SERVER_KEY'] as const
-const SOCKET_KEYS = [
+/** The `<KEY>` ends of per-socket variables, `ZMQ_<DIRECTION>[_<NAME>]_<KEY>`. */
+export const SOCKET_KEYS = [
   'ENDPOINT',
   'TOPICS',
   'CLASS',
@@ -141,6 +179,18 @@ const SOCKET_KEYS = [
 ] as const
 const PUB_ONLY_KEYS = new Set(['MIN_SUBSCRIBERS', 'SUBSCRIBER_TIMEOUT_MS'])
 const SUB_ONLY_KEYS = new Set(['POOL_THREADS', 'POOL_QUEUE', 'POOL_DROP'])
+export const SOCKET_DIRECTIONS = ['SUB', 'PUB', 'REP'] as const
+export type SocketDirection = (typeof SOCKET_DIRECTIONS)[number]
+
+/** The per-socket keys a socket of `direction` reads (a REP has no topics, pool or gate). */
+export function socketKeysFor(direction: SocketDirection): string[] {
+  return SOCKET_KEYS.filter(
+    (k) =>
+      !(direction !== 'PUB' && PUB_ONLY_KEYS.has(k)) &&
+      !(direction !== 'SUB' && SUB_ONLY_KEYS.has(k)) &&
+      !(direction === 'REP' && k === 'TOPICS'),
+  )
+}
 const SOCKET_VAR_RE = new RegExp(
   `^ZMQ_(SUB|PUB|REP)_(?:([A-Z0-9]+(?:_[A-Z0-9]+)*?)_)?(${SOCKET_KEYS.join('|')})$`,
 )
@@ -212,10 +262,13 @@ export function loadConfig(rawEnv: Env = process.env): Config {
     settleMs: cleaned.ZMQ_SETTLE_MS as number,
     publishQueueLimit: cleaned.ZC_PUBLISH_QUEUE_LIMIT as number,
     logLevel: cleaned.LOG_LEVEL as LogLevel,
+    logFormat: cleaned.LOG_FORMAT as LogFormat,
     service: (cleaned.ZC_SERVICE as string | undefined) || undefined,
     maxMessageBytes: cleaned.ZMQ_MAX_MESSAGE_BYTES as number,
     reconnectIntervalMs: cleaned.ZMQ_RECONNECT_IVL_MS as number,
-    reconnectIntervalMaxMs: cleaned.ZMQ_RECONNECT_IVL_MAX_MS as number,
+    reconnectIntervalMaxMs:
+      (cleaned.ZMQ_RECONNECT_IVL_MAX_MS as number | undefined) ??
+      Math.max(RECONNECT_IVL_MAX_DEFAULT_MS, cleaned.ZMQ_RECONNECT_IVL_MS as number),
     heartbeat: heartbeatFrom(cleaned),
     monitor: cleaned.ZMQ_MONITOR as boolean,
     restart: {
@@ -237,6 +290,13 @@ export function loadConfig(rawEnv: Env = process.env): Config {
     sendHwm: cleaned.ZMQ_SNDHWM as number,
     receiveHwm: cleaned.ZMQ_RCVHWM as number,
     xpubNoDrop: cleaned.ZMQ_XPUB_NODROP as boolean,
+    record: cleaned.ZMQ_RECORD_FILE
+      ? {
+          file: cleaned.ZMQ_RECORD_FILE as string,
+          bufferBytes: cleaned.ZMQ_RECORD_BUFFER_BYTES as number,
+          compression: cleaned.ZMQ_RECORD_COMPRESSION as 'none' | 'zstd',
+        }
+      : undefined,
   })
 }
 
@@ -274,17 +334,22 @@ function defaultClass(c: Candidate): LatencyClass | undefined {
 function findSockets(env: Env, issues: ConfigIssue[]): Candidate[] {
   const byPrefix = new Map<string, Candidate & { keys: Set<string> }>()
   for (const variable of Object.keys(env)) {
-    if (!/^ZMQ_(SUB|PUB|REP)_/.test(variable)) continue
+    const direction = /^ZMQ_(SUB|PUB|REP)_/.exec(variable)?.[1] as SocketDirection | undefined
+    if (!direction) continue
     const m = SOCKET_VAR_RE.exec(variable)
     if (!m) {
       issues.push({
         variable,
-        problem: `is not a socket variable; per-socket variables end in ${SOCKET_KEYS.map((k) => `_${k}`).join(', ')}${suggestion(variable)}`,
+        problem: `is not a socket variable; ${direction} socket variables end in ${socketKeysFor(
+          direction,
+        )
+          .map((k) => `_${k}`)
+          .join(', ')}${suggestion(variable, direction)}`,
         example: '',
       })
       continue
     }
-    const [, direction = '', name, key = ''] = m
+    const [, , name, key = ''] = m
     if (direction !== 'PUB' && PUB_ONLY_KEYS.has(key)) {
       issues.push({ variable, problem: `applies to PUB sockets only`, example: '' })
       continue
@@ -511,6 +576,11 @@ function parseTopicList(input: string, kind: SocketKind): string[] {
   for (const t of topics) {
     const problem = kind === 'sub' ? subscriptionProblem(t) : topicProblem(t)
     if (problem) throw new Error(`${JSON.stringify(t)} ${problem}`)
+    // Matching is exact and every topic has a dot, so a bare word would match nothing at all.
+    if (kind === 'sub' && !t.includes('.'))
+      throw new Error(
+        `${JSON.stringify(t)} has no dot, so it matches no topic (topics are <component>.<message_type>, matched exactly); subscribe to ${t}. for every ${t} topic, or to a full topic such as ${t}.cmd`,
+      )
   }
   const duplicate = topics.find((t, i) => topics.indexOf(t) !== i)
   if (duplicate) throw new Error(`lists ${duplicate} twice`)
@@ -566,10 +636,22 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
       throw new Error(`is "${input}"; it must be a whole number of milliseconds from 0 to 6553500`)
     return n
   })
+  // Case-insensitive: WARN and warn mean the same to anyone who sets them.
   const logLevel = makeValidator<LogLevel>((input) => {
-    const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
-    if (!levels.includes(input)) throw new Error(`is "${input}"; use one of ${levels.join(', ')}`)
-    return input as LogLevel
+    const level = input.trim().toLowerCase() as LogLevel
+    if (!LOG_LEVELS.includes(level))
+      throw new Error(`is "${input}"; use one of ${LOG_LEVELS.join(', ')}`)
+    return level
+  })
+  const logFormat = makeValidator<LogFormat>((input) => {
+    const format = input.trim().toLowerCase()
+    if (format !== 'json' && format !== 'pretty')
+      throw new Error(`is "${input}"; use json or pretty`)
+    return format
+  })
+  const compression = makeValidator<'none' | 'zstd'>((input) => {
+    if (input !== 'none' && input !== 'zstd') throw new Error(`is "${input}"; use none or zstd`)
+    return input
   })
   const service = makeValidator<string>((input) => {
     if (input.trim() !== input) throw new Error('has leading or trailing spaces')
@@ -595,13 +677,15 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
       desc: 'sends in flight per PUB',
     }),
     LOG_LEVEL: logLevel({ default: 'info', example: 'info', desc: 'pino log level' }),
+    LOG_FORMAT: logFormat({ default: 'json', example: 'pretty', desc: 'log line format' }),
     ZC_SERVICE: service({ default: undefined, example: 'camera', desc: 'service module' }),
     ZMQ_MAX_MESSAGE_BYTES: wholeNumber(
       1,
       2 ** 31 - 1,
     )({ default: 64 * 1024 * 1024, example: '1048576' }),
     ZMQ_RECONNECT_IVL_MS: atLeastOne({ default: 100, example: '100' }),
-    ZMQ_RECONNECT_IVL_MAX_MS: atLeastOne({ default: 5000, example: '5000' }),
+    // Unset: RECONNECT_IVL_MAX_DEFAULT_MS, or ZMQ_RECONNECT_IVL_MS when that is larger.
+    ZMQ_RECONNECT_IVL_MAX_MS: atLeastOne({ default: undefined, example: '250' }),
     ZMQ_HEARTBEAT_IVL_MS: heartbeatMs({ default: 0, example: '1000' }),
     ZMQ_HEARTBEAT_TIMEOUT_MS: heartbeatMs({ default: undefined, example: '3000' }),
     ZMQ_HEARTBEAT_TTL_MS: heartbeatMs({ default: undefined, example: '3000' }),
@@ -614,13 +698,23 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
     ZC_WORKER_HEAP_HIGH_WATER_PERCENT: wholeNumber(10, 95)({ default: 70, example: '70' }),
     HTTP_PORT: port({ default: undefined, example: '9464' }),
     HTTP_HOST: host({ default: '0.0.0.0', example: '0.0.0.0' }),
-    ZC_READY_REQUIRES_PEERS: flag({ default: true, example: 'false' }),
+    ZC_READY_REQUIRES_PEERS: flag({ default: false, example: 'true' }),
     ZC_READY_ON_LATENCY: flag({ default: false, example: 'true' }),
     ZC_LIVENESS_STALE_MS: atLeastOne({ default: 10_000, example: '10000' }),
     ZMQ_CURVE_ALLOW: keyList({ default: undefined, example: '<public key>,<public key>' }),
     ZMQ_SNDHWM: wholeNumber(0, 2 ** 31 - 1)({ default: 1000, example: '1000' }),
     ZMQ_RCVHWM: wholeNumber(0, 2 ** 31 - 1)({ default: 1000, example: '1000' }),
     ZMQ_XPUB_NODROP: flag({ default: false, example: 'true' }),
+    ZMQ_RECORD_FILE: service({ default: undefined, example: '/data/recording.mcap' }),
+    // An Int32 in shared memory counts the bytes waiting (see recording/capture.ts).
+    ZMQ_RECORD_BUFFER_BYTES: wholeNumber(
+      1024,
+      2 ** 30,
+    )({
+      default: 64 * 1024 * 1024,
+      example: '67108864',
+    }),
+    ZMQ_RECORD_COMPRESSION: compression({ default: 'none', example: 'zstd' }),
   }
 }
 
@@ -717,10 +811,76 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
-function suggestion(variable: string): string {
+function suggestion(variable: string, direction: SocketDirection): string {
   const last = variable.slice(variable.lastIndexOf('_') + 1)
   if ((SOCKET_KEYS as readonly string[]).includes(last))
     return '; socket names are upper-case letters and digits, joined by single underscores'
-  const key = SOCKET_KEYS.find((k) => k.startsWith(last) || last.startsWith(k))
-  return key ? `; did you mean ${variable.slice(0, variable.lastIndexOf('_') + 1)}${key}?` : ''
+  // Every split of the rest into `<NAME>_<KEY>`: the key nearest to a valid one wins.
+  const words = variable.slice(`ZMQ_${direction}_`.length).split('_')
+  let best: { name: string; key: string; distance: number } | undefined
+  for (let i = 0; i < words.length; i++) {
+    const name = words.slice(0, i).join('_')
+    const guess = words.slice(i).join('_')
+    for (const key of socketKeysFor(direction)) {
+      const d = key.startsWith(guess) || guess.startsWith(key) ? 1 : distance(guess, key)
+      if (d <= 2 && (!best || d < best.distance)) best = { name, key, distance: d }
+    }
+  }
+  if (!best) return ''
+  return `; did you mean ZMQ_${direction}_${best.name ? `${best.name}_` : ''}${best.key}?`
+}
+
+/**
+ * Every variable the container reads besides the per-socket ones: the catalogue that start-up,
+ * `check` and the tests share, so a new tunable is known everywhere at once.
+ */
+export const TUNABLE_VARIABLES: readonly string[] = Object.keys(tunableSpecs())
+
+/** The prefixes the container owns: a variable under one that it does not read is a typo. */
+const OWN_PREFIXES = /^(ZC|ZMQ|HTTP)_/
+/** Well-known variables of other programs under those prefixes (proxies set them everywhere). */
+const FOREIGN_VARIABLES = new Set(['HTTP_PROXY'])
+
+/** A `ZC_*`, `ZMQ_*` or `HTTP_*` variable the container does not read, and what was likely meant. */
+export interface UnknownVariable {
+  readonly variable: string
+  readonly suggestion: string | undefined
+}
+
+/**
+ * The container's own prefixes with names it does not read (`ZC_SERVCE`, `HTTP_PROT`): not an
+ * error, since another program may share the environment, but worth a warning at start-up and
+ * in `check`. Socket variables (`ZMQ_SUB_*`...) are checked by loadConfig itself, and stray
+ * `ZMQ_CURVE_*` keys by check's `curve-unused` warning.
+ */
+export function unknownVariables(env: Env): UnknownVariable[] {
+  const known = new Set([...TUNABLE_VARIABLES, 'ZMQ_CURVE_ALLOW_FILE'])
+  const candidates = [
+    ...TUNABLE_VARIABLES,
+    ...SOCKET_DIRECTIONS.flatMap((d) => socketKeysFor(d).map((k) => `ZMQ_${d}_${k}`)),
+  ]
+  return Object.keys(env)
+    .filter(
+      (v) =>
+        OWN_PREFIXES.test(v) &&
+        !known.has(v) &&
+        !FOREIGN_VARIABLES.has(v) &&
+        !/^ZMQ_(SUB|PUB|REP)_/.test(v) &&
+        !/^ZMQ_CURVE_/.test(v),
+    )
+    .sort()
+    .map((variable) => {
+      let best: { name: string; distance: number } | undefined
+      for (const name of candidates) {
+        // A missing unit (`ZMQ_LINGER` for ZMQ_LINGER_MS) is the commonest slip.
+        const d = name.startsWith(variable) ? 1 : distance(variable, name)
+        if (d <= 3 && (!best || d < best.distance)) best = { name, distance: d }
+      }
+      return { variable, suggestion: best?.name }
+    })
+}
+
+/** One line for an {@link UnknownVariable}, the same at start-up and in `check`. */
+export function describeUnknownVariable(unknown: UnknownVariable): string {
+  return `is not a variable the container reads; it is ignored${unknown.suggestion ? `. Did you mean ${unknown.suggestion}?` : ''}`
 }

@@ -63,6 +63,8 @@ const FLAG_BYTES = 32
 const COUNTS = [
   'received',
   'handled',
+  // REP: requests handled with an error reply (`['ERR', message]`): handled, and a handler error.
+  'errorReplies',
   'publishRejected',
   'overruns',
   'restarts',
@@ -81,6 +83,8 @@ const FIRST_BUCKET = SLOT['bucket:0'] as number
 export interface CounterSnapshot {
   received: number
   handled: number
+  /** REP: handled requests whose handler threw, answered `['ERR', message]`. */
+  errorReplies: number
   dropped: Record<DropReason, number>
   droppedTotal: number
   publishRejected: number
@@ -215,6 +219,7 @@ export class SocketCounters {
     return {
       received: this.get('received'),
       handled: this.get('handled'),
+      errorReplies: this.get('errorReplies'),
       dropped,
       droppedTotal: DROP_REASONS.reduce((sum, r) => sum + dropped[r], 0),
       publishRejected: this.get('publishRejected'),

@@ -17,6 +17,17 @@ const IPV4_RE = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\
 const IPV6_RE = /^\[[0-9A-Fa-f:.]+(?:%[A-Za-z0-9]+)?\]$/
 
 /**
+ * Whether `address` (without a role marker) is tcp on an IPv6 literal, such as `tcp://[::1]:5555`
+ * or `tcp://[::]:5555`. libzmq refuses those ("No such device") unless the socket's IPv6 option
+ * is on. The option is set only for them: on an IPv4 socket it would turn `tcp://*:5555` into a
+ * dual-stack `[::]` bind and report `127.0.0.1` as `[::ffff:127.0.0.1]`, and a host name would
+ * resolve to its IPv6 address first, where a peer may listen on IPv4 only.
+ */
+export function isIpv6Address(address: string): boolean {
+  return address.startsWith('tcp://[')
+}
+
+/**
  * Parses a comma list of endpoints such as `tcp://*:5555,@ipc:///tmp/x`. A leading `@` forces
  * bind, `>` forces connect (the zproxy convention); otherwise `defaultAction` applies.
  * Only tcp, ipc and inproc are accepted, with host and port checked, because libzmq's own

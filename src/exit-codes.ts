@@ -9,7 +9,13 @@ export const EXIT = {
   INTERNAL: 1,
   /** Bad command-line usage. */
   USAGE: 64,
-  /** Start-up failed: a bind, the service module, or a worker's ready handshake. */
+  /**
+   * An endpoint could not be bound or connected at start-up (address in use, ipc directory
+   * missing, permission denied), or HTTP_PORT could not listen: one stderr line names the
+   * variable, the address and the cause. The environment, not the configuration, is at fault.
+   */
+  ENDPOINT_UNAVAILABLE: 69,
+  /** Start-up failed: the service module, or a worker's ready handshake. */
   STARTUP_FAILED: 70,
   /**
    * A worker failed after start-up and was not restarted: more than ZC_RESTART_LIMIT restarts

@@ -26,9 +26,27 @@ export const HTTP_LIMITS: HttpLimits = {
   maxConnections: 256,
 }
 
+/** What /readyz answers: ready or not, why not, and what works less well than it could. */
+export interface Readiness {
+  readonly ready: boolean
+  /** Why the container cannot serve; empty when ready. */
+  readonly reasons: string[]
+  /** What is missing without stopping it from serving, such as a SUB with no publisher yet. */
+  readonly degraded: string[]
+}
+
 export interface HealthSource {
-  readiness(): { ready: boolean; reasons: string[] }
+  readiness(): Readiness
   liveness(): { live: boolean; reasons: string[] }
+}
+
+/**
+ * The /readyz status word: `not ready` (503), `degraded` (200: serving, with something missing,
+ * such as a SUB socket's publisher) or `ok` (200).
+ */
+export function readinessStatus(ready: boolean, degraded: readonly string[]): string {
+  if (!ready) return 'not ready'
+  return degraded.length > 0 ? 'degraded' : 'ok'
 }
 
 /**
@@ -67,8 +85,8 @@ export class HealthServer {
           return json(live, { status: live ? 'ok' : 'failing', reasons })
         }
         case '/readyz': {
-          const { ready, reasons } = source.readiness()
-          return json(ready, { status: ready ? 'ok' : 'not ready', reasons })
+          const { ready, reasons, degraded } = source.readiness()
+          return json(ready, { status: readinessStatus(ready, degraded), reasons, degraded })
         }
         case '/metrics':
           registry.metrics().then(

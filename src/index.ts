@@ -14,6 +14,18 @@ export type { CounterSnapshot, DropReason } from './counters'
 export type { Endpoint, EndpointAction } from './endpoints'
 export { ConfigError, type ConfigIssue, ERROR_CODES, type ErrorCode, ZcError } from './errors'
 export { EXIT } from './exit-codes'
+export {
+  type ChannelInfo,
+  type RecordedMessage,
+  Recording,
+  RecordingError,
+} from './recording/reader'
+export {
+  NoSubscriberError,
+  type ReplayOptions,
+  type ReplaySummary,
+  replayInto,
+} from './recording/replay'
 export { RequestClient, type RequestOptions, request } from './request'
 export type {
   Handler,

@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { COMMANDS, findCommand, runCommand } from './cli'
-import { loadConfig } from './config'
+import { describeUnknownVariable, loadConfig, unknownVariables } from './config'
 import { releaseSignals, STOP_SIGNALS, type StopSignal } from './early-signals'
 import { ConfigError, ZcError } from './errors'
 import { EXIT, type ExitCode } from './exit-codes'
-import { HealthServer } from './health'
-import { createLogger, type Logger } from './logger'
+import { describeAddressFailure } from './failure-cause'
+import { HealthServer, readinessStatus } from './health'
+import { createLogger, type Logger, logAlways } from './logger'
 import { createMetrics } from './metrics'
 import { Supervisor } from './supervisor'
 
@@ -34,7 +35,7 @@ export async function runContainer(): Promise<Outcome> {
     return { exitCode: EXIT.CONFIG_INVALID, kill: false }
   }
 
-  const log = createLogger(config.logLevel, { name: 'zmq-container' })
+  const log = createLogger(config.logLevel, {}, config.logFormat)
   const supervisor = new Supervisor(config, { log })
   // Until the exit code is known, nothing may let the process end quietly with 0.
   const keepAlive = setInterval(() => {}, 1 << 30)
@@ -96,7 +97,7 @@ export async function runContainer(): Promise<Outcome> {
 
   const onFatal = (error: unknown) => {
     if (done) return
-    log.fatal({ err: error }, 'uncaught error in main thread')
+    logAlways(log, (l) => l.fatal({ err: error }, 'uncaught error in main thread'))
     stop('fatal', EXIT.INTERNAL)
   }
   process.on('uncaughtException', onFatal)
@@ -115,24 +116,51 @@ export async function runContainer(): Promise<Outcome> {
     },
     'starting',
   )
+  for (const unknown of unknownVariables(process.env))
+    log.warn(
+      {
+        variable: unknown.variable,
+        suggestion: unknown.suggestion,
+        problem: describeUnknownVariable(unknown),
+      },
+      'unknown variable',
+    )
   for (const signal of early.splice(0)) onSignal(signal)
   let http: HealthServer | undefined
   try {
     // Up before the sockets, so probes get answers (live, not ready) during start-up.
     if (config.http) http = await listenHttp(config.http, supervisor, log)
-    if (await supervisor.start())
-      log.info({ startupMs: Math.round(performance.now() - startedAt) }, 'ready')
+    if (await supervisor.start()) {
+      // Every socket is up; /readyz may still wait (for a subscriber gate, say). The same
+      // function answers both, so the line and the probe cannot disagree.
+      const { ready, reasons, degraded } = supervisor.readiness()
+      log.info(
+        {
+          startupMs: Math.round(performance.now() - startedAt),
+          readyz: readinessStatus(ready, degraded),
+          waitingFor: reasons,
+          ...(degraded.length > 0 ? { degraded } : {}),
+        },
+        'ready',
+      )
+    }
   } catch (error) {
-    // A service's own variables are configuration too (the camera's CAMERA_FPS, say).
+    // A service's own variables are configuration too (the camera's CAMERA_FPS, say), and so
+    // are its handler keys.
     if (error instanceof ConfigError) {
       reportConfigError(error)
       stop('fatal', EXIT.CONFIG_INVALID)
     } else {
-      log.fatal(
-        { err: error, code: error instanceof ZcError ? error.code : undefined },
-        'start-up failed',
+      const code = error instanceof ZcError ? error.code : undefined
+      const exitCode =
+        code === 'ZC_ERR_BIND_FAILED' ? EXIT.ENDPOINT_UNAVAILABLE : EXIT.STARTUP_FAILED
+      // For people: one line on stderr, as config errors get. For collectors: the JSON line.
+      const message = error instanceof Error ? error.message : String(error)
+      process.stderr.write(
+        `zmq-container: ${oneLine(message)}; start-up failed (${code ?? 'internal'}), exit ${exitCode}\n`,
       )
-      stop('fatal', EXIT.STARTUP_FAILED)
+      logAlways(log, (l) => l.fatal({ err: error, code, exitCode }, 'start-up failed'))
+      stop('fatal', exitCode)
     }
   }
 
@@ -142,9 +170,12 @@ export async function runContainer(): Promise<Outcome> {
   await http?.close()
   clearInterval(keepAlive)
   done = true
-  log.info(
-    { exitCode: outcome.exitCode, uptimeMs: Math.round(performance.now() - startedAt) },
-    'stopped',
+  // The README promises this line last, at every LOG_LEVEL: it is how a reader knows the end.
+  logAlways(log, (l) =>
+    l.info(
+      { exitCode: outcome.exitCode, uptimeMs: Math.round(performance.now() - startedAt) },
+      'stopped',
+    ),
   )
   return outcome
 }
@@ -162,10 +193,10 @@ async function listenHttp(
       log,
     )
   } catch (error) {
-    const problem = error instanceof Error ? error.message : String(error)
+    const address = `${options.host}:${options.port}`
     throw new ZcError(
       'ZC_ERR_BIND_FAILED',
-      `HTTP_PORT: cannot listen on ${options.host}:${options.port}: ${problem}`,
+      `HTTP_PORT: cannot listen on ${address}: ${describeAddressFailure(error, address)}`,
       {
         cause: error,
       },
@@ -184,6 +215,11 @@ const FORCED_EXIT: Record<StopSignal, ExitCode> = {
 export interface Outcome {
   readonly exitCode: ExitCode
   readonly kill: boolean
+}
+
+/** A message that may quote a value stays one line on stderr. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ')
 }
 
 /** One line per bad variable on stderr, no stack trace. */

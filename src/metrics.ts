@@ -41,11 +41,14 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
   collectDefaultMetrics({ register: registry })
 
   const slots = () => supervisor.slots()
-  const perSlot = (read: (slot: ReturnType<typeof slots>[number]) => number) => () =>
-    slots().map((slot) => ({
-      labels: { socket: slot.socket.name, class: slot.socket.latencyClass },
-      value: read(slot),
-    }))
+  const perSlot =
+    (read: (slot: ReturnType<typeof slots>[number]) => number, kind?: 'sub' | 'rep') => () =>
+      slots()
+        .filter((slot) => kind === undefined || slot.socket.kind === kind)
+        .map((slot) => ({
+          labels: { socket: slot.socket.name, class: slot.socket.latencyClass },
+          value: read(slot),
+        }))
   const publishers = () => supervisor.publishers?.stats() ?? []
 
   const metrics = [
@@ -81,9 +84,9 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
     ),
     collector(
       'zc_handler_errors_total',
-      'Handler runs that threw or rejected.',
+      'Handler runs that threw or rejected (SUB: dropped as handler_error; REP: handled with an error reply).',
       'counter',
-      perSlot((s) => s.counters.get('handler_error')),
+      perSlot((s) => s.counters.get('handler_error') + s.counters.get('errorReplies')),
     ),
     collector(
       'zc_latency_budget_overruns_total',
@@ -188,10 +191,28 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
       },
     ),
     collector(
+      'zc_record_messages_total',
+      'ZMQ_RECORD_FILE: messages a SUB socket received, by what the recording made of them.',
+      'counter',
+      () =>
+        [...supervisor.recordCounts()].flatMap(([socket, counts]) =>
+          (['recorded', 'overflow', 'skipped'] as const).map((outcome) => ({
+            labels: { socket, outcome },
+            value: counts[outcome],
+          })),
+        ),
+    ),
+    collector(
       'zc_sub_peers',
-      'Connections an inbound socket has with a finished handshake.',
+      'Connections a SUB socket has with a finished handshake.',
       'gauge',
-      perSlot((s) => s.counters.peers),
+      perSlot((s) => s.counters.peers, 'sub'),
+    ),
+    collector(
+      'zc_rep_peers',
+      'Connections a REP socket has with a finished handshake (clients connected now).',
+      'gauge',
+      perSlot((s) => s.counters.peers, 'rep'),
     ),
     collector(
       'zc_worker_restarts_total',

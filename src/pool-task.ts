@@ -1,4 +1,4 @@
-import type { SocketSpec } from './config'
+import type { LogFormat, LogLevel, SocketSpec } from './config'
 import { createLogger, type Logger } from './logger'
 import { type Handler, type HandlerContext, handlerFor, loadService } from './service'
 import { validateTopic } from './topics'
@@ -20,7 +20,8 @@ export interface PoolResult {
 export interface PoolWorkerData {
   readonly servicePath: string | undefined
   readonly socket: SocketSpec
-  readonly logLevel: Parameters<typeof createLogger>[0]
+  readonly logLevel: LogLevel
+  readonly logFormat: LogFormat
 }
 
 let loaded: Promise<{ handler: Handler; log: Logger }> | undefined
@@ -33,11 +34,11 @@ let loaded: Promise<{ handler: Handler; log: Logger }> | undefined
 export async function runPoolTask(task: PoolTask, data: PoolWorkerData): Promise<PoolResult> {
   loaded ??= loadService(data.servicePath).then((service) => ({
     handler: handlerFor(service, data.socket.name),
-    log: createLogger(data.logLevel, {
-      socket: data.socket.name,
-      class: data.socket.latencyClass,
-      pool: true,
-    }),
+    log: createLogger(
+      data.logLevel,
+      { socket: data.socket.name, class: data.socket.latencyClass, pool: true },
+      data.logFormat,
+    ),
   }))
   // A failed load is not cached: the next task tries again (each failure is a handler error).
   loaded.catch(() => {

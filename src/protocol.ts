@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads'
 import type { Config, SocketSpec } from './config'
 import type { SerializedError } from './errors'
+import type { RecordBatch } from './recording/capture'
 
 /**
  * Everything that crosses a thread boundary, in one place. Messages are plain tagged objects:
@@ -18,6 +19,8 @@ export interface WorkerInit {
   readonly port: MessagePort
   /** Shared counters and state word; survives the worker so totals never reset. */
   readonly counters: SharedArrayBuffer
+  /** ZMQ_RECORD_FILE: the recorder's shared byte budget (see recording/capture.ts). */
+  readonly recordBudget?: SharedArrayBuffer
 }
 
 export type StopReason = 'signal' | 'fatal' | 'manual' | 'restart'
@@ -34,6 +37,7 @@ export type FromWorker =
   | { type: 'publish'; topic: string; payload: Uint8Array; socket: string | undefined }
   | { type: 'service'; data: unknown }
   | { type: 'call'; id: number; data: unknown }
+  | RecordBatch
 
 /** For exhaustive switches: a new message type that is not handled fails to compile. */
 export function assertNever(value: never): never {

@@ -12,6 +12,7 @@ import { HeapWatch } from './heap-watch'
 import { createLogger, type Logger, LogThrottle, reportHeldBack } from './logger'
 import { PoolDispatcher } from './pool-dispatch'
 import { assertNever, type FromWorker, type ToWorker, type WorkerInit } from './protocol'
+import { RecordCapture } from './recording/capture'
 import {
   type Handler,
   type HandlerContext,
@@ -63,7 +64,11 @@ class ReceiveWorker {
   #monitor: Monitor | undefined
   #closing: Promise<void> | undefined
   #stopping = false
+  /** This SUB had a publisher and lost every one: the next connection is "peer back". */
+  #peerLost = false
   #pool: PoolDispatcher | undefined
+  /** ZMQ_RECORD_FILE on a SUB socket: one non-blocking call per received message. */
+  readonly #capture: RecordCapture | undefined
   #nextCall = 0
   readonly #calls = new Map<
     number,
@@ -79,12 +84,20 @@ class ReceiveWorker {
     this.#port = init.port
     this.#counters = new SocketCounters(init.counters)
     const { socket } = init
-    this.#log = createLogger(init.config.logLevel, {
-      socket: socket.name,
-      class: socket.latencyClass,
-    })
+    this.#log = createLogger(
+      init.config.logLevel,
+      { socket: socket.name, class: socket.latencyClass },
+      init.config.logFormat,
+    )
     this.#throttle = new LogThrottle({ flush: reportHeldBack(this.#log) })
     this.#budgetSeconds = LATENCY_BUDGET_MS[socket.latencyClass] / 1000
+    const { record } = init.config
+    this.#capture =
+      record && init.recordBudget && socket.kind === 'sub'
+        ? new RecordCapture(init.recordBudget, record.bufferBytes, (batch, transfer) =>
+            this.#port.postMessage(batch, transfer),
+          )
+        : undefined
     // A heartbeat in shared memory for /livez: it stops when this thread's event loop is stuck.
     this.#counters.tick()
     this.#heap = new HeapWatch(init.config.workerHeapHighWaterPercent)
@@ -148,7 +161,12 @@ class ReceiveWorker {
     const { socket, servicePath } = this.#init
     return new PoolDispatcher(
       config,
-      { servicePath, socket, logLevel: this.#init.config.logLevel },
+      {
+        servicePath,
+        socket,
+        logLevel: this.#init.config.logLevel,
+        logFormat: this.#init.config.logFormat,
+      },
       {
         done: (item, result) => {
           for (const p of result.publishes) this.#post({ type: 'publish', ...p })
@@ -223,7 +241,7 @@ class ReceiveWorker {
     counters.monitorActive = true
     this.#monitor = monitorSocket(socket, this.#log, {
       count: (kind) => counters.event(kind),
-      peers: (delta) => counters.addPeers(delta),
+      peers: (delta) => this.#onPeers(delta),
       disconnected: (address) => this.#onDisconnect(address),
       retrying: (address) => this.#cancelRearm(address),
       connected: (address) => this.#cancelRearm(address, true),
@@ -231,6 +249,27 @@ class ReceiveWorker {
     counters.monitorActive = this.#monitor !== undefined
     counters.monitored = this.#monitor !== undefined
     return this.#monitor !== undefined
+  }
+
+  /**
+   * Counts connected peers for /readyz and zc_sub_peers, and logs each change of a SUB socket
+   * between "no publisher" (degraded) and "some publisher": one line per change, not per
+   * connection (the monitor logs those as `socket event`).
+   */
+  #onPeers(delta: number): void {
+    const before = this.#counters.peers
+    this.#counters.addPeers(delta)
+    const after = this.#counters.peers
+    if (this.#init.socket.kind !== 'sub' || this.#stopping) return
+    if (before > 0 && after === 0) {
+      this.#peerLost = true
+      this.#log.warn(
+        { degraded: `socket ${this.#init.socket.name} has no connected peer` },
+        'peer lost',
+      )
+    } else if (before === 0 && after > 0) {
+      this.#log.info({ peers: after }, this.#peerLost ? 'peer back' : 'peer connected')
+    }
   }
 
   /**
@@ -318,6 +357,7 @@ class ReceiveWorker {
       }
       counters.state = WorkerState.Handling
       counters.add('received')
+      this.#capture?.add(frames)
       if (socket instanceof Reply) {
         await this.#answer(socket, frames, handler as ReplyHandler, ctx)
       } else {
@@ -361,7 +401,12 @@ class ReceiveWorker {
         reply = ['OK', bytes]
         this.#counters.add('handled')
       } catch (error) {
-        this.#drop('handler_error', () => ({ err: error }))
+        // Not a drop: the request was answered, with the error. Handled, and a handler error.
+        this.#counters.add('handled')
+        this.#counters.add('errorReplies')
+        const suppressed = this.#throttle.admit('error_reply')
+        if (suppressed !== undefined)
+          this.#log.error({ err: error, suppressed }, 'reply handler failed; error reply sent')
         reply = ['ERR', error instanceof Error ? error.message : String(error)]
       }
       this.#timed(receivedAt, '')
@@ -584,6 +629,8 @@ class ReceiveWorker {
     await this.#closeSocket()
     // The receive loop may have set Receiving on its way out after the close.
     this.#counters.state = WorkerState.Closed
+    // The last batch before `stopped`: the port keeps order, so the recorder has it all.
+    this.#capture?.stop()
     this.#post({ type: 'stopped' })
     this.#port.close()
   }

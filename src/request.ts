@@ -1,4 +1,5 @@
 import { Request } from 'zeromq'
+import { isIpv6Address } from './endpoints'
 import { ZcError } from './errors'
 import type { Payload } from './service'
 
@@ -73,7 +74,7 @@ export class RequestClient {
     }
     throw new ZcError(
       'ZC_ERR_REQUEST_TIMEOUT',
-      `no reply from ${this.endpoint} after ${this.#retries + 1} attempts of ${this.#timeoutMs} ms`,
+      `no reply from ${this.endpoint} after ${this.#retries + 1} attempt${this.#retries === 0 ? '' : 's'} of ${this.#timeoutMs} ms`,
       { cause: lastError },
     )
   }
@@ -92,6 +93,7 @@ export class RequestClient {
       socket.curveSecretKey = curve.secretKey
       socket.curveServerKey = curve.serverKey
     }
+    if (isIpv6Address(this.endpoint)) socket.ipv6 = true
     socket.connect(this.endpoint)
     return socket
   }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Config, LatencyClass, SocketSpec } from './config'
-import { ZcError } from './errors'
+import { type ConfigIssue, ZcError } from './errors'
 import { type Logger, previewPayload } from './logger'
 
 /** One inbound message, already checked: exactly `[topic, payload]`, a valid, subscribed topic. */
@@ -159,6 +159,35 @@ export async function loadService(servicePath: string | undefined): Promise<Serv
       `service ${servicePath} must export { handlers?, start? } (see defineService)`,
     )
   return service
+}
+
+/**
+ * Keys of `handlers` and `replies` that name no configured socket of their kind. Such a key would
+ * never be called, and the socket would fall back to `'*'` or the default (logging or echo) in
+ * silence: a typo, or a key copied from another container's wiring.
+ */
+export function serviceKeyIssues(service: Service, sockets: readonly SocketSpec[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = []
+  const names = (kind: SocketSpec['kind']) =>
+    sockets.filter((s) => s.kind === kind).map((s) => s.name)
+  const check = (map: 'handlers' | 'replies', kind: 'sub' | 'rep') => {
+    const valid = names(kind)
+    for (const key of Object.keys(service[map] ?? {})) {
+      if (key === '*' || valid.includes(key)) continue
+      const other = sockets.find((s) => s.name === key)
+      const hint = other
+        ? `; ${key} is a ${other.kind.toUpperCase()} socket${other.kind === 'pub' ? ', which receives nothing' : `, so put it under ${kind === 'sub' ? 'replies' : 'handlers'}`}`
+        : ''
+      issues.push({
+        variable: 'ZC_SERVICE',
+        problem: `the service's ${map} key "${key}" names no ${kind.toUpperCase()} socket; the ${kind.toUpperCase()} sockets are ${valid.length > 0 ? valid.join(', ') : '(none configured)'} (the unnamed ZMQ_${kind.toUpperCase()}_* socket is "${kind}", a named one its lower-cased <NAME>), or use '*' for any${hint}`,
+        example: '',
+      })
+    }
+  }
+  check('handlers', 'sub')
+  check('replies', 'rep')
+  return issues
 }
 
 /** The handler for a socket: its own, else `'*'`, else the logging handler. */

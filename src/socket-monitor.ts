@@ -66,6 +66,8 @@ export function monitorSocket(
     return undefined
   }
   const retrying = new Set<string>()
+  /** Addresses this socket connects to: losing one of those is ours to worry about. */
+  const outbound = new Set<string>()
   /** Connections per address that finished their handshake and have not gone away. */
   const up = new Map<string, number>()
   const throttle = new LogThrottle({ flush: reportHeldBack(log) })
@@ -83,6 +85,10 @@ export function monitorSocket(
       if (kind) hooks.count(kind)
       const address = 'address' in event ? event.address : undefined
       switch (event.type) {
+        case 'connect':
+          outbound.add(address ?? '')
+          log.debug({ event: event.type, address }, 'socket event')
+          break
         case 'handshake':
           up.set(address ?? '', (up.get(address ?? '') ?? 0) + 1)
           hooks.peers?.(1)
@@ -102,7 +108,12 @@ export function monitorSocket(
           }
           up.set(address ?? '', live - 1)
           hooks.peers?.(-1)
-          if (churn.admit('disconnect')) log.warn({ event: event.type, address }, 'socket event')
+          // A peer that connected to us and left (a `req` or `tap` that is done) is routine;
+          // a connection we made and lost means our peer went away.
+          if (!churn.admit('disconnect')) break
+          if (outbound.has(address ?? ''))
+            log.warn({ event: event.type, address, direction: 'outbound' }, 'socket event')
+          else log.info({ event: event.type, address, direction: 'inbound' }, 'socket event')
           break
         }
         case 'connect:retry':

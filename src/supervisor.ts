@@ -3,18 +3,21 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { type Config, LATENCY_BUDGET_MS } from './config'
 import { type CounterSnapshot, DURATION_BUCKETS } from './counters'
 import { withDeadline } from './deadline'
-import type { SerializedError } from './errors'
+import { ConfigError, type SerializedError } from './errors'
+import type { Readiness } from './health'
 import { LatencyWindow } from './latency-window'
 import type { Logger } from './logger'
 import { LogThrottle, reportHeldBack } from './logger'
 import type { StopReason } from './protocol'
 import { Publishers } from './publishers'
+import { ContainerRecorder, type RecordCounts } from './recording/container-recorder'
 import {
   loadService,
   type MainContext,
   resolveServicePath,
   type Service,
   type StopFn,
+  serviceKeyIssues,
 } from './service'
 import { type GiveUpReason, WorkerSlot } from './worker-slot'
 import { ZapHandler, type ZapStats } from './zap'
@@ -71,6 +74,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #serviceListeners: Array<(data: unknown, socket: string) => void> = []
   readonly #serviceAbort = new AbortController()
   #publishers: Publishers | undefined
+  #recorder: ContainerRecorder | undefined
   #serviceStop: StopFn | undefined
   #closing: Promise<CloseResult> | undefined
   #forced = false
@@ -92,6 +96,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const { config } = this
     const servicePath = resolveServicePath(config.service)
     const service = await loadService(servicePath)
+    const keyIssues = serviceKeyIssues(service, config.sockets)
+    if (keyIssues.length > 0) throw new ConfigError(keyIssues)
     if (this.#closing) return false
 
     // Before any CURVE server socket binds: libzmq sends every handshake to this handler.
@@ -113,6 +119,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const settled =
       this.#publishers.size > 0 && config.settleMs > 0 ? delay(config.settleMs) : undefined
 
+    if (config.record) {
+      this.#recorder = await openRecorder(config, this.#log)
+      if (this.#closing) {
+        await this.#recorder.close()
+        return false
+      }
+    }
+    const recorder = this.#recorder
     for (const socket of config.sockets.filter((s) => s.kind !== 'pub')) {
       this.#slots.push(
         new WorkerSlot({
@@ -137,6 +151,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
             return this.#callAnswerer(data, name)
           },
           onGiveUp: (reason, error) => this.emit('gaveUp', socket.name, reason, error),
+          ...(recorder && socket.kind === 'sub'
+            ? {
+                record: {
+                  budget: recorder.budget,
+                  onBatch: (batch) => recorder.accept(socket.name, batch),
+                },
+              }
+            : {}),
         }),
       )
       // A first sample now, so runs before the first periodic one count in the window too.
@@ -172,24 +194,27 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /**
-   * Whether the container should receive traffic (/readyz), with the reasons it should not.
-   * Goes false first thing at shutdown (the Kubernetes contract), then the drain begins.
+   * Whether the container can serve (/readyz), with the reasons it cannot. Goes false first thing
+   * at shutdown (the Kubernetes contract), then the drain begins.
+   *
+   * A SUB socket with no connected publisher is `degraded`, not a reason: behind a Kubernetes
+   * Service, a peer's connection is routed only once this container is ready, so waiting for
+   * peers before being ready deadlocks two containers that subscribe to each other. It becomes
+   * a reason only with ZC_READY_REQUIRES_PEERS=true.
    */
-  readiness(): { ready: boolean; reasons: string[] } {
+  readiness(): Readiness {
     const reasons: string[] = []
+    const degraded: string[] = []
     if (this.#closing) reasons.push('shutting down')
     else if (!this.#started) reasons.push('starting')
     for (const slot of this.#slots) {
       const name = slot.socket.name
       if (this.#started && slot.state !== 'up')
         reasons.push(`receive worker ${name} is ${slot.state}`)
-      if (
-        slot.socket.kind === 'sub' &&
-        this.config.readyRequiresPeers &&
-        slot.counters.monitored &&
-        slot.counters.peers === 0
-      )
-        reasons.push(`socket ${name} has no connected peer`)
+      if (slot.socket.kind === 'sub' && slot.counters.monitored && slot.counters.peers === 0)
+        (this.config.readyRequiresPeers ? reasons : degraded).push(
+          `socket ${name} has no connected peer`,
+        )
       if (this.config.readyOnLatency) {
         const p99 = this.#latency.get(name)?.p99()
         const budget = LATENCY_BUDGET_MS[slot.socket.latencyClass] / 1000
@@ -201,7 +226,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     for (const gate of this.#publishers?.gateUnmet() ?? [])
       reasons.push(`socket ${gate.socket} has ${gate.attached} of ${gate.required} subscribers`)
-    return { ready: reasons.length === 0, reasons }
+    return { ready: reasons.length === 0, reasons, degraded }
   }
 
   /**
@@ -354,7 +379,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     })
     this.#publishers?.close()
     this.#zap?.close()
+    // After the joins: every receive thread has sent its last batch.
+    await this.#recorder?.close()
     return result
+  }
+
+  /** ZMQ_RECORD_FILE: per SUB socket, messages recorded, overflowed and skipped so far. */
+  recordCounts(): ReadonlyMap<string, Readonly<RecordCounts>> {
+    return this.#recorder?.counts ?? new Map()
   }
 
   /** ZAP handler counts, when any socket is a CURVE server. */
@@ -382,5 +414,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#publishers?.close()
     this.#zap?.close()
     return pending.map((w) => w.socket.name)
+  }
+}
+
+/** ZMQ_RECORD_FILE: a file that cannot be created is a configuration error (exit 78). */
+async function openRecorder(config: Config, log: Logger): Promise<ContainerRecorder> {
+  const record = config.record as NonNullable<Config['record']>
+  const subs = config.sockets.filter((s) => s.kind === 'sub')
+  try {
+    return await ContainerRecorder.open(record, subs, log)
+  } catch (error) {
+    throw new ConfigError([
+      {
+        variable: 'ZMQ_RECORD_FILE',
+        problem: `names a file that cannot be created (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${record.file}`,
+        example: '/data/recording.mcap',
+      },
+    ])
   }
 }

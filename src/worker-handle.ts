@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import type { Config, SocketSpec } from './config'
 import { SocketCounters } from './counters'
 import { withDeadline } from './deadline'
@@ -42,6 +42,11 @@ export interface WorkerHandleOptions {
   readonly onCall: (data: unknown, socket: string) => Promise<unknown>
   /** A failure after the ready handshake, including a thread that ended on its own. */
   readonly onFailure: (error: SerializedError) => void
+  /** ZMQ_RECORD_FILE: the recorder's budget, and where its batches go. */
+  readonly record?: {
+    readonly budget: SharedArrayBuffer
+    readonly onBatch: (batch: Extract<FromWorker, { type: 'record' }>) => void
+  }
 }
 
 // The compiled worker sits beside the compiled src/; under tsx both are .ts.
@@ -81,6 +86,7 @@ export class WorkerHandle {
       servicePath: options.servicePath,
       port: port2,
       counters: this.counters.buffer,
+      ...(options.record ? { recordBudget: options.record.budget } : {}),
     }
     this.#worker = new Worker(options.entry ?? DEFAULT_ENTRY, {
       workerData: init,
@@ -164,6 +170,10 @@ export class WorkerHandle {
   }
 
   #onExit(code: number): void {
+    // The port is not ordered with 'exit': a worker that posted `failed` (its bind failed, say)
+    // and ended can be seen exiting first. Read what it said before calling it an early exit.
+    for (let m = receiveMessageOnPort(this.#port); m; m = receiveMessageOnPort(this.#port))
+      this.#onMessage(m.message as FromWorker)
     const stopped = this.#stopRequested
       ? 'stopped during start-up'
       : `exited with code ${code} during start-up`
@@ -196,6 +206,9 @@ export class WorkerHandle {
         return
       case 'service':
         this.#options.onServiceMessage(message.data, this.socket.name)
+        return
+      case 'record':
+        this.#options.record?.onBatch(message)
         return
       case 'call': {
         const { id } = message

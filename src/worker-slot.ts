@@ -4,7 +4,7 @@ import type { SerializedError } from './errors'
 import type { Logger } from './logger'
 import type { FromWorker, StopReason } from './protocol'
 import { RestartPolicy } from './restart-policy'
-import { type JoinOutcome, WorkerHandle } from './worker-handle'
+import { type JoinOutcome, WorkerHandle, type WorkerHandleOptions } from './worker-handle'
 
 export type SlotState = 'starting' | 'up' | 'restarting' | 'stopped'
 
@@ -19,6 +19,7 @@ export interface WorkerSlotOptions {
   readonly onPublish: (message: Extract<FromWorker, { type: 'publish' }>) => void
   readonly onServiceMessage: (data: unknown, socket: string) => void
   readonly onCall: (data: unknown, socket: string) => Promise<unknown>
+  readonly record?: WorkerHandleOptions['record']
   /** The slot cannot go on: too many restarts, or a failed worker that cannot be ended safely. */
   readonly onGiveUp: (reason: GiveUpReason, error: SerializedError) => void
 }
@@ -67,6 +68,7 @@ export class WorkerSlot {
       onPublish: o.onPublish,
       onServiceMessage: o.onServiceMessage,
       onCall: o.onCall,
+      ...(o.record ? { record: o.record } : {}),
       onFailure: (error) => void this.#onFailure(handle, error),
     })
     return handle

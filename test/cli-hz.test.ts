@@ -36,7 +36,7 @@ describe('zmq-container hz', () => {
     assert.equal(code, 0, stderr)
     assert.match(
       stderr,
-      /^zmq-container hz: connect tcp:\/\/127\.0\.0\.1:\d+, subscribed to every topic\n$/,
+      /^zmq-container hz: connect tcp:\/\/127\.0\.0\.1:\d+, subscribed to every topic\nzmq-container hz: connected: 1 peer on tcp:\/\/127\.0\.0\.1:\d+\n$/,
     )
     // Every interval line is one topic: time, name, rate, size, jitter, running total.
     for (const line of stdout.slice(0, stdout.indexOf('summary:')).trimEnd().split('\n'))

@@ -99,23 +99,25 @@ describe('loadConfig: the seed camera .env', () => {
       settleMs: 100,
       publishQueueLimit: 500,
       logLevel: 'info',
+      logFormat: 'json',
       service: undefined,
       maxMessageBytes: 64 * 1024 * 1024,
       reconnectIntervalMs: 100,
-      reconnectIntervalMaxMs: 5000,
+      reconnectIntervalMaxMs: 250,
       heartbeat: undefined,
       monitor: true,
       restart: { backoffMs: 100, backoffMaxMs: 5000, limit: 5, windowMs: 60_000 },
       workerMaxOldMb: undefined,
       workerHeapHighWaterPercent: 70,
       http: undefined,
-      readyRequiresPeers: true,
+      readyRequiresPeers: false,
       readyOnLatency: false,
       livenessStaleMs: 10_000,
       curveAllow: undefined,
       sendHwm: 1000,
       receiveHwm: 1000,
       xpubNoDrop: false,
+      record: undefined,
     } satisfies Config)
   })
 
@@ -206,6 +208,19 @@ describe('loadConfig: sockets', () => {
     assert.throws(
       () => loadConfig({ ...camera(), ZMQ_HEARTBEAT_TIMEOUT_MS: '500' }),
       (e: ConfigError) => e.issues[0]?.variable === 'ZMQ_HEARTBEAT_TIMEOUT_MS',
+    )
+  })
+
+  it('caps the reconnect backoff at 250 ms, or at the interval when that is larger', () => {
+    const cap = (env: Record<string, string>) =>
+      loadConfig({ ...camera(), ...env }).reconnectIntervalMaxMs
+    assert.equal(cap({}), 250)
+    assert.equal(cap({ ZMQ_RECONNECT_IVL_MS: '1000' }), 1000)
+    assert.equal(cap({ ZMQ_RECONNECT_IVL_MAX_MS: '5000' }), 5000)
+    assert.equal(cap({ ZMQ_RECONNECT_IVL_MS: '100', ZMQ_RECONNECT_IVL_MAX_MS: '100' }), 100)
+    assert.throws(
+      () => cap({ ZMQ_RECONNECT_IVL_MS: '1000', ZMQ_RECONNECT_IVL_MAX_MS: '250' }),
+      (e: ConfigError) => e.issues[0]?.variable === 'ZMQ_RECONNECT_IVL_MAX_MS',
     )
   })
 
@@ -374,7 +389,7 @@ describe('loadConfig: one bad variable, one issue', () => {
     ['ZMQ_LINGER_MS', ['-1', 'forever']],
     ['ZMQ_SETTLE_MS', ['100ms', '0x10']],
     ['ZC_PUBLISH_QUEUE_LIMIT', ['0', '-1', 'many', '2.5', '']],
-    ['LOG_LEVEL', ['verbose', 'INFO', '']],
+    ['LOG_LEVEL', ['verbose', 'loud', '']],
     ['ZC_SERVICE', [' camera', 'camera ', ' ']],
     ['ZMQ_SUB_ENDPOINT', ['udp://dashboard:6000', 'tcp://*:6000', 'tcp://dashboard', '']],
     ['ZMQ_SUB_TOPICS', ['camera..cmd', 'camera.cmd,camera.cmd', '.', '', 'camera.cmd,']],

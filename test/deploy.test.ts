@@ -39,6 +39,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap'
 import { Secret } from 'kubernetes-models/v1/Secret'
 import { Service } from 'kubernetes-models/v1/Service'
 import { parseAllDocuments, parse as parseYaml } from 'yaml'
+import { curveKeyPair } from 'zeromq'
 import { type Config, loadConfig } from '../src/config'
 import { ROOT } from './helpers/container'
 import { LogProcess } from './helpers/log-process'
@@ -228,6 +229,15 @@ describe('compose.yaml', () => {
       )
     })
   }
+
+  it('becomes ready on its own: no readyz health check waits for peers', () => {
+    // `depends_on: condition: service_healthy` or `up --wait` would otherwise wait on a pair
+    // of containers that each wait for the other (see deploy/k8s).
+    for (const [name, service] of Object.entries(compose.services)) {
+      const config = loadConfig(composeEnv(service))
+      assert.equal(config.readyRequiresPeers, false, `${name}: ZC_READY_REQUIRES_PEERS`)
+    }
+  })
 
   it('wires every connect to a service that binds it, with declared topics', () => {
     const containers = Object.entries(compose.services).map(([name, s]) => ({
@@ -613,6 +623,15 @@ describe('deploy/k8s', () => {
     assert.deepEqual(wiringProblems(containers, resolve), [])
   })
 
+  it('becomes ready on its own: no readiness probe waits for peers behind a Service', () => {
+    // A Service routes a new connection only to ready pods. A pod whose /readyz waits for its SUB
+    // peers therefore waits for a pod that may be waiting for it: camera and dashboard deadlock.
+    for (const d of ofKind('Deployment')) {
+      const config = loadConfig(podEnv(d))
+      assert.equal(config.readyRequiresPeers, false, `${d.metadata.name}: ZC_READY_REQUIRES_PEERS`)
+    }
+  })
+
   it('agrees with compose.yaml on the health port and the shutdown deadline', () => {
     for (const d of ofKind('Deployment')) {
       const service = compose.services[d.metadata.name]
@@ -624,45 +643,66 @@ describe('deploy/k8s', () => {
     }
   })
 
-  it('has the CURVE-key component ready but inactive until the container reads _FILE keys', () => {
+  it('has an opt-in CURVE-key component whose _FILE keys the container loads', () => {
     const component = loadYamlFile(path.join(CURVE, 'kustomization.yaml'))[0] as unknown as {
       kind: string
       patches: Array<{ path: string }>
     }
     assert.equal(component.kind, 'Component')
-    assert.equal(kustomization.components, undefined, 'not enabled in deploy/k8s yet')
+    assert.equal(kustomization.components, undefined, 'opt-in: the Secret must exist first')
     const secret = loadYamlFile(path.join(CURVE, 'secret.example.yaml'))[0] as K8sObject
     schemaCheck(secret)
     assert.ok(
       !component.patches.some((p) => p.path.includes('secret')),
       'the placeholder Secret is never deployed by the component',
     )
-    for (const patch of component.patches) {
-      const [d] = loadYamlFile(path.join(CURVE, patch.path))
-      assert.ok(d)
-      const base = ofKind('Deployment').find((b) => b.metadata.name === d.metadata.name)
-      assert.ok(base, `${patch.path} patches an existing Deployment`)
-      const [volume] = d.spec.template.spec.volumes
-      assert.equal(volume.secret.secretName, secret.metadata.name)
-      const [container] = d.spec.template.spec.containers
-      assert.equal(container.name, base.spec.template.spec.containers[0].name)
-      const mount = container.volumeMounts.find((m: { name: string }) => m.name === volume.name)
-      assert.equal(mount.readOnly, true)
-      const keys = Object.keys(secret.stringData as Env)
-      const env = container.env as Array<{ name: string; value: string }>
-      assert.ok(env.length > 0)
-      for (const { name, value } of env) {
-        assert.match(name, /^ZMQ_(SUB|PUB)_CURVE_[A-Z_]+_FILE$/, name)
-        assert.equal(path.posix.dirname(value), mount.mountPath, `${name} reads from the Secret`)
-        assert.ok(keys.includes(path.posix.basename(value)), `${value} is a key of the Secret`)
-      }
-      // Today the container rejects these variables (exit 78) instead of running unencrypted.
-      // When the security issue lands, replace this with: they load, given key files.
-      assert.throws(
-        () =>
-          loadConfig({ ...podEnv(base), ...Object.fromEntries(env.map((e) => [e.name, e.value])) }),
-        (error: Error) => env.every((e) => error.message.includes(e.name)),
+    // The Secret's files as the pod sees them, with real key pairs: `<name>.key` and `<name>.pub`.
+    const mounted = mkdtempSync(path.join(tmpdir(), 'zc-curve-secret-'))
+    const pairs = new Map<string, { publicKey: string; secretKey: string }>()
+    for (const file of Object.keys(secret.stringData as Env)) {
+      const name = path.parse(file).name
+      if (!pairs.has(name)) pairs.set(name, curveKeyPair())
+      const pair = pairs.get(name) as { publicKey: string; secretKey: string }
+      writeFileSync(
+        path.join(mounted, file),
+        `${file.endsWith('.key') ? pair.secretKey : pair.publicKey}\n`,
       )
+    }
+    try {
+      for (const patch of component.patches) {
+        const [d] = loadYamlFile(path.join(CURVE, patch.path))
+        assert.ok(d)
+        const base = ofKind('Deployment').find((b) => b.metadata.name === d.metadata.name)
+        assert.ok(base, `${patch.path} patches an existing Deployment`)
+        const [volume] = d.spec.template.spec.volumes
+        assert.equal(volume.secret.secretName, secret.metadata.name)
+        const [container] = d.spec.template.spec.containers
+        assert.equal(container.name, base.spec.template.spec.containers[0].name)
+        const mount = container.volumeMounts.find((m: { name: string }) => m.name === volume.name)
+        assert.equal(mount.readOnly, true)
+        const keys = Object.keys(secret.stringData as Env)
+        const env = container.env as Array<{ name: string; value: string }>
+        assert.ok(env.length > 0)
+        for (const { name, value } of env) {
+          assert.match(name, /^ZMQ_(SUB|PUB)_CURVE_[A-Z_]+_FILE$/, name)
+          assert.equal(path.posix.dirname(value), mount.mountPath, `${name} reads from the Secret`)
+          assert.ok(keys.includes(path.posix.basename(value)), `${value} is a key of the Secret`)
+        }
+        // The container reads each _FILE variable: the PUB (it binds) is a CURVE server with its
+        // own pair, the SUB (it connects) a client that also knows the peer's public key.
+        const fileEnv = Object.fromEntries(
+          env.map((e) => [e.name, path.join(mounted, path.posix.basename(e.value))]),
+        )
+        const config = loadConfig({ ...podEnv(base), ...fileEnv })
+        const own = pairs.get(d.metadata.name)
+        const peer = [...pairs.entries()].find(([n]) => n !== d.metadata.name)?.[1]
+        assert.ok(own && peer)
+        const socket = (kind: string) => config.sockets.find((s) => s.kind === kind)?.curve
+        assert.deepEqual(socket('pub'), { role: 'server', ...own })
+        assert.deepEqual(socket('sub'), { role: 'client', ...own, serverKey: peer.publicKey })
+      }
+    } finally {
+      rmSync(mounted, { recursive: true, force: true })
     }
   })
 

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import {
   type Endpoint,
   type EndpointAction,
+  isIpv6Address,
   parseEndpoint,
   parseEndpointList,
 } from '../src/endpoints'
@@ -149,6 +150,15 @@ describe('parseEndpoint: @ and > role markers', () => {
     problem('@>tcp://camera:5555', 'bind')
     problem('tcp://@camera:5555', 'connect')
     problem('@', 'bind')
+  })
+})
+
+describe('isIpv6Address: which sockets get the IPv6 option', () => {
+  it('is true for IPv6 literals only, bound or connected', () => {
+    for (const raw of ['tcp://[::1]:5555', '@tcp://[::]:*', '>tcp://[fe80::1%eth0]:6000'])
+      assert.equal(isIpv6Address(ok(raw, 'connect').address), true, raw)
+    for (const raw of ['tcp://127.0.0.1:5555', 'tcp://*:5555', 'tcp://camera:5555', 'ipc:///tmp/x'])
+      assert.equal(isIpv6Address(ok(raw, 'bind').address), false, raw)
   })
 })
 

@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
 import fc from 'fast-check'
-import { type Config, loadConfig } from '../src/config'
+import {
+  SOCKET_KEYS as ALL_SOCKET_KEYS,
+  type Config,
+  loadConfig,
+  SOCKET_DIRECTIONS,
+  socketKeysFor,
+  TUNABLE_VARIABLES,
+} from '../src/config'
 import { ConfigError, type ConfigIssue, formatIssue } from '../src/errors'
 import { assertProperty, NUM_RUNS } from './helpers/property'
 
@@ -15,32 +22,18 @@ const ROOT = path.join(__dirname, '..')
 
 // --- Variable names ----------------------------------------------------------------------------
 
-const CONFIG_SOURCE = readFileSync(path.join(ROOT, 'src', 'config.ts'), 'utf8')
-
-/**
- * Every upper-case variable name src/config.ts mentions (in code or comments): the real ones,
- * plus a few that only look real (`ZMQ_MAXMSGSIZE`), which is fine for a fuzzer.
- */
+/** Socket directions and per-socket keys: the loader's own catalogue. */
+const DIRECTIONS = [...SOCKET_DIRECTIONS]
+const SOCKET_KEYS = [...ALL_SOCKET_KEYS]
+const TUNABLES = [...TUNABLE_VARIABLES]
+/** Every name the container reads, plus a few that only look real, which is fine for a fuzzer. */
 const CONFIG_NAMES = [
-  ...new Set(CONFIG_SOURCE.match(/\b(?:ZMQ|ZC|HTTP|LOG)_[A-Z0-9_]*[A-Z0-9]\b/g)),
+  ...TUNABLES,
+  ...DIRECTIONS.flatMap((d) => socketKeysFor(d).map((k) => `ZMQ_${d}_${k}`)),
+  'ZMQ_MAXMSGSIZE',
+  'ZMQ_LINGER',
+  'ZC_SERVCE',
 ]
-/** Socket directions, from the loader's own pattern (`^ZMQ_(SUB|PUB)_`). */
-const DIRECTIONS = (/\^ZMQ_\(([A-Z|]+)\)_/.exec(CONFIG_SOURCE)?.[1] ?? 'SUB|PUB').split('|')
-/** The per-socket keys, read from the same source (SOCKET_KEYS and CURVE_KEYS). */
-const SOCKET_KEYS = [
-  'ENDPOINT',
-  'TOPICS',
-  'CLASS',
-  'MIN_SUBSCRIBERS',
-  'SUBSCRIBER_TIMEOUT_MS',
-  'CURVE_PUBLIC_KEY',
-  'CURVE_SECRET_KEY',
-  'CURVE_SERVER_KEY',
-]
-/** Tunables: the keys of the spec object config.ts builds (`    ZMQ_SNDHWM: wholeNumber(...`). */
-const TUNABLES = [...CONFIG_SOURCE.matchAll(/^ {4}((?:ZMQ|ZC|HTTP|LOG)_[A-Z0-9_]+): /gm)].map(
-  (m) => m[1] as string,
-)
 
 /** A variable the container reads: a tunable of config.ts, or a well-formed socket variable. */
 const SOCKET_VAR_RE = new RegExp(
@@ -454,12 +447,8 @@ describe('README documents every variable a config error can name', () => {
       for (const d of directions.split(/\\?\|/)) documented.add(`ZMQ_${d}[_<NAME>]_${key}`)
     const missing = [
       ...TUNABLES.filter((v) => !new RegExp(`\`${v}\`|\`${v} /|/ ${v}\``).test(readme)),
-      ...SOCKET_KEYS.flatMap((key) =>
-        ['SUB', 'PUB']
-          .filter(
-            (d) => !(d === 'SUB' && ['MIN_SUBSCRIBERS', 'SUBSCRIBER_TIMEOUT_MS'].includes(key)),
-          )
-          .map((d) => `ZMQ_${d}[_<NAME>]_${key}`),
+      ...DIRECTIONS.flatMap((d) =>
+        socketKeysFor(d).map((key) => `ZMQ_${d}[_<NAME>]_${key}`),
       ).filter((v) => !documented.has(v)),
     ]
     assert.deepEqual(missing, [], `README.md does not document: ${missing.join(', ')}`)

@@ -17,7 +17,7 @@ const LIMITS = {
   maxConnections: 4,
 }
 const source = {
-  readiness: () => ({ ready: true, reasons: [] }),
+  readiness: () => ({ ready: true, reasons: [], degraded: [] }),
   liveness: () => ({ live: true, reasons: [] }),
 }
 

@@ -391,7 +391,7 @@ describe('container process start-up failures', () => {
     assert.equal(container.lastLine?.msg, 'stopped')
   })
 
-  it('a PUB endpoint already in use fails start-up with exit 70 and names the variable', async () => {
+  it('a PUB endpoint already in use fails start-up with exit 69 and names the variable', async () => {
     const pub = await new TestPublisher().bind()
     publishers.push(pub)
     const container = new ContainerProcess({
@@ -399,7 +399,7 @@ describe('container process start-up failures', () => {
       ZMQ_PUB_TOPICS: 'x.msg',
     })
     const exit = await container.exited
-    assert.equal(exit.code, EXIT.STARTUP_FAILED, container.dump())
+    assert.equal(exit.code, EXIT.ENDPOINT_UNAVAILABLE, container.dump())
     const fatal = container.lines.find((l) => l.msg === 'start-up failed')
     assert.equal(fatal?.code, 'ZC_ERR_BIND_FAILED')
     assert.match(String((fatal?.err as { message?: string })?.message), /ZMQ_PUB_ENDPOINT/)

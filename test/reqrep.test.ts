@@ -48,9 +48,11 @@ describe('REQ/REP', () => {
     const stopped = container.lines.find(
       (l) => l.msg === 'receive worker stopped' && l.socket === 'rep',
     )
+    // An error reply is no drop: the request was handled, with an error, and counted as one.
     assert.equal(stopped?.received, 3)
-    assert.equal(stopped?.handled, 2)
-    assert.equal((stopped?.dropped as Record<string, number> | undefined)?.handler_error, 1)
+    assert.equal(stopped?.handled, 3)
+    assert.equal(stopped?.errorReplies, 1)
+    assert.equal(stopped?.droppedTotal, 0)
   })
 
   it('a handler asks the main thread with ctx.callMain and replies with its answer', async () => {

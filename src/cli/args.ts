@@ -1,3 +1,5 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { closest, distance } from 'fastest-levenshtein'
 import { type Endpoint, type EndpointAction, parseEndpoint } from '../endpoints'
 import { subscriptionProblem, topicProblem } from '../topics'
 
@@ -6,15 +8,47 @@ export class UsageError extends Error {
   override readonly name = 'UsageError'
 }
 
+/** The option declarations of one command, as parseArgs takes them. */
+export type CommandOptions = NonNullable<ParseArgsConfig['options']>
+
+type CommandArgs<O extends CommandOptions> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; allowPositionals: true }>
+>
+
+/**
+ * A command's arguments by node:util parseArgs (positionals allowed), with its errors turned into
+ * {@link UsageError}s: an unknown option gets the nearest real one (`--cont`: did you mean
+ * `--count`?) instead of Node's advice about positionals.
+ */
+export function parseCommandArgs<const O extends CommandOptions>(
+  args: readonly string[],
+  options: O,
+): CommandArgs<O> {
+  return parseOrThrow(
+    () =>
+      parseArgs<{ args: string[]; options: O; allowPositionals: true }>({
+        args: joinNegativeValues(args, options),
+        options,
+        allowPositionals: true,
+      }),
+    Object.keys(options),
+  )
+}
+
 /**
  * Runs a node:util parseArgs call and turns its errors (unknown option, missing value) into
- * {@link UsageError}s; any other error is a bug and passes through.
+ * {@link UsageError}s; any other error is a bug and passes through. `optionNames` (without the
+ * dashes) lets an unknown option get a suggestion.
  */
-export function parseOrThrow<T>(parse: () => T): T {
+export function parseOrThrow<T>(parse: () => T, optionNames: readonly string[] = []): T {
   try {
     return parse()
   } catch (error) {
     const code = (error as { code?: unknown }).code
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const option = /'(-[^']*)'/.exec((error as Error).message)?.[1] ?? '?'
+      throw new UsageError(unknownOptionMessage(option, optionNames))
+    }
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
       const { message } = error as Error
       // "Unknown option '--x'" reads as the rest of "zmq-container tap: ..." in lower case.
@@ -22,6 +56,39 @@ export function parseOrThrow<T>(parse: () => T): T {
     }
     throw error
   }
+}
+
+/**
+ * `--retries -1` is Node's "ambiguous argument" error; as `--retries=-1` it reaches the command's
+ * own check, which says what the value must be.
+ */
+function joinNegativeValues(args: readonly string[], options: CommandOptions): string[] {
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    if (arg === '--') return [...out, ...args.slice(i)]
+    const next = args[i + 1]
+    const takesValue = arg.startsWith('--') && options[arg.slice(2)]?.type === 'string'
+    if (takesValue && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else {
+      out.push(arg)
+    }
+  }
+  return out
+}
+
+function unknownOptionMessage(option: string, optionNames: readonly string[]): string {
+  const known = [...optionNames, 'help'].map((o) => `--${o}`)
+  const name = option.split('=')[0] ?? option
+  const nearest = closest(name, known)
+  const close = name.length > 2 && (nearest.startsWith(name) || distance(name, nearest) <= 2)
+  // `-1` or `-x` as a payload or topic: parseArgs takes anything after a dash for an option.
+  const value = name.startsWith('--')
+    ? ''
+    : `; a value that starts with - goes after --, as in -- ${name}`
+  return `unknown option ${name}${close ? `; did you mean ${nearest}?` : ''}; options are ${known.join(', ')}${value}`
 }
 
 /** True when `--help` or `-h` comes before any `--` (after it, they are positionals). */

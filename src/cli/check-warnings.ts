@@ -1,4 +1,6 @@
-import type { Config, SocketSpec } from '../config'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { type Config, describeUnknownVariable, type SocketSpec, unknownVariables } from '../config'
 import type { Endpoint } from '../endpoints'
 import { isPrefixSubscription, TopicMatcher } from '../topics'
 
@@ -10,6 +12,8 @@ export interface CheckWarning {
     | 'role'
     | 'undeclared-topics'
     | 'curve-unused'
+    | 'unknown-variable'
+    | 'ipc-directory'
   /** The variable to change. */
   readonly variable: string
   readonly message: string
@@ -29,7 +33,37 @@ export function findWarnings(config: Config, env: Env): CheckWarning[] {
     ...roleSurprises(config.sockets),
     ...undeclaredTopics(config.sockets),
     ...curveUnused(env),
+    ...unknownVariables(env).map((u) => ({
+      kind: 'unknown-variable' as const,
+      variable: u.variable,
+      message: describeUnknownVariable(u),
+    })),
+    ...ipcDirectories(config.sockets),
   ]
+}
+
+/**
+ * An ipc endpoint is a file: its directory must exist where the container runs. A bind there
+ * fails at start-up (exit 69); a connect retries in silence until some peer creates it.
+ */
+function ipcDirectories(sockets: readonly SocketSpec[]): CheckWarning[] {
+  const warnings: CheckWarning[] = []
+  for (const spec of sockets) {
+    for (const e of spec.endpoints) {
+      if (!e.address.startsWith('ipc://')) continue
+      const dir = path.dirname(e.address.slice('ipc://'.length))
+      if (existsSync(dir)) continue
+      warnings.push({
+        kind: 'ipc-directory',
+        variable: `${spec.envPrefix}_ENDPOINT`,
+        message:
+          e.action === 'bind'
+            ? `binds ${e.address}, but directory ${dir} does not exist here, so start-up would fail (exit 69). Create it, or mount a volume there.`
+            : `connects to ${e.address}, but directory ${dir} does not exist here: nothing arrives until a peer creates it. Check the path, or the volume shared with the peer.`,
+      })
+    }
+  }
+  return warnings
 }
 
 /**

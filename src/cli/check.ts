@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs'
-import { parseArgs, parseEnv } from 'node:util'
+import { parseEnv } from 'node:util'
 import { type Config, LATENCY_BUDGET_MS, loadConfig, type SocketSpec } from '../config'
-import { ConfigError, type ConfigIssue, formatIssue } from '../errors'
+import { ConfigError, type ConfigIssue, formatIssue, ZcError } from '../errors'
+import { loadService, resolveServicePath, serviceKeyIssues } from '../service'
 import { isPrefixSubscription } from '../topics'
-import { expectPositionals, parseOrThrow } from './args'
+import { expectPositionals, parseCommandArgs } from './args'
 import { type CheckWarning, findWarnings } from './check-warnings'
 import { CLI_EXIT, type CliIo, type Command } from './io'
 
@@ -24,6 +25,12 @@ it warns about what is valid but probably wrong:
   undeclared-topics   a PUB socket without ZMQ_PUB_*_TOPICS
   curve-unused        ZMQ_CURVE_PUBLIC_KEY and the like: the container reads CURVE keys per
                       socket (ZMQ_PUB_CURVE_SECRET_KEY, ...), so these protect nothing
+  unknown-variable    a ZC_*, ZMQ_* or HTTP_* variable the container does not read (ZC_SERVCE,
+                      ZMQ_LINGER, HTTP_PROT), with the name it probably meant
+  ipc-directory       an ipc:// endpoint whose directory does not exist here
+
+It also loads ZC_SERVICE as the container would: a service that does not resolve or load, or
+whose handlers/replies keys name no socket of their kind, is an error (exit 78).
 
 Options:
   --env-file FILE   read variables from FILE (KEY=VALUE lines, as Docker's env_file); its values
@@ -49,16 +56,10 @@ export const check: Command = {
   summary: 'validate the env as the container would; print topology and warnings',
   help: HELP,
   async run(args, io) {
-    const { values, positionals } = parseOrThrow(() =>
-      parseArgs({
-        args: [...args],
-        options: {
-          'env-file': { type: 'string', multiple: true },
-          json: { type: 'boolean' },
-        },
-        allowPositionals: true,
-      }),
-    )
+    const { values, positionals } = parseCommandArgs(args, {
+      'env-file': { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+    })
     expectPositionals(positionals, [])
     const files = values['env-file'] ?? []
     const env: Env = { ...io.env }
@@ -84,6 +85,13 @@ export const check: Command = {
       return CLI_EXIT.CONFIG_INVALID
     }
 
+    const serviceIssues = await checkService(config)
+    if (serviceIssues.length > 0) {
+      reportErrors(io, serviceIssues)
+      if (values.json) writeJson(io, { status: 'invalid', files, errors: serviceIssues })
+      return CLI_EXIT.CONFIG_INVALID
+    }
+
     const warnings = findWarnings(config, env)
     const status = warnings.length > 0 ? 'warnings' : 'ok'
     if (values.json) {
@@ -93,6 +101,22 @@ export const check: Command = {
     }
     return warnings.length > 0 ? CLI_EXIT.WARNINGS : CLI_EXIT.OK
   },
+}
+
+/**
+ * Loads ZC_SERVICE as the container's start-up does, and checks its handler and reply keys
+ * against the configured sockets. Loading runs the module's top-level code, as start-up would.
+ */
+async function checkService(config: Config): Promise<ConfigIssue[]> {
+  try {
+    const service = await loadService(resolveServicePath(config.service))
+    return serviceKeyIssues(service, config.sockets)
+  } catch (error) {
+    if (!(error instanceof ZcError)) throw error
+    return [
+      { variable: 'ZC_SERVICE', problem: error.message.replace(/^ZC_SERVICE: /, ''), example: '' },
+    ]
+  }
 }
 
 /** The container's own format (main.ts), so `check` and a failed start read the same. */

@@ -1,10 +1,9 @@
-import { parseArgs } from 'node:util'
 import { isTopicBytes } from '../topics'
 import {
   endpointArgument,
   expectPositionals,
   numberOption,
-  parseOrThrow,
+  parseCommandArgs,
   subscriptionArguments,
 } from './args'
 import { clock, fitWidth, fixed } from './format'
@@ -49,13 +48,7 @@ export const hz: Command = {
   summary: 'live per-topic rate, mean size and jitter; summary on Ctrl-C',
   help: HELP,
   async run(args, io) {
-    const { values, positionals } = parseOrThrow(() =>
-      parseArgs({
-        args: [...args],
-        options: { interval: { type: 'string' } },
-        allowPositionals: true,
-      }),
-    )
+    const { values, positionals } = parseCommandArgs(args, { interval: { type: 'string' } })
     expectPositionals(positionals, ['ENDPOINT'], Number.POSITIVE_INFINITY)
     const [rawEndpoint = '', ...rawTopics] = positionals
     const endpoint = endpointArgument(rawEndpoint, 'connect')
@@ -63,12 +56,12 @@ export const hz: Command = {
     const intervalS =
       values.interval === undefined ? 1 : numberOption('--interval', values.interval, 0.05, 86400)
 
-    const socket = await openSubscriber(io, 'hz', endpoint, subscriptions)
-    if (!socket) return CLI_EXIT.SOCKET_FAILED
+    const display = new Display(io, `${endpoint.action} ${endpoint.address}`, intervalS)
+    const subscription = await openSubscriber(io, 'hz', endpoint, subscriptions, display.reporter())
+    if (!subscription) return CLI_EXIT.SOCKET_FAILED
 
     const topics = new Map<string, TopicRate>()
     const startedAt = performance.now()
-    const display = new Display(io, `${endpoint.action} ${endpoint.address}`, intervalS)
     let windowStart = startedAt
     const timer = setInterval(() => {
       const now = performance.now()
@@ -77,7 +70,7 @@ export const hz: Command = {
     }, intervalS * 1000)
     display.start()
 
-    await receiveUntil(socket, io.signal, (frames) => {
+    await receiveUntil(subscription, io.signal, (frames) => {
       const at = performance.now()
       const [topic = Buffer.alloc(0), ...rest] = frames
       let size = 0
@@ -105,12 +98,24 @@ class Display {
   readonly #intervalS: number
   readonly #tty: boolean
   #drawn = 0
+  #status: string | undefined
 
   constructor(io: CliIo, title: string, intervalS: number) {
     this.#io = io
     this.#title = title
     this.#intervalS = intervalS
     this.#tty = io.stdout.isTTY === true
+  }
+
+  /**
+   * Where connection-state lines go: stderr, except under the in-place table on a terminal,
+   * where a line on stderr would break the redraw; there it is a line of the table.
+   */
+  reporter(): ((text: string) => void) | undefined {
+    if (!this.#tty) return undefined
+    return (text) => {
+      this.#status = text
+    }
   }
 
   start(): void {
@@ -145,6 +150,7 @@ class Display {
       )
     }
     if (rows.length === 0) lines.push('waiting for messages...')
+    if (this.#status) lines.push(this.#status)
     this.#draw(lines)
   }
 

@@ -1,16 +1,19 @@
 import { UsageError, wantsHelp } from './args'
 import { check } from './check'
 import { hz } from './hz'
+import { info } from './info'
 import { CLI_EXIT, type CliIo, type Command } from './io'
 import { keygen } from './keygen'
 import { pub } from './pub'
+import { record } from './record'
+import { replay } from './replay'
 import { req } from './req'
 import { tap } from './tap'
 
 export type { CliIo } from './io'
 
 /** The subcommands of the `zmq-container` binary besides `run`, in usage order. */
-export const COMMANDS: readonly Command[] = [check, tap, hz, pub, req, keygen]
+export const COMMANDS: readonly Command[] = [check, tap, hz, pub, req, record, replay, info, keygen]
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name)

@@ -32,12 +32,16 @@ export const CLI_EXIT = {
   WARNINGS: 2,
   /** Bad arguments: one line on stderr. */
   USAGE: EXIT.USAGE,
+  /** A recording is damaged, cut off or not MCAP at all. */
+  DATA_ERROR: 65,
   /** A file named on the command line (`--env-file`, `--file`) cannot be read. */
   NO_INPUT: 66,
   /** `pub`: no subscriber attached within `--wait-timeout`; `keygen`: libzmq lacks CURVE. */
   UNAVAILABLE: 69,
   /** A socket could not bind or connect. */
   SOCKET_FAILED: 70,
+  /** `record`: the output file cannot be created or written. */
+  CANNOT_CREATE: 73,
   /** `check`: the configuration is invalid, as the container would exit. */
   CONFIG_INVALID: EXIT.CONFIG_INVALID,
   /** `pub`: SIGINT before anything was sent (128 + 2). */

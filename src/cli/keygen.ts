@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util'
 import { capability, curveKeyPair } from 'zeromq'
-import { expectPositionals, parseOrThrow, UsageError } from './args'
+import { expectPositionals, parseCommandArgs, UsageError } from './args'
 import { CLI_EXIT, type Command, note } from './io'
 
 const HELP = `Usage: zmq-container keygen [--prefix PREFIX] [--json]
@@ -40,13 +39,10 @@ export const keygen: Command = {
   summary: 'print a new CURVE key pair (Z85) in env format',
   help: HELP,
   async run(args, io) {
-    const { values, positionals } = parseOrThrow(() =>
-      parseArgs({
-        args: [...args],
-        options: { prefix: { type: 'string' }, json: { type: 'boolean' } },
-        allowPositionals: true,
-      }),
-    )
+    const { values, positionals } = parseCommandArgs(args, {
+      prefix: { type: 'string' },
+      json: { type: 'boolean' },
+    })
     expectPositionals(positionals, [])
     const prefix = values.prefix ?? 'ZMQ'
     if (!/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/.test(prefix))

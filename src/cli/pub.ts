@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { parseArgs } from 'node:util'
 import { XPublisher } from 'zeromq'
 import type { EndpointAction } from '../endpoints'
 import {
@@ -8,7 +7,7 @@ import {
   expectPositionals,
   integerOption,
   numberOption,
-  parseOrThrow,
+  parseCommandArgs,
   topicArgument,
   UsageError,
 } from './args'
@@ -60,19 +59,13 @@ export const pub: Command = {
   summary: 'publish a message once or at a rate, after a subscriber has joined',
   help: HELP,
   async run(args, io) {
-    const { values, positionals } = parseOrThrow(() =>
-      parseArgs({
-        args: [...args],
-        options: {
-          file: { type: 'string' },
-          rate: { type: 'string' },
-          count: { type: 'string' },
-          'wait-timeout': { type: 'string' },
-          settle: { type: 'string' },
-        },
-        allowPositionals: true,
-      }),
-    )
+    const { values, positionals } = parseCommandArgs(args, {
+      file: { type: 'string' },
+      rate: { type: 'string' },
+      count: { type: 'string' },
+      'wait-timeout': { type: 'string' },
+      settle: { type: 'string' },
+    })
     expectPositionals(positionals, ['ENDPOINT', 'TOPIC'], 3)
     const [rawEndpoint = '', rawTopic = '', text] = positionals
     const endpoint = endpointArgument(rawEndpoint, 'bind')

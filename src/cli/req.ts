@@ -1,12 +1,11 @@
 import { readFile } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
 import { ZcError } from '../errors'
 import { RequestClient } from '../request'
 import {
   endpointArgument,
   expectPositionals,
   integerOption,
-  parseOrThrow,
+  parseCommandArgs,
   UsageError,
 } from './args'
 import { CLI_EXIT, type Command, note } from './io'
@@ -35,20 +34,19 @@ export const req: Command = {
   summary: 'send a request to a REP socket and print the reply',
   help: HELP,
   async run(args, io) {
-    const { values, positionals } = parseOrThrow(() =>
-      parseArgs({
-        args: [...args],
-        options: {
-          file: { type: 'string' },
-          timeout: { type: 'string' },
-          retries: { type: 'string' },
-        },
-        allowPositionals: true,
-      }),
-    )
+    const { values, positionals } = parseCommandArgs(args, {
+      file: { type: 'string' },
+      timeout: { type: 'string' },
+      retries: { type: 'string' },
+    })
     expectPositionals(positionals, ['ENDPOINT'], 2)
     const [endpoint = '', inline] = positionals
     const target = endpointArgument(endpoint, 'connect')
+    // A client that bound would wait for a REP to connect to it, which no container does.
+    if (target.action === 'bind')
+      throw new UsageError(
+        `ENDPOINT ${JSON.stringify(endpoint)} binds (@), but req is a client: it connects to a REP socket. Drop the @.`,
+      )
     if (inline !== undefined && values.file)
       throw new UsageError('give PAYLOAD or --file, not both')
     const timeoutMs =

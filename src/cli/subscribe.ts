@@ -1,6 +1,14 @@
 import { Subscriber, type XPublisher } from 'zeromq'
-import type { Endpoint } from '../endpoints'
+import { type Endpoint, isIpv6Address } from '../endpoints'
+import { watchConnection } from './connection-status'
 import { type CliIo, note } from './io'
+
+/** A tool's SUB socket and the watcher that reports its connection state on stderr. */
+export interface Subscription {
+  readonly socket: Subscriber
+  /** Ends the connection watcher; call it after closing the socket. */
+  readonly stopWatching: () => void
+}
 
 /**
  * A SUB socket on `endpoint` with `subscriptions` (`''` is everything). Returns undefined after
@@ -11,14 +19,20 @@ export async function openSubscriber(
   command: string,
   endpoint: Endpoint,
   subscriptions: readonly string[],
-): Promise<Subscriber | undefined> {
+  report?: (text: string) => void,
+): Promise<Subscription | undefined> {
   const socket = new Subscriber({ linger: 0 })
   for (const s of subscriptions) socket.subscribe(s)
+  // Before the connect, so its first events are seen.
+  const stopWatching = watchConnection(io, command, socket, endpoint, report)
   const address = await attach(io, command, socket, endpoint)
-  if (address === undefined) return undefined
+  if (address === undefined) {
+    stopWatching()
+    return undefined
+  }
   const what = subscriptions.includes('') ? 'every topic' : subscriptions.join(', ')
   note(io, command, `${endpoint.action} ${address}, subscribed to ${what}`)
-  return socket
+  return { socket, stopWatching }
 }
 
 /** Binds or connects; a bind prints the resolved address (the real port of `:*`). */
@@ -29,6 +43,8 @@ export async function attach(
   endpoint: Endpoint,
 ): Promise<string | undefined> {
   try {
+    // The container's rule (see isIpv6Address): libzmq takes an IPv6 literal only with this on.
+    if (isIpv6Address(endpoint.address)) socket.ipv6 = true
     if (endpoint.action === 'connect') {
       socket.connect(endpoint.address)
       return endpoint.address
@@ -47,7 +63,7 @@ export async function attach(
  * the socket, which ends the pending receive at once; the socket is closed on return either way.
  */
 export async function receiveUntil(
-  socket: Subscriber,
+  { socket, stopWatching }: Subscription,
   signal: AbortSignal,
   onMessage: (frames: Buffer[]) => boolean,
 ): Promise<void> {
@@ -69,5 +85,7 @@ export async function receiveUntil(
   } finally {
     signal.removeEventListener('abort', close)
     close()
+    // The socket first, then its monitor (see socket-monitor.ts).
+    stopWatching()
   }
 }

@@ -1,10 +1,9 @@
-import { parseArgs } from 'node:util'
 import { isTopicBytes, TopicMatcher } from '../topics'
 import {
   endpointArgument,
   expectPositionals,
   integerOption,
-  parseOrThrow,
+  parseCommandArgs,
   subscriptionArguments,
 } from './args'
 import { clock, previewPayload } from './format'
@@ -49,17 +48,11 @@ export const tap: Command = {
   summary: 'print the messages on an endpoint (time, topic, size, payload preview)',
   help: HELP,
   async run(args, io) {
-    const { values, positionals } = parseOrThrow(() =>
-      parseArgs({
-        args: [...args],
-        options: {
-          count: { type: 'string' },
-          raw: { type: 'boolean' },
-          exact: { type: 'boolean' },
-        },
-        allowPositionals: true,
-      }),
-    )
+    const { values, positionals } = parseCommandArgs(args, {
+      count: { type: 'string' },
+      raw: { type: 'boolean' },
+      exact: { type: 'boolean' },
+    })
     expectPositionals(positionals, ['ENDPOINT'], Number.POSITIVE_INFINITY)
     const [rawEndpoint = '', ...rawTopics] = positionals
     const endpoint = endpointArgument(rawEndpoint, 'connect')
@@ -68,12 +61,12 @@ export const tap: Command = {
     // Subscribing to everything has nothing to match exactly against.
     const matcher = subscriptions.includes('') ? undefined : new TopicMatcher(subscriptions)
 
-    const socket = await openSubscriber(io, 'tap', endpoint, subscriptions)
-    if (!socket) return CLI_EXIT.SOCKET_FAILED
+    const subscription = await openSubscriber(io, 'tap', endpoint, subscriptions)
+    if (!subscription) return CLI_EXIT.SOCKET_FAILED
 
     let shown = 0
     let skipped = 0
-    await receiveUntil(socket, io.signal, (frames) => {
+    await receiveUntil(subscription, io.signal, (frames) => {
       const [topicFrame = Buffer.alloc(0), ...rest] = frames
       const payload = rest.length === 1 ? (rest[0] as Buffer) : Buffer.concat(rest)
       const validTopic = isTopicBytes(topicFrame)

@@ -14,9 +14,9 @@ export type { Exit } from './log-process'
  * JSON log lines on stdout, one line per config problem on stderr.
  */
 export class ContainerProcess extends LogProcess {
-  constructor(env: Record<string, string>, args: string[] = []) {
+  constructor(env: Record<string, string>, args: string[] = [], label = 'container') {
     // Only what the test sets, plus PATH: nothing leaks in from the developer's shell.
-    super('container', process.execPath, [MAIN, ...args], {
+    super(label, process.execPath, [MAIN, ...args], {
       PATH: process.env.PATH ?? '',
       LOG_LEVEL: 'debug',
       ...env,

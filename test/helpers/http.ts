@@ -18,10 +18,23 @@ export async function get(port: number, path: string, timeoutMs = 2000): Promise
 export async function probe(
   port: number,
   path: '/livez' | '/readyz',
-): Promise<{ status: number; reasons: string[]; body: string }> {
+): Promise<{
+  status: number
+  /** The body's status word: `ok`, `degraded`, `not ready`, `failing`. */
+  state: string
+  reasons: string[]
+  degraded: string[]
+  body: string
+}> {
   const { status, body } = await get(port, path)
-  const parsed = JSON.parse(body) as { reasons?: string[] }
-  return { status, reasons: parsed.reasons ?? [], body }
+  const parsed = JSON.parse(body) as { status?: string; reasons?: string[]; degraded?: string[] }
+  return {
+    status,
+    state: parsed.status ?? '',
+    reasons: parsed.reasons ?? [],
+    degraded: parsed.degraded ?? [],
+    body,
+  }
 }
 
 export type Labels = Record<string, string>

@@ -1,0 +1,119 @@
+/**
+ * Issue 15's figure: the container's receive throughput with recording off and on
+ * (ZMQ_RECORD_FILE), same loss-free publisher, repetitions interleaved, and how much of the
+ * stream the recording kept (the rest is counted as overflow, never waited for).
+ *
+ *   npm run bench:record -- [--quick] [--compression zstd]
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import path from 'node:path'
+import { BUDGET_WORDS, RecordCapture } from '../src/recording/capture'
+import { Recording } from '../src/recording/reader'
+import { container } from './lib/designs'
+import { runOnce } from './lib/flow'
+import { prepareTools } from './lib/peers'
+import { median } from './lib/stats'
+
+const quick = process.argv.includes('--quick')
+const compression = process.argv.includes('--compression')
+  ? (process.argv[process.argv.indexOf('--compression') + 1] ?? 'none')
+  : 'none'
+const REPS = quick ? 1 : 3
+const SIZES = [16, 1024, 65536] as const
+
+function countFor(size: number): number {
+  const full = size <= 16 ? 200_000 : size <= 1024 ? 100_000 : 10_000
+  return quick ? Math.round(full / 8) : full
+}
+
+/**
+ * The receive thread's own share: RecordCapture.add alone (copy into the batch, budget
+ * counter, time stamp), with batches handed to a callback that frees the budget at once.
+ */
+function hookCost(): void {
+  process.stdout.write('recording hook alone, per message on the receive thread:\n')
+  for (const size of SIZES) {
+    const budget = new SharedArrayBuffer(BUDGET_WORDS * 4)
+    const pending = new Int32Array(budget)
+    const hook = new RecordCapture(budget, 2 ** 30, (batch) =>
+      Atomics.sub(pending, 0, batch.data.byteLength),
+    )
+    const n = Math.round((size === 65536 ? 20_000 : 500_000) / (quick ? 8 : 1))
+    const frames = [Buffer.from('b.data'), Buffer.alloc(size, 1)]
+    const startedAt = performance.now()
+    for (let i = 0; i < n; i++) hook.add(frames)
+    hook.stop()
+    const us = ((performance.now() - startedAt) * 1000) / n
+    process.stdout.write(`  ${String(size).padStart(5)} B: ${us.toFixed(3)} us\n`)
+  }
+}
+
+async function main(): Promise<void> {
+  hookCost()
+  const tools = prepareTools()
+  for (const n of tools.notes) process.stdout.write(`note: ${n}\n`)
+  const publisher = tools.c ? 'c' : 'node'
+  const dir = mkdtempSync(path.join(tmpdir(), 'zc-bench-record-'))
+  const rates = new Map<string, number[]>()
+  const kept = new Map<string, number[]>()
+  try {
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const size of SIZES) {
+        // Alternate which goes first, so drift in machine load hits both alike.
+        const modes = rep % 2 ? (['on', 'off'] as const) : (['off', 'on'] as const)
+        for (const mode of modes) {
+          const count = countFor(size)
+          const file = path.join(dir, `${size}-${rep}.mcap`)
+          const out = await runOnce({
+            design: container,
+            tools,
+            publisher,
+            streams: [{ topics: ['b'], size, rate: 0, count, nodrop: true }],
+            sockets: ([endpoint]) => [{ name: 'b', endpoint: endpoint as string, component: 'b' }],
+            plan: {
+              env:
+                mode === 'on' ? { ZMQ_RECORD_FILE: file, ZMQ_RECORD_COMPRESSION: compression } : {},
+            },
+            timeoutMs: 120_000,
+          })
+          const r = out.results.get('b')
+          if (!r) throw new Error(`no result for ${size} B ${mode}`)
+          const rate = (r.count / (r.lastNs - r.firstNs)) * 1e9
+          const key = `${size}:${mode}`
+          rates.set(key, [...(rates.get(key) ?? []), rate])
+          if (mode === 'on') {
+            const recording = await Recording.open(file)
+            const recorded = Number(recording.statistics?.messageCount ?? 0n)
+            await recording.close()
+            // 64 KiB runs write hundreds of MB each.
+            rmSync(file, { force: true })
+            // The stream plus its end markers: what the receive thread got.
+            kept.set(key, [...(kept.get(key) ?? []), recorded / r.count])
+          }
+          process.stdout.write(
+            `  ${String(size).padStart(5)} B recording ${mode.padEnd(3)} rep ${rep + 1}: ${Math.round(rate / 1000)} k msg/s\n`,
+          )
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  process.stdout.write(
+    `\nrecording on vs off (${publisher} publisher, tcp, ${REPS} rep(s), compression ${compression}, ${cpus().length} cores, load ${loadavg()[0]?.toFixed(2)}):\n`,
+  )
+  process.stdout.write(
+    '| size | off k msg/s | on k msg/s | on / off | recorded |\n|---|---|---|---|---|\n',
+  )
+  for (const size of SIZES) {
+    const off = median(rates.get(`${size}:off`) ?? [])
+    const on = median(rates.get(`${size}:on`) ?? [])
+    const share = median(kept.get(`${size}:on`) ?? [])
+    process.stdout.write(
+      `| ${size} B | ${Math.round(off / 1000)} | ${Math.round(on / 1000)} | ${(on / off).toFixed(2)} | ${(share * 100).toFixed(1)} % |\n`,
+    )
+  }
+}
+
+void main()

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# The image as users run it: builds it from the unchanged Dockerfile with rootful podman, then
+# checks the camera and the dashboard the way compose.yaml and deploy/k8s/ run them. Prints
+# `pass:` or `FAIL:` per check and exits 1 if any failed; exits 0 with one `skipped:` line where
+# podman cannot run (not root, or no ../shared/tools/node-base-image.sh beside the repository).
+#
+#   sudo bash scripts/ci-image.sh            # what .ci/run does as root (~2-3 min, build included)
+#
+# This machine reaches no Docker Hub: node-base-image.sh (in the shared/ folder beside the clone,
+# as CI lays it out) makes a local stand-in for node:24-bookworm-slim and writes podman's settings.
+# Everything this script makes (containers, networks, images, compose project) carries the run's
+# name and is removed on exit, whatever happened; the base image stays, as the tool's cache.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+NODE_MAJOR=24
+TOOL=${ZC_NODE_BASE_IMAGE_TOOL:-$(dirname "$ROOT")/shared/tools/node-base-image.sh}
+RUN=zc-ci-$$
+IMAGE=localhost/$RUN:test
+DERIVED=localhost/$RUN-derived:test
+NET=$RUN-net
+COMPOSE_IMAGE=localhost/zmq-container:0.1.0 # compose.yaml's `image:`
+# compose.yaml's hardening and settings, for the containers started with `podman run`.
+HARDENING=(--read-only --cap-drop ALL --security-opt no-new-privileges)
+COMPOSE_ENV=(-e HTTP_PORT=9464 -e ZC_SHUTDOWN_TIMEOUT_MS=2000)
+STOP_LIMIT_MS=2000
+
+skip() {
+  echo "image check skipped: $*"
+  exit 0
+}
+[ "$(id -u)" = 0 ] || skip "not root (rootful podman is what node-base-image.sh sets up)"
+[ -f "$TOOL" ] || skip "$TOOL is absent (CI lays shared/ beside the clone)"
+
+failures=0
+pass() { echo "pass: $*"; }
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# podman logs systemd errors on every run and stop here (no systemd: health checks run on demand).
+quiet() { "$@" 2>/dev/null; }
+
+# --- set-up ------------------------------------------------------------------------------------
+started_ms=$(now_ms)
+if ! bash "$TOOL" "$NODE_MAJOR" >/tmp/$RUN-base.log 2>&1; then
+  tail -30 /tmp/$RUN-base.log
+  rm -f /tmp/$RUN-base.log
+  echo "FAIL: $TOOL $NODE_MAJOR could not make the base image"
+  exit 1
+fi
+echo "base image ready in $(($(now_ms) - started_ms)) ms ($(tail -1 /tmp/$RUN-base.log))"
+rm -f /tmp/$RUN-base.log
+eval "$(bash "$TOOL" "$NODE_MAJOR" --env)"
+# Debian's podman picks crun, which refuses this kernel's hybrid cgroup layout ("cgroups in hybrid
+# mode not supported"); runc runs with the tool's rlimits. A copy of its settings names runc.
+if command -v runc >/dev/null; then
+  conf=$(mktemp /tmp/$RUN-containers.XXXXXX.conf)
+  sed '/^\[engine\]/a runtime = "runc"' "$CONTAINERS_CONF" >"$conf"
+  export CONTAINERS_CONF=$conf
+fi
+
+compose_tag_before=$(podman image inspect --format '{{.Id}}' "$COMPOSE_IMAGE" 2>/dev/null || true)
+cleanup() {
+  echo "== image check: clean-up"
+  if command -v podman-compose >/dev/null; then
+    podman-compose -p "$RUN" -f "$ROOT/compose.yaml" down -t 1 >/dev/null 2>&1
+  fi
+  for c in $(podman ps -a --format '{{.Names}}' | grep "^$RUN" || true); do
+    quiet podman rm -f -t 0 "$c" >/dev/null
+  done
+  quiet podman network rm -f "$NET" >/dev/null
+  quiet podman network rm -f "${RUN}_vision" >/dev/null
+  if [ -n "$compose_tag_before" ]; then
+    podman tag "$compose_tag_before" "$COMPOSE_IMAGE" 2>/dev/null
+  else
+    podman rmi "$COMPOSE_IMAGE" >/dev/null 2>&1
+  fi
+  podman rmi -f "$DERIVED" "$IMAGE" >/dev/null 2>&1
+  rm -f "${conf:-}"
+  [ -n "${derived_ctx:-}" ] && rm -rf "$derived_ctx"
+}
+trap cleanup EXIT
+
+# --- build -------------------------------------------------------------------------------------
+echo "== image check: build from the Dockerfile"
+build_started_ms=$(now_ms)
+# --layers=false: no intermediate images (the build stage's) are left behind to clean up; npm's
+# cache mount still makes a rebuild fast.
+if ! podman build -q --layers=false --format docker "${PODMAN_BUILD_FLAGS[@]}" -t "$IMAGE" . >/tmp/$RUN-build.log 2>&1; then
+  tail -30 /tmp/$RUN-build.log
+  rm -f /tmp/$RUN-build.log
+  echo "FAIL: podman build of the Dockerfile"
+  exit 1
+fi
+rm -f /tmp/$RUN-build.log
+pass "podman build --format docker (the unchanged Dockerfile) in $(($(now_ms) - build_started_ms)) ms"
+size=$(podman image inspect --format '{{.Size}}' "$IMAGE")
+echo "image size: $((size / 1000000)) MB ($size bytes; the base image alone: $(($(podman image inspect --format '{{.Size}}' "node:$NODE_MAJOR-bookworm-slim") / 1000000)) MB)"
+
+# --- helpers -----------------------------------------------------------------------------------
+# All of a container's log, read before grep: `grep -q` closing the pipe early would make
+# `podman logs` fail with SIGPIPE, and pipefail would turn a match into a failure.
+logs_of() {
+  local text
+  text=$(podman logs "$1" 2>&1)
+  printf '%s\n' "$text"
+}
+# Waits, up to $3 s, for a log line of container $1 that matches the extended regex $2.
+wait_log() {
+  local deadline=$(($(now_ms) + $3 * 1000))
+  while [ "$(now_ms)" -lt "$deadline" ]; do
+    logs_of "$1" | grep -Eq "$2" && return 0
+    [ "$(podman inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" = true ] || break
+    sleep 0.2
+  done
+  logs_of "$1" | grep -Eq "$2"
+}
+show_logs() { logs_of "$1" | tail -15 | sed "s/^/  [$1] /"; }
+# Runs the container's health check until it passes, up to $2 tries (podman has no timer here).
+wait_healthy() {
+  local i
+  for ((i = 0; i < $2; i++)); do
+    quiet podman healthcheck run "$1" >/dev/null && return 0
+    sleep 0.5
+  done
+  return 1
+}
+# Stops container $1 as an orchestrator does and checks: SIGTERM logged, exit 0, within the limit.
+check_stop() {
+  local t0 elapsed code
+  t0=$(now_ms)
+  quiet podman stop -t 10 "$1" >/dev/null
+  elapsed=$(($(now_ms) - t0))
+  code=$(podman inspect --format '{{.State.ExitCode}}' "$1")
+  if [ "$code" = 0 ] && [ "$elapsed" -lt "$STOP_LIMIT_MS" ] &&
+    logs_of "$1" | grep -q '"signal":"SIGTERM".*"msg":"shutdown requested"' &&
+    logs_of "$1" | tail -1 | grep -q '"exitCode":0.*"msg":"stopped"'; then
+    pass "$2: podman stop -t 10 delivers SIGTERM through tini, exit 0 in $elapsed ms"
+  else
+    fail "$2: podman stop -t 10: exit $code after $elapsed ms (want 0 within $STOP_LIMIT_MS ms)"
+    show_logs "$1"
+  fi
+}
+
+# --- camera and dashboard, as compose runs them ------------------------------------------------
+echo "== image check: camera and dashboard on a user network, hardened as in compose.yaml"
+quiet podman network create "$NET" >/dev/null
+for service in camera dashboard; do
+  quiet podman run -d --name "$RUN-$service" --network "$NET" --network-alias "$service" \
+    "${HARDENING[@]}" --env-file "examples/$service/.env" "${COMPOSE_ENV[@]}" "$IMAGE" >/dev/null ||
+    fail "$service: podman run"
+done
+
+if wait_log "$RUN-dashboard" '"msg":"frame rate"' 30 &&
+  wait_log "$RUN-camera" '"msg":"command received"' 30; then
+  pass "frames reach the dashboard from tcp://camera:5555 and commands reach the camera from tcp://dashboard:6000"
+else
+  fail "frames and commands between camera and dashboard by service name"
+  show_logs "$RUN-camera"
+  show_logs "$RUN-dashboard"
+fi
+
+for service in camera dashboard; do
+  if wait_healthy "$RUN-$service" 20 &&
+    [ "$(podman inspect --format '{{.State.Health.Status}}' "$RUN-$service")" = healthy ]; then
+    pass "$service: podman healthcheck run (the image's HEALTHCHECK, /livez) passes: healthy"
+  else
+    fail "$service: podman healthcheck run"
+  fi
+done
+
+# PID 1 is tini; its child is node, whose host process must run as uid 1000 (no user namespace).
+top=$(quiet podman top "$RUN-camera" pid hpid args)
+node_hpid=$(echo "$top" | awk '$3 == "node" && $4 == "dist/main.js" { print $2 }')
+pid1=$(echo "$top" | awk '$1 == 1 { print $3 }')
+node_uid=$(awk '/^Uid:/ { print $2 }' "/proc/$node_hpid/status" 2>/dev/null)
+if [ "$pid1" = /usr/bin/tini ] && [ "$node_uid" = 1000 ]; then
+  pass "camera: PID 1 is tini; node dist/main.js runs as uid 1000"
+else
+  fail "camera: PID 1 is '$pid1', node runs as uid '${node_uid:-?}' (want tini, 1000)"
+  echo "$top" | sed 's/^/  /'
+fi
+
+if out=$(quiet podman exec "$RUN-camera" node dist/main.js check) &&
+  echo "$out" | grep -q '^SUB sub (ZMQ_SUB_\*): ' &&
+  echo "$out" | grep -q 'connect  tcp://dashboard:6000'; then
+  pass "camera: node dist/main.js check inside the container loads its env (exit 0)"
+else
+  fail "camera: node dist/main.js check inside the container"
+  echo "$out" | sed 's/^/  /'
+fi
+
+# --- a derived image with a service of the user's own (the README's Docker recipe) -------------
+echo "== image check: a derived image that adds a service importing zmq-container by name"
+derived_ctx=$(mktemp -d /tmp/$RUN-derived.XXXXXX)
+cp test/fixtures/by-name/greeter.js "$derived_ctx/my-service.js"
+cat >"$derived_ctx/Dockerfile" <<DOCKERFILE
+FROM $IMAGE
+COPY my-service.js /app/services/
+ENV ZC_SERVICE=/app/services/my-service.js
+DOCKERFILE
+if quiet podman build -q --layers=false --format docker -t "$DERIVED" "$derived_ctx" >/dev/null &&
+  quiet podman run -d --name "$RUN-derived" --network "$NET" "${HARDENING[@]}" \
+    -e ZMQ_SUB_ENDPOINT=tcp://camera:5555 -e ZMQ_SUB_TOPICS=camera.frame "$DERIVED" >/dev/null &&
+  wait_log "$RUN-derived" '"msg":"handled by a service that imports zmq-container"' 30; then
+  pass "derived image: /app/services/my-service.js requires 'zmq-container' and its handler runs"
+  check_stop "$RUN-derived" derived
+else
+  fail "derived image with a service importing zmq-container by name"
+  show_logs "$RUN-derived"
+fi
+
+check_stop "$RUN-dashboard" dashboard
+check_stop "$RUN-camera" camera
+
+# --- compose.yaml as written -------------------------------------------------------------------
+echo "== image check: podman-compose up -d of compose.yaml"
+if ! command -v podman-compose >/dev/null; then
+  fail "podman-compose is not installed (Debian package podman-compose; .ci/run installs it)"
+else
+  # compose.yaml builds its image when absent; podman-compose cannot pass the build the CA
+  # bundle this machine's npm needs, so it gets the image just built, under compose's name.
+  podman tag "$IMAGE" "$COMPOSE_IMAGE"
+  if podman-compose -p "$RUN" -f compose.yaml up -d >/tmp/$RUN-compose.log 2>&1; then
+    healthy=0
+    for service in camera dashboard; do
+      name=$(podman ps -a --filter "label=io.podman.compose.project=$RUN" \
+        --filter "label=com.docker.compose.service=$service" --format '{{.Names}}' | head -1)
+      if [ -n "$name" ] && wait_healthy "$name" 40 &&
+        [ "$(podman inspect --format '{{.State.Health.Status}}' "$name")" = healthy ]; then
+        healthy=$((healthy + 1))
+      else
+        fail "compose: $service ($name) is not healthy (compose's check: /readyz)"
+        [ -n "$name" ] && show_logs "$name"
+      fi
+    done
+    [ "$healthy" = 2 ] && pass "compose: camera and dashboard reach healthy (/readyz)"
+  else
+    fail "podman-compose up -d"
+    tail -20 /tmp/$RUN-compose.log | sed 's/^/  /'
+  fi
+  rm -f /tmp/$RUN-compose.log
+fi
+
+echo "image check: $failures failed; $(($(now_ms) - started_ms)) ms in all"
+[ "$failures" = 0 ]

@@ -1,0 +1,17 @@
+/**
+ * @mcap/core ships a CommonJS build, but its package.json points TypeScript at the ESM types
+ * only, which a CommonJS project may not import. So the types come in with resolution-mode
+ * "import" and the values through require(), here and nowhere else.
+ */
+import type * as Mcap from '@mcap/core' with { 'resolution-mode': 'import' }
+
+const core = require('@mcap/core') as typeof Mcap
+
+export const McapWriter = core.McapWriter
+export type McapWriter = Mcap.McapWriter
+export const McapIndexedReader = core.McapIndexedReader
+export type McapIndexedReader = Mcap.McapIndexedReader
+export type IWritable = Mcap.IWritable
+export type DecompressHandlers = Mcap.DecompressHandlers
+export type Statistics = Mcap.McapTypes.Statistics
+export type MessageRecord = Mcap.McapTypes.TypedMcapRecords['Message']
