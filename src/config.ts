@@ -113,6 +113,13 @@ export interface Config {
   /** Socket monitors (zeromq Observer): connection events logged and counted. */
   readonly monitor: boolean
   readonly restart: RestartConfig
+  /**
+   * Each receive worker's old-generation heap limit (Worker `resourceLimits`); undefined keeps
+   * Node's (and NODE_OPTIONS') own.
+   */
+  readonly workerMaxOldMb: number | undefined
+  /** Percent of its heap limit at which a receive worker stops itself as out of memory. */
+  readonly workerHeapHighWaterPercent: number
   /** The /metrics, /livez, /readyz listener; undefined when HTTP_PORT is unset. */
   readonly http: { readonly port: number; readonly host: string } | undefined
   /**
@@ -270,6 +277,8 @@ export function loadConfig(rawEnv: Env = process.env): Config {
       limit: cleaned.ZC_RESTART_LIMIT as number,
       windowMs: cleaned.ZC_RESTART_WINDOW_MS as number,
     },
+    workerMaxOldMb: cleaned.ZC_WORKER_MAX_OLD_MB as number | undefined,
+    workerHeapHighWaterPercent: cleaned.ZC_WORKER_HEAP_HIGH_WATER_PERCENT as number,
     http:
       cleaned.HTTP_PORT === undefined
         ? undefined
@@ -685,6 +694,8 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
     ZC_RESTART_BACKOFF_MAX_MS: atLeastOne({ default: 5000, example: '5000' }),
     ZC_RESTART_LIMIT: wholeNumber(0, 1_000_000)({ default: 5, example: '5' }),
     ZC_RESTART_WINDOW_MS: atLeastOne({ default: 60_000, example: '60000' }),
+    ZC_WORKER_MAX_OLD_MB: wholeNumber(16, 1_048_576)({ default: undefined, example: '256' }),
+    ZC_WORKER_HEAP_HIGH_WATER_PERCENT: wholeNumber(10, 95)({ default: 70, example: '70' }),
     HTTP_PORT: port({ default: undefined, example: '9464' }),
     HTTP_HOST: host({ default: '0.0.0.0', example: '0.0.0.0' }),
     ZC_READY_REQUIRES_PEERS: flag({ default: false, example: 'true' }),

@@ -14,6 +14,8 @@ export const DROP_REASONS = [
   'pool_full',
   // Pool mode: still waiting for a pool thread when the socket stopped.
   'shutdown',
+  // Received but not finished when its worker died (crashed, ran out of memory, was terminated).
+  'worker_failed',
 ] as const
 export type DropReason = (typeof DROP_REASONS)[number]
 
@@ -66,6 +68,7 @@ const COUNTS = [
   'publishRejected',
   'overruns',
   'restarts',
+  'outOfMemory',
   'lastTickMs',
   'durationSumUs',
   'durationCount',
@@ -116,12 +119,14 @@ export class SocketCounters {
 
   /**
    * Whether `terminate()` cannot abort the process now. A socket monitor keeps a native receive
-   * in flight for as long as it runs, so with one active only Loading and Closed are safe.
+   * in flight for as long as it runs, so with one active only Closed is safe.
    */
   get terminateSafe(): boolean {
     const state = this.state
-    if (state === WorkerState.Loading || state === WorkerState.Closed) return true
-    return state === WorkerState.Handling && Atomics.load(this.#flags, FLAG.monitor) === 0
+    if (state === WorkerState.Closed) return true
+    // Loading too: a worker opening its socket starts the monitor before its state moves on.
+    if (state !== WorkerState.Loading && state !== WorkerState.Handling) return false
+    return Atomics.load(this.#flags, FLAG.monitor) === 0
   }
 
   set monitorActive(active: boolean) {

@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   ZC_ERR_SERVICE_LOAD: 'the service module could not be loaded or has the wrong shape',
   ZC_ERR_BIND_FAILED: 'a socket could not bind or connect one of its endpoints',
   ZC_ERR_WORKER_START: 'a receive worker failed or timed out before it was ready',
+  ZC_ERR_WORKER_OUT_OF_MEMORY:
+    'a receive worker passed its heap high-water mark and stopped itself',
   ZC_ERR_REQUEST_TIMEOUT: 'a request got no reply after every retry (Lazy Pirate client)',
   ZC_ERR_REQUEST_FAILED: 'a REP socket answered a request with an error',
 } as const

@@ -32,6 +32,8 @@ export const EXIT = {
    * container logs its last line and sends itself SIGKILL: the shell reports 128 + 9.
    */
   KILLED_STUCK_WORKER: 137,
+  /** A second SIGHUP during shutdown: stopped at once (128 + 1). */
+  FORCED_SIGHUP: 129,
   /** A second SIGINT during shutdown: stopped at once (128 + 2). */
   FORCED_SIGINT: 130,
   /** A second SIGTERM during shutdown: stopped at once (128 + 15). */

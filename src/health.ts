@@ -4,6 +4,28 @@ import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
 import type { Logger } from './logger'
 
+/**
+ * What one client may hold of the listener. Probes and scrapes are short requests on fresh
+ * connections, so these cost them nothing, while 500 idle connections can no longer stay forever.
+ */
+export interface HttpLimits {
+  /** Time to receive a request's headers (Node's `headersTimeout`). */
+  readonly headersTimeoutMs: number
+  /** Time to receive a whole request (Node's `requestTimeout`). */
+  readonly requestTimeoutMs: number
+  /** A connection with no traffic for this long is closed. */
+  readonly idleTimeoutMs: number
+  /** Connections beyond this are refused at once (Node's `maxConnections`). */
+  readonly maxConnections: number
+}
+
+export const HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 5000,
+  requestTimeoutMs: 10_000,
+  idleTimeoutMs: 5000,
+  maxConnections: 256,
+}
+
 /** What /readyz answers: ready or not, why not, and what works less well than it could. */
 export interface Readiness {
   readonly ready: boolean
@@ -45,6 +67,7 @@ export class HealthServer {
     source: HealthSource,
     registry: Registry,
     log: Logger,
+    limits: HttpLimits = HTTP_LIMITS,
   ): Promise<HealthServer> {
     const server = createServer((request, response) => {
       const path = (request.url ?? '/').split('?')[0]
@@ -82,6 +105,11 @@ export class HealthServer {
     })
     // Probes hold no connection open: keep-alive would only delay close() at shutdown.
     server.keepAliveTimeout = 0
+    server.headersTimeout = limits.headersTimeoutMs
+    server.requestTimeout = limits.requestTimeoutMs
+    // With no 'timeout' listener, Node destroys a socket idle this long (one that never sends).
+    server.timeout = limits.idleTimeoutMs
+    server.maxConnections = limits.maxConnections
     server.listen(options.port, options.host)
     await Promise.race([
       once(server, 'listening'),

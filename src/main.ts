@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { COMMANDS, findCommand, runCommand } from './cli'
 import { describeUnknownVariable, loadConfig, unknownVariables } from './config'
+import { releaseSignals, STOP_SIGNALS, type StopSignal } from './early-signals'
 import { ConfigError, ZcError } from './errors'
 import { EXIT, type ExitCode } from './exit-codes'
 import { describeAddressFailure } from './failure-cause'
@@ -11,11 +12,20 @@ import { createMetrics } from './metrics'
 import { Supervisor } from './supervisor'
 
 /**
- * `node dist/main.js`: the container process. The only module that touches `process`: signals,
- * fatal-error hooks and the exit code.
+ * `node dist/main.js`: the container process. The only module that touches `process` (signals,
+ * fatal-error hooks and the exit code), besides early-signals.ts, which holds signals while this
+ * one loads.
  */
 export async function runContainer(): Promise<Outcome> {
   const startedAt = performance.now()
+  // Signals first: one that arrives while the config loads is acted on once there is a
+  // supervisor to stop, with those the entry script held while the modules loaded.
+  const early: StopSignal[] = []
+  let onSignal: (signal: StopSignal) => void = (signal) => early.push(signal)
+  const signalListener = (signal: StopSignal) => onSignal(signal)
+  for (const signal of STOP_SIGNALS) process.on(signal, signalListener)
+  early.push(...releaseSignals())
+
   let config: ReturnType<typeof loadConfig>
   try {
     config = loadConfig(process.env)
@@ -57,7 +67,10 @@ export async function runContainer(): Promise<Outcome> {
     )
   }
 
-  const onSignal = (signal: NodeJS.Signals) => {
+  // After `stopped` nothing more is logged: it stays the last line whatever arrives late.
+  let done = false
+  onSignal = (signal) => {
+    if (done) return
     if (!stopReason) {
       log.info({ signal }, 'shutdown requested')
       stop('signal', EXIT.OK)
@@ -70,7 +83,7 @@ export async function runContainer(): Promise<Outcome> {
     }
     forcing = true
     log.warn({ signal }, 'second signal: stopping now')
-    const code = signal === 'SIGINT' ? EXIT.FORCED_SIGINT : EXIT.FORCED_SIGTERM
+    const code = FORCED_EXIT[signal]
     void supervisor
       .forceStop()
       .then((unsafe) =>
@@ -81,10 +94,9 @@ export async function runContainer(): Promise<Outcome> {
         ),
       )
   }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
 
   const onFatal = (error: unknown) => {
+    if (done) return
     logAlways(log, (l) => l.fatal({ err: error }, 'uncaught error in main thread'))
     stop('fatal', EXIT.INTERNAL)
   }
@@ -113,6 +125,7 @@ export async function runContainer(): Promise<Outcome> {
       },
       'unknown variable',
     )
+  for (const signal of early.splice(0)) onSignal(signal)
   let http: HealthServer | undefined
   try {
     // Up before the sockets, so probes get answers (live, not ready) during start-up.
@@ -156,6 +169,7 @@ export async function runContainer(): Promise<Outcome> {
   // Last: /readyz answered "shutting down" through the drain.
   await http?.close()
   clearInterval(keepAlive)
+  done = true
   // The README promises this line last, at every LOG_LEVEL: it is how a reader knows the end.
   logAlways(log, (l) =>
     l.info(
@@ -188,6 +202,13 @@ async function listenHttp(
       },
     )
   }
+}
+
+/** Exit codes of a second signal during shutdown: 128 + the signal's number. */
+const FORCED_EXIT: Record<StopSignal, ExitCode> = {
+  SIGINT: EXIT.FORCED_SIGINT,
+  SIGTERM: EXIT.FORCED_SIGTERM,
+  SIGHUP: EXIT.FORCED_SIGHUP,
 }
 
 /** How the process must end: `kill` when a worker is stuck where any orderly exit would abort. */
@@ -225,6 +246,8 @@ export function main(argv: readonly string[]): void {
   const [command = 'run', ...rest] = argv
   let run: () => Promise<Outcome>
   const tool = findCommand(command)
+  // Only the container acts on signals held during loading (see early-signals.ts).
+  const held = command === 'run' && rest.length === 0 ? [] : releaseSignals()
   if (command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(`${USAGE}\n`)
     return
@@ -240,6 +263,8 @@ export function main(argv: readonly string[]): void {
     const onSignal = (signal: NodeJS.Signals) => stop.abort(signal)
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
+    // A tool signalled while it loaded stops at once, as it would have without the hold.
+    if (held[0]) stop.abort(held[0])
     // `tap | head` closes the pipe early: the reader is done, which is no crash.
     process.stdout.on('error', () => stop.abort('EPIPE'))
     const io = {

@@ -221,6 +221,12 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
       perSlot((s) => s.counters.get('restarts')),
     ),
     collector(
+      'zc_worker_out_of_memory_total',
+      'Receive workers that passed their heap high-water mark and stopped themselves.',
+      'counter',
+      perSlot((s) => s.counters.get('outOfMemory')),
+    ),
+    collector(
       'zc_worker_up',
       '1 while the socket has a running receive worker.',
       'gauge',

@@ -1,10 +1,11 @@
 import { XPublisher } from 'zeromq'
 import { attach, createSocket, socketOptions } from './attach'
+import { ChurnLog } from './churn-log'
 import type { Config, SocketSpec } from './config'
 import { SOCKET_EVENTS, type SocketEvent } from './counters'
 import { withDeadline } from './deadline'
 import { ZcError } from './errors'
-import { type Logger, LogThrottle } from './logger'
+import { type Logger, LogThrottle, reportHeldBack } from './logger'
 import type { Payload, PublishOptions } from './service'
 import { type Monitor, monitorSocket } from './socket-monitor'
 import { validateTopic } from './topics'
@@ -48,6 +49,8 @@ interface Outbound {
   /** Messages accepted while zeromq.js was busy, sent on the next turn of the event loop. */
   readonly backlog: Outgoing[]
   monitor: Monitor | undefined
+  /** Subscriber attached/detached lines, summarized when peers come and go fast. */
+  readonly churn: ChurnLog
   /** Wakes a start-up wait for subscribers. */
   onSubscribers: (() => void) | undefined
 }
@@ -70,13 +73,14 @@ export class Publishers {
   readonly #byTopic = new Map<string, Outbound>()
   readonly #warnedUndeclared = new Set<string>()
   readonly #firstPublish = new Set<string>()
-  readonly #throttle = new LogThrottle()
+  readonly #throttle: LogThrottle
   #closed = false
   #rejected = 0
 
   private constructor(config: Config, log: Logger) {
     this.#config = config
     this.#log = log
+    this.#throttle = new LogThrottle({ flush: reportHeldBack(log) })
   }
 
   /** Creates and binds (or connects) every PUB socket of `config`. */
@@ -120,6 +124,7 @@ export class Publishers {
       inFlight: 0,
       backlog: [],
       monitor: undefined,
+      churn: new ChurnLog(log),
       onSubscribers: undefined,
     }
     this.#outbound.set(spec.name, out)
@@ -281,10 +286,12 @@ export class Publishers {
       const after = frame[0] === 1 ? before + 1 : Math.max(0, before - 1)
       if (after === 0) out.subscribers.delete(prefix)
       else out.subscribers.set(prefix, after)
-      log.info(
-        { subscription: prefix, subscribers: after },
-        frame[0] === 1 ? 'subscriber attached' : 'subscriber detached',
-      )
+      const attached = frame[0] === 1
+      if (out.churn.admit(attached ? 'attached' : 'detached'))
+        log.info(
+          { subscription: prefix, subscribers: after },
+          attached ? 'subscriber attached' : 'subscriber detached',
+        )
       out.onSubscribers?.()
     }
   }

@@ -8,7 +8,8 @@ import { type DropReason, SocketCounters, WorkerState } from './counters'
 import { withDeadline } from './deadline'
 import { serializeError } from './errors'
 import { classifyFrames } from './frames'
-import { createLogger, type Logger, LogThrottle } from './logger'
+import { HeapWatch } from './heap-watch'
+import { createLogger, type Logger, LogThrottle, reportHeldBack } from './logger'
 import { PoolDispatcher } from './pool-dispatch'
 import { assertNever, type FromWorker, type ToWorker, type WorkerInit } from './protocol'
 import { RecordCapture } from './recording/capture'
@@ -33,6 +34,8 @@ import { TopicMatcher, validateTopic } from './topics'
  * rejects the pending receive at once, and then simply ends; it never calls process.exit.
  */
 const LIVENESS_TICK_MS = 1000
+/** After handlers, the heap is checked at most this often (see HeapWatch). */
+const HEAP_CHECK_MIN_INTERVAL_MS = 1
 const MONITOR_ATTEMPTS = 5
 const MONITOR_RETRY_MS = 50
 /** How long a monitor may take to end with its socket before a restart (tcp: ~150 ms). */
@@ -48,9 +51,16 @@ class ReceiveWorker {
   readonly #port: MessagePort
   readonly #counters: SocketCounters
   readonly #log: Logger
-  readonly #throttle = new LogThrottle()
+  readonly #throttle: LogThrottle
   readonly #budgetSeconds: number
+  readonly #heap: HeapWatch
   #socket: Subscriber | Reply | undefined
+  /**
+   * The socket's binds and connects while they run. zeromq.js never settles a bind whose socket
+   * is closed under it, and the bind's native work stays in flight: the thread can then neither
+   * end by itself nor be terminated without aborting the process. So a stop waits for this first.
+   */
+  #attaching: Promise<unknown> | undefined
   #monitor: Monitor | undefined
   #closing: Promise<void> | undefined
   #stopping = false
@@ -79,6 +89,7 @@ class ReceiveWorker {
       { socket: socket.name, class: socket.latencyClass },
       init.config.logFormat,
     )
+    this.#throttle = new LogThrottle({ flush: reportHeldBack(this.#log) })
     this.#budgetSeconds = LATENCY_BUDGET_MS[socket.latencyClass] / 1000
     const { record } = init.config
     this.#capture =
@@ -89,9 +100,14 @@ class ReceiveWorker {
         : undefined
     // A heartbeat in shared memory for /livez: it stops when this thread's event loop is stuck.
     this.#counters.tick()
+    this.#heap = new HeapWatch(init.config.workerHeapHighWaterPercent)
     // A few ticks per staleness window, so a healthy thread never looks stale between ticks.
+    // The heap is checked on the tick too: a service's own timers can leak between messages.
     const tickMs = Math.max(10, Math.min(LIVENESS_TICK_MS, init.config.livenessStaleMs / 4))
-    setInterval(() => this.#counters.tick(), tickMs).unref()
+    setInterval(() => {
+      this.#counters.tick()
+      this.#checkHeap()
+    }, tickMs).unref()
     // The control channel first, so a shutdown sent during start-up is never missed.
     this.#port.on('message', (message: ToWorker) => this.#onControl(message))
     // An error escaping a timer or a stray promise must not kill the thread with a receive
@@ -182,10 +198,14 @@ class ReceiveWorker {
     // Stored at once so a shutdown during a slow bind still closes it.
     this.#socket = socket
     if (config.monitor) await this.#startMonitor(socket)
+    // Stopped while a monitor retry waited: the socket is closed, and there is nothing to attach.
+    if (this.#stopping) return socket
     try {
-      const endpoints = await attach(socket, spec, () => {
+      const attaching = attach(socket, spec, () => {
         this.#counters.state = WorkerState.Binding
       })
+      this.#attaching = attaching
+      const endpoints = await attaching
       // Not Loading: the monitor may already have a native receive in flight.
       this.#counters.state = WorkerState.Handling
       spec.endpoints.forEach((e, i) => {
@@ -340,11 +360,13 @@ class ReceiveWorker {
       this.#capture?.add(frames)
       if (socket instanceof Reply) {
         await this.#answer(socket, frames, handler as ReplyHandler, ctx)
-        continue
+      } else {
+        const pending = this.#dispatch(frames, handler as Handler, matcher, ctx)
+        // Only an async handler costs an await; a sync one goes straight back to receive.
+        if (pending) await pending
       }
-      const pending = this.#dispatch(frames, handler as Handler, matcher, ctx)
-      // Only an async handler costs an await; a sync one goes straight back to receive.
-      if (pending) await pending
+      // After handlers too: one that allocates fast would outrun the liveness tick.
+      this.#checkHeap(HEAP_CHECK_MIN_INTERVAL_MS)
     }
   }
 
@@ -553,6 +575,8 @@ class ReceiveWorker {
     this.#closing ??= (async () => {
       for (const entry of this.#rearm.values()) clearTimeout(entry.timer)
       this.#rearm.clear()
+      // A bind in flight settles within milliseconds (it is local); then the socket can close.
+      await this.#attaching?.catch(() => {})
       if (this.#socket && !this.#socket.closed) this.#socket.close()
       const monitor = this.#monitor
       if (monitor) {
@@ -564,6 +588,34 @@ class ReceiveWorker {
       this.#counters.state = WorkerState.Closed
     })()
     return this.#closing
+  }
+
+  /**
+   * Past the high-water mark the worker stops in order, as for any failure: socket, monitor,
+   * then the thread ends by itself and the supervisor restarts it. Left to V8's hard limit, Node
+   * would tear the thread down with the monitor's receive pending, which aborts the process.
+   */
+  #checkHeap(minIntervalMs = 0): void {
+    if (this.#stopping) return
+    const used = this.#heap.exceededSince(minIntervalMs)
+    if (used === undefined) return
+    const mb = (bytes: number) => Math.round(bytes / 2 ** 20)
+    const percent = this.#init.config.workerHeapHighWaterPercent
+    this.#counters.add('outOfMemory')
+    this.#log.error(
+      { usedMb: mb(used), markMb: mb(this.#heap.markBytes), limitMb: mb(this.#heap.limitBytes) },
+      'receive worker out of memory; stopping',
+    )
+    this.#post({
+      type: 'failed',
+      error: {
+        name: 'OutOfMemory',
+        code: 'ZC_ERR_WORKER_OUT_OF_MEMORY',
+        message: `heap ${mb(used)} MB is past ${percent}% of the worker's ${mb(this.#heap.limitBytes)} MB limit`,
+      },
+      phase: 'run',
+    })
+    this.#stop(true)
   }
 
   #fail(error: unknown): void {

@@ -1,6 +1,7 @@
 import { type Event, Observer, type Socket } from 'zeromq'
+import { ChurnLog } from './churn-log'
 import type { SocketEvent } from './counters'
-import { type Logger, LogThrottle } from './logger'
+import { type Logger, LogThrottle, reportHeldBack } from './logger'
 
 /** zeromq Observer event types, folded onto the counted kinds (undefined: not counted). */
 function countedKind(type: Event['type']): SocketEvent | undefined {
@@ -69,7 +70,8 @@ export function monitorSocket(
   const outbound = new Set<string>()
   /** Connections per address that finished their handshake and have not gone away. */
   const up = new Map<string, number>()
-  const throttle = new LogThrottle()
+  const throttle = new LogThrottle({ flush: reportHeldBack(log) })
+  const churn = new ChurnLog(log)
   const done = (async () => {
     while (!observer.closed) {
       let event: Event
@@ -92,7 +94,7 @@ export function monitorSocket(
           hooks.peers?.(1)
           retrying.delete(address ?? '')
           hooks.connected?.(address ?? '')
-          log.info({ event: event.type, address }, 'socket event')
+          if (churn.admit('handshake')) log.info({ event: event.type, address }, 'socket event')
           break
         case 'disconnect': {
           // Still a reconnect matter (libzmq may have given up on it), but libzmq also reports
@@ -108,6 +110,7 @@ export function monitorSocket(
           hooks.peers?.(-1)
           // A peer that connected to us and left (a `req` or `tap` that is done) is routine;
           // a connection we made and lost means our peer went away.
+          if (!churn.admit('disconnect')) break
           if (outbound.has(address ?? ''))
             log.warn({ event: event.type, address, direction: 'outbound' }, 'socket event')
           else log.info({ event: event.type, address, direction: 'inbound' }, 'socket event')

@@ -7,7 +7,7 @@ import { ConfigError, type SerializedError } from './errors'
 import type { Readiness } from './health'
 import { LatencyWindow } from './latency-window'
 import type { Logger } from './logger'
-import { LogThrottle } from './logger'
+import { LogThrottle, reportHeldBack } from './logger'
 import type { StopReason } from './protocol'
 import { Publishers } from './publishers'
 import { ContainerRecorder, type RecordCounts } from './recording/container-recorder'
@@ -78,13 +78,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   #serviceStop: StopFn | undefined
   #closing: Promise<CloseResult> | undefined
   #forced = false
-  readonly #throttle = new LogThrottle()
+  readonly #throttle: LogThrottle
 
   constructor(config: Config, options: SupervisorOptions) {
     super()
     this.config = config
     this.#log = options.log
     this.#options = options
+    this.#throttle = new LogThrottle({ flush: reportHeldBack(options.log, 'error') })
   }
 
   /**

@@ -92,6 +92,9 @@ export class WorkerHandle {
       workerData: init,
       transferList: [port2],
       name: `receive:${options.socket.name}`,
+      ...(options.config.workerMaxOldMb
+        ? { resourceLimits: { maxOldGenerationSizeMb: options.config.workerMaxOldMb } }
+        : {}),
     })
     this.#port = port1
     this.#readiness = new Promise((resolve) => {

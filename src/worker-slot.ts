@@ -79,12 +79,14 @@ export class WorkerSlot {
     if (handle !== this.#handle || this.#state !== 'up' || this.#stopReason) return
     this.#state = 'restarting'
     const log = this.#options.log
-    log.error({ socket: this.socket.name, err: error }, 'receive worker failed')
+    const reason = error.code === 'ZC_ERR_WORKER_OUT_OF_MEMORY' ? 'out_of_memory' : 'crash'
+    log.error({ socket: this.socket.name, reason, err: error }, 'receive worker failed')
     handle.requestStop('restart')
     if ((await handle.join(this.#options.config.shutdownTimeoutMs)) === 'stuck') {
       this.#options.onGiveUp('stuck', error)
       return
     }
+    this.#countLost()
     if (this.#stopReason) return
     const delayMs = this.#policy.next(Date.now())
     if (delayMs === undefined) {
@@ -135,7 +137,24 @@ export class WorkerSlot {
   async join(deadlineMs: number): Promise<JoinOutcome> {
     const outcome = await this.#handle.join(deadlineMs)
     this.#state = 'stopped'
+    if (outcome !== 'stuck') this.#countLost()
     return outcome
+  }
+
+  /**
+   * Once a worker's thread is gone nothing else writes its counters, so whatever it received and
+   * neither handled nor dropped was in flight when it died (a crash, out of memory, terminated at
+   * the deadline): those are dropped as `worker_failed`, and received = handled + dropped holds.
+   */
+  #countLost(): void {
+    const { received, handled, droppedTotal } = this.counters.snapshot()
+    const lost = received - handled - droppedTotal
+    if (lost <= 0) return
+    this.counters.add('worker_failed', BigInt(lost))
+    this.#options.log.warn(
+      { socket: this.socket.name, reason: 'worker_failed', count: lost },
+      'messages dropped',
+    )
   }
 
   terminateIfSafe(): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { Router } from 'zeromq'
-import { type Logger, LogThrottle } from './logger'
+import { type Logger, LogThrottle, reportHeldBack } from './logger'
 
 /** libzmq asks for authentication on this address, in the context every thread shares. */
 const ZAP_ENDPOINT = 'inproc://zeromq.zap.01'
@@ -41,11 +41,12 @@ export class ZapHandler {
   readonly #router = new Router({ linger: 0 })
   readonly #allow: ReadonlySet<string> | undefined
   readonly #log: Logger
-  readonly #throttle = new LogThrottle()
+  readonly #throttle: LogThrottle
 
   private constructor(allow: readonly string[] | undefined, log: Logger) {
     this.#allow = allow ? new Set(allow) : undefined
     this.#log = log
+    this.#throttle = new LogThrottle({ flush: reportHeldBack(log) })
   }
 
   static async start(allow: readonly string[] | undefined, log: Logger): Promise<ZapHandler> {

@@ -107,6 +107,8 @@ describe('loadConfig: the seed camera .env', () => {
       heartbeat: undefined,
       monitor: true,
       restart: { backoffMs: 100, backoffMaxMs: 5000, limit: 5, windowMs: 60_000 },
+      workerMaxOldMb: undefined,
+      workerHeapHighWaterPercent: 70,
       http: undefined,
       readyRequiresPeers: false,
       readyOnLatency: false,

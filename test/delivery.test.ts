@@ -93,6 +93,7 @@ describe('receive path', () => {
       handler_error: 0,
       pool_full: 0,
       shutdown: 0,
+      worker_failed: 0,
     })
     assert.equal(counts?.received, (counts?.handled ?? 0) + (counts?.droppedTotal ?? 0))
     pub.close()

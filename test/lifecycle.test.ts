@@ -106,6 +106,7 @@ describe('container process lifecycle', () => {
       handler_error: 1,
       pool_full: 0,
       shutdown: 0,
+      worker_failed: 0,
     })
   })
 
@@ -129,6 +130,7 @@ describe('container process lifecycle', () => {
       handler_error: 0,
       pool_full: 0,
       shutdown: 0,
+      worker_failed: 0,
     })
   })
 

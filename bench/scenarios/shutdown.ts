@@ -16,6 +16,7 @@ import { rotate } from '../lib/flow'
 import { Publisher } from '../lib/peers'
 import { type Goal, goalList, num, table } from '../lib/report'
 import { median } from '../lib/stats'
+import { runAbortCases } from './abort-cases'
 
 const SOCKETS = [1, 4, 8] as const
 /** Shutdown join deadline for every design in this scenario. */
@@ -152,6 +153,8 @@ export const shutdown: Scenario = {
         )
       }
     }
+    const abortCases = designs.includes(container) ? await runAbortCases(ctx, failures) : []
+    for (const c of abortCases) samples.set(`abort|container|${c.label}`, c.samples)
     const all = [...samples.values()].flat()
     const aborted = all.filter((s) => s.code === 134 || s.signal === 'SIGABRT')
     const rows = (['idle', 'load'] as const).flatMap((mode) =>
@@ -223,6 +226,27 @@ export const shutdown: Scenario = {
         table(
           ['receiver', 'median ms', 'worst ms', 'exit codes', 'documented / expected'],
           hungRows,
+        ),
+        'The ways the container used to abort outside a plain SIGTERM (issue 19), container only. Out of memory: a handler keeps about 2 MB per message, fed as fast as the container takes them; time is ready -> exit. Start-up window: SIGTERM at 0, 10, ... ms after `publisher ready`; time is SIGTERM -> exit:',
+        table(
+          [
+            'case',
+            'runs',
+            'median ms',
+            'worst ms',
+            'exit codes',
+            'aborted (134)',
+            'documented / expected',
+          ],
+          abortCases.map((c) => [
+            c.label,
+            String(c.samples.length),
+            num(median(c.samples.map((x) => x.ms))),
+            num(Math.max(...c.samples.map((x) => x.ms))),
+            codes(c.samples),
+            String(c.samples.filter((x) => x.code === 134 || x.signal === 'SIGABRT').length),
+            c.expected,
+          ]),
         ),
         goalList(goals),
         ...failureNote(failures),
