@@ -16,8 +16,8 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import { Publisher, Request, Subscriber } from 'zeromq'
-import { PoolDispatcher } from '../src/pool-dispatch'
-import { RequestClient } from '../src/request'
+import { RequestClient } from '../src/client/request'
+import { PoolDispatcher } from '../src/worker/pool-dispatch'
 import { histogram, median, percentilesUs } from './lib/stats'
 
 const quick = process.argv.includes('--quick')

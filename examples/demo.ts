@@ -12,7 +12,7 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs, parseEnv } from 'node:util'
 import { prettyFactory } from 'pino-pretty'
-import { PRETTY_OPTIONS } from '../src/logger'
+import { PRETTY_OPTIONS } from '../src/shared/logger'
 
 const root = path.join(__dirname, '..', '..')
 const { values: args } = parseArgs({

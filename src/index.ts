@@ -8,12 +8,9 @@
  * })
  * ```
  */
-export type { Config, LatencyClass, SocketKind, SocketSpec } from './config'
-export { LATENCY_BUDGET_MS, loadConfig, readEnv } from './config'
-export type { CounterSnapshot, DropReason } from './counters'
-export type { Endpoint, EndpointAction } from './endpoints'
-export { ConfigError, type ConfigIssue, ERROR_CODES, type ErrorCode, ZcError } from './errors'
-export { EXIT } from './exit-codes'
+
+export { RequestClient, type RequestOptions, request } from './client/request'
+export { type CloseResult, Supervisor } from './main/supervisor'
 export {
   type ChannelInfo,
   type RecordedMessage,
@@ -26,7 +23,17 @@ export {
   type ReplaySummary,
   replayInto,
 } from './recording/replay'
-export { RequestClient, type RequestOptions, request } from './request'
+export type { Config, LatencyClass, SocketKind, SocketSpec } from './shared/config'
+export { LATENCY_BUDGET_MS, loadConfig, readEnv } from './shared/config'
+export type { Endpoint, EndpointAction } from './shared/endpoints'
+export {
+  ConfigError,
+  type ConfigIssue,
+  ERROR_CODES,
+  type ErrorCode,
+  ZcError,
+} from './shared/errors'
+export { EXIT } from './shared/exit-codes'
 export type {
   Handler,
   HandlerContext,
@@ -37,7 +44,7 @@ export type {
   ReplyHandler,
   Service,
   StopFn,
-} from './service'
-export { defineService } from './service'
-export { type CloseResult, Supervisor } from './supervisor'
-export { MAX_TOPIC_LENGTH, TopicMatcher, topicProblem, validateTopic } from './topics'
+} from './shared/service'
+export { defineService } from './shared/service'
+export type { CounterSnapshot, DropReason } from './shared/shared-state'
+export { MAX_TOPIC_LENGTH, TopicMatcher, topicProblem, validateTopic } from './shared/topics'

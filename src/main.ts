@@ -1,15 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs'
-import path from 'node:path'
 import { COMMANDS, findCommand, runCommand } from './cli'
-import { describeUnknownVariable, loadConfig, unknownVariables } from './config'
 import { releaseSignals, STOP_SIGNALS, type StopSignal } from './early-signals'
-import { ConfigError, ZcError } from './errors'
-import { EXIT, type ExitCode } from './exit-codes'
-import { describeAddressFailure } from './failure-cause'
-import { HealthServer, readinessStatus } from './health'
-import { createLogger, type Logger, logAlways } from './logger'
-import { createMetrics } from './metrics'
-import { Supervisor } from './supervisor'
+import { HealthServer, readinessStatus } from './main/health'
+import { createMetrics } from './main/metrics'
+import { Supervisor } from './main/supervisor'
+import { describeUnknownVariable, loadConfig, unknownVariables } from './shared/config'
+import { ConfigError, ZcError } from './shared/errors'
+import { EXIT, type ExitCode } from './shared/exit-codes'
+import { describeAddressFailure } from './shared/failure-cause'
+import { createLogger, type Logger, logAlways } from './shared/logger'
+import { packageVersion } from './shared/paths'
 
 /**
  * `node dist/main.js`: the container process. The only module that touches `process` (signals,
@@ -303,14 +302,4 @@ export function main(argv: readonly string[]): void {
       process.exit(EXIT.INTERNAL)
     },
   )
-}
-
-/** The version in package.json, found from src/ (tsx) or dist/src/ (built) alike. */
-function packageVersion(): string {
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json')
-    if (existsSync(file))
-      return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
-  }
-  return 'unknown'
 }

@@ -1,7 +1,7 @@
 // ChurnLog alone: connection events are logged one by one while rare, then summarized.
 import assert from 'node:assert/strict'
 import { describe, it, mock } from 'node:test'
-import { ChurnLog } from '../src/churn-log'
+import { ChurnLog } from '../src/shared/churn-log'
 import { memoryLogger } from './helpers/logs'
 
 describe('ChurnLog', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { parseEnv } from 'node:util'
-import { type Config, LATENCY_BUDGET_MS, LATENCY_CLASSES, loadConfig } from '../src/config'
-import { ConfigError, type ConfigIssue, formatIssue } from '../src/errors'
+import { type Config, LATENCY_BUDGET_MS, LATENCY_CLASSES, loadConfig } from '../src/shared/config'
+import { ConfigError, type ConfigIssue, formatIssue } from '../src/shared/errors'
 
 type Env = Record<string, string | undefined>
 

@@ -8,7 +8,7 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { describe, it } from 'node:test'
 import { parseEnv } from 'node:util'
-import { loadConfig } from '../src/config'
+import { loadConfig } from '../src/shared/config'
 import { ROOT } from './helpers/container'
 
 const exampleEnv = (name: string, file: string) =>

@@ -40,7 +40,7 @@ import { Secret } from 'kubernetes-models/v1/Secret'
 import { Service } from 'kubernetes-models/v1/Service'
 import { parseAllDocuments, parse as parseYaml } from 'yaml'
 import { curveKeyPair } from 'zeromq'
-import { type Config, loadConfig } from '../src/config'
+import { type Config, loadConfig } from '../src/shared/config'
 import { ROOT } from './helpers/container'
 import { LogProcess } from './helpers/log-process'
 

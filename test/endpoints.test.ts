@@ -6,7 +6,7 @@ import {
   isIpv6Address,
   parseEndpoint,
   parseEndpointList,
-} from '../src/endpoints'
+} from '../src/shared/endpoints'
 
 function ok(raw: string, action: EndpointAction): Endpoint {
   const parsed = parseEndpoint(raw, action)

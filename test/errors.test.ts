@@ -9,8 +9,8 @@ import {
   formatIssue,
   serializeError,
   ZcError,
-} from '../src/errors'
-import { EXIT } from '../src/exit-codes'
+} from '../src/shared/errors'
+import { EXIT } from '../src/shared/exit-codes'
 
 const README = path.join(__dirname, '..', 'README.md')
 

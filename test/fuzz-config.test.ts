@@ -14,8 +14,8 @@ import {
   SOCKET_DIRECTIONS,
   socketKeysFor,
   TUNABLE_VARIABLES,
-} from '../src/config'
-import { ConfigError, type ConfigIssue, formatIssue } from '../src/errors'
+} from '../src/shared/config'
+import { ConfigError, type ConfigIssue, formatIssue } from '../src/shared/errors'
 import { assertProperty, NUM_RUNS } from './helpers/property'
 
 const ROOT = path.join(__dirname, '..')
@@ -35,7 +35,7 @@ const CONFIG_NAMES = [
   'ZC_SERVCE',
 ]
 
-/** A variable the container reads: a tunable of config.ts, or a well-formed socket variable. */
+/** A variable the container reads: a tunable of shared/config, or a well-formed socket variable. */
 const SOCKET_VAR_RE = new RegExp(
   `^ZMQ_(${DIRECTIONS.join('|')})_(?:[A-Z0-9]+(?:_[A-Z0-9]+)*_)?(${SOCKET_KEYS.join('|')})(_FILE)?$`,
 )
@@ -437,7 +437,7 @@ describe('loadConfig: cases the fuzzer found', () => {
 // With the property's "set, or a variable the container reads", this makes every variable an
 // issue can name one the user finds in the README.
 describe('README documents every variable a config error can name', () => {
-  it('every tunable and every per-socket variable of src/config.ts', () => {
+  it('every tunable and every per-socket variable of src/shared/config', () => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
     // Per-socket rows read `ZMQ_SUB[_<NAME>]_TOPICS` or `ZMQ_<SUB\|PUB>[_<NAME>]_CURVE_...`.
     const documented = new Set<string>()

@@ -1,7 +1,7 @@
 // The container as an orchestrator sees it: a child process, signals, exit codes, log lines.
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
-import { EXIT } from '../src/exit-codes'
+import { EXIT } from '../src/shared/exit-codes'
 import { ContainerProcess, fixtureService } from './helpers/container'
 import { TestPublisher } from './helpers/peers'
 

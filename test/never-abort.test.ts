@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
-import { EXIT } from '../src/exit-codes'
+import { EXIT } from '../src/shared/exit-codes'
 import { ContainerProcess, type Exit, fixtureService, ROOT } from './helpers/container'
 import { TestPublisher } from './helpers/peers'
 

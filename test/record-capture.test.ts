@@ -1,7 +1,8 @@
 // The receive thread's recording hook on its own: no threads, no sockets, no timing.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { BUDGET_WORDS, type RecordBatch, RecordCapture } from '../src/recording/capture'
+import { BUDGET_WORDS, type RecordBatch } from '../src/shared/record-batch'
+import { RecordCapture } from '../src/worker/record-capture'
 
 function capture(limitBytes: number) {
   const budget = new SharedArrayBuffer(BUDGET_WORDS * 4)

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { parseEnv } from 'node:util'
-import { Recording, replayInto } from '../src/index'
+import { Recording, replayInto } from '../src'
 import { ContainerProcess, ROOT } from './helpers/container'
 import { metricSum, scrape } from './helpers/http'
 

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { Request } from 'zeromq'
-import { EXIT } from '../src/exit-codes'
-import { RequestClient, request } from '../src/request'
+import { RequestClient, request } from '../src/client/request'
+import { EXIT } from '../src/shared/exit-codes'
 import { runCli } from './helpers/cli'
 import { ContainerProcess, fixtureService } from './helpers/container'
 

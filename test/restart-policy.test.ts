@@ -1,10 +1,10 @@
 // The restart policy and the latency window, with injected randomness and synthetic histograms.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { RestartConfig } from '../src/config'
-import { DURATION_BUCKETS } from '../src/counters'
-import { LatencyWindow } from '../src/latency-window'
-import { RestartPolicy } from '../src/restart-policy'
+import { LatencyWindow } from '../src/main/latency-window'
+import { RestartPolicy } from '../src/main/restart-policy'
+import type { RestartConfig } from '../src/shared/config'
+import { DURATION_BUCKETS } from '../src/shared/shared-state'
 
 const config = (over: Partial<RestartConfig> = {}): RestartConfig => ({
   backoffMs: 100,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { curveKeyPair, Subscriber } from 'zeromq'
-import { EXIT } from '../src/exit-codes'
+import { EXIT } from '../src/shared/exit-codes'
 import { ContainerProcess, fixtureService } from './helpers/container'
 import { TestPublisher } from './helpers/peers'
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { ZcError } from '../src/errors'
+import { ZcError } from '../src/shared/errors'
 import {
   isPrefixSubscription,
   isTopicBytes,
@@ -9,7 +9,7 @@ import {
   TopicMatcher,
   topicProblem,
   validateTopic,
-} from '../src/topics'
+} from '../src/shared/topics'
 
 // 'a.' followed by n-2 more letters: a valid topic of exactly n characters.
 const topicOfLength = (n: number) => `a.${'b'.repeat(n - 2)}`

@@ -1,6 +1,6 @@
 // Thread entry for one inbound socket. Everything else lives in src/receive-loop.ts.
 import { workerData } from 'node:worker_threads'
-import type { WorkerInit } from '../src/protocol'
-import { runReceiveWorker } from '../src/receive-loop'
+import type { WorkerInit } from '../src/shared/protocol'
+import { runReceiveWorker } from '../src/worker/receive-loop'
 
 void runReceiveWorker(workerData as WorkerInit)

@@ -3,9 +3,9 @@
  * `camera.frame` at CAMERA_FPS and `camera.heartbeat` at 1 Hz. Wired only by env (see .env).
  */
 import { makeValidator } from 'envalid'
-import { readEnv } from '../../src/config'
-import { ConfigError, type ConfigIssue } from '../../src/errors'
-import { defineService } from '../../src/service'
+import { readEnv } from '../../src/shared/config'
+import { ConfigError, type ConfigIssue } from '../../src/shared/errors'
+import { defineService } from '../../src/shared/service'
 import { type CameraCommand, encodeFrame, FRAME_HEADER_BYTES, MAX_FPS, parseCommand } from './frame'
 
 const FPS = makeValidator((input) => {

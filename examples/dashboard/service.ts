@@ -7,7 +7,6 @@
  */
 
 import { makeValidator } from 'envalid'
-import { parseEndpoint } from '../../src/endpoints'
 import {
   ConfigError,
   type ConfigIssue,
@@ -16,7 +15,8 @@ import {
   type Message,
   RequestClient,
   readEnv,
-} from '../../src/index'
+} from '../../src'
+import { parseEndpoint } from '../../src/shared/endpoints'
 import { decodeFrameHeader, MAX_FPS } from '../camera/frame'
 
 const targetFps = makeValidator((input) => {

@@ -1,7 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { closest, distance } from 'fastest-levenshtein'
-import { type Endpoint, type EndpointAction, parseEndpoint } from '../endpoints'
-import { subscriptionProblem, topicProblem } from '../topics'
+import { type Endpoint, type EndpointAction, parseEndpoint } from '../shared/endpoints'
+import { subscriptionProblem, topicProblem } from '../shared/topics'
 
 /** Bad command-line arguments: main prints the message as one line and exits 64. */
 export class UsageError extends Error {

@@ -1,8 +1,13 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { type Config, describeUnknownVariable, type SocketSpec, unknownVariables } from '../config'
-import type { Endpoint } from '../endpoints'
-import { isPrefixSubscription, TopicMatcher } from '../topics'
+import {
+  type Config,
+  describeUnknownVariable,
+  type SocketSpec,
+  unknownVariables,
+} from '../shared/config'
+import type { Endpoint } from '../shared/endpoints'
+import { isPrefixSubscription, TopicMatcher } from '../shared/topics'
 
 /** Something the container accepts but that is probably not what was meant. */
 export interface CheckWarning {
@@ -23,7 +28,7 @@ type Env = Readonly<Record<string, string | undefined>>
 
 /**
  * The warnings of `zmq-container check`, for a configuration that loadConfig accepted. Errors
- * (what the container refuses to run) stay in config.ts; this only looks for the seed's
+ * (what the container refuses to run) stay in shared/config; this only looks for the seed's
  * "no messages" causes (section 6) that are still valid configuration.
  */
 export function findWarnings(config: Config, env: Env): CheckWarning[] {
@@ -95,7 +100,7 @@ function prefixCollisions(sockets: readonly SocketSpec[]): CheckWarning[] {
 }
 
 /**
- * config.ts refuses two binds of one address and two latency classes on one address; what is
+ * shared/config refuses two binds of one address and two latency classes on one address; what is
  * left is legal but rarely meant: two sockets connecting to the same peer address, or a SUB
  * connecting to an address that one of this container's own PUBs binds.
  */

@@ -1,5 +1,5 @@
 import { type Event, Observer, type Socket } from 'zeromq'
-import type { Endpoint } from '../endpoints'
+import type { Endpoint } from '../shared/endpoints'
 import { type CliIo, note } from './io'
 
 /** How long a tool waits for its first peer before it says why there is none. */
@@ -24,7 +24,7 @@ export function watchConnection(
   try {
     observer = new Observer(socket)
   } catch {
-    // A monitor libzmq cannot start now (see socket-monitor.ts): the tool works without it.
+    // A monitor libzmq cannot start now (see shared/zmq/socket-monitor.ts): the tool works without it.
     return () => {}
   }
   let peers = 0

@@ -1,6 +1,6 @@
-import type { EndpointAction } from '../endpoints'
-import type { ConfigIssue } from '../errors'
-import { curveKeyProblem, resolveFileVariables } from '../secrets'
+import { curveKeyProblem, resolveFileVariables } from '../shared/config/secrets'
+import type { EndpointAction } from '../shared/endpoints'
+import type { ConfigIssue } from '../shared/errors'
 
 /** A CURVE setting the tool cannot use: main prints it as one line and exits 78. */
 export class CurveEnvError extends Error {

@@ -1,4 +1,4 @@
-import { isTopicBytes } from '../topics'
+import { isTopicBytes } from '../shared/topics'
 import {
   endpointArgument,
   expectPositionals,

@@ -1,4 +1,4 @@
-import { EXIT } from '../exit-codes'
+import { EXIT } from '../shared/exit-codes'
 
 /**
  * What a command may touch. main.ts builds it from `process`, so the commands never reach for

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { XPublisher } from 'zeromq'
-import type { EndpointAction } from '../endpoints'
+import type { EndpointAction } from '../shared/endpoints'
 import {
   endpointArgument,
   expectPositionals,

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os'
 import { Subscriber } from 'zeromq'
-import type { Endpoint } from '../endpoints'
 import { COMPRESSIONS, type Compression, nowNs } from '../recording/format'
 import { RecordingWriter } from '../recording/writer'
-import { isTopicBytes, TopicMatcher } from '../topics'
+import type { Endpoint } from '../shared/endpoints'
+import { isTopicBytes, TopicMatcher } from '../shared/topics'
 import {
   endpointArgument,
   expectPositionals,

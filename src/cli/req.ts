@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
-import { ZcError } from '../errors'
-import { RequestClient } from '../request'
+import { RequestClient } from '../client/request'
+import { ZcError } from '../shared/errors'
 import {
   endpointArgument,
   expectPositionals,

@@ -1,5 +1,5 @@
 import { Subscriber, type XPublisher } from 'zeromq'
-import { type Endpoint, isIpv6Address } from '../endpoints'
+import { type Endpoint, isIpv6Address } from '../shared/endpoints'
 import { watchConnection } from './connection-status'
 import { type CliIo, note } from './io'
 
@@ -85,7 +85,7 @@ export async function receiveUntil(
   } finally {
     signal.removeEventListener('abort', close)
     close()
-    // The socket first, then its monitor (see socket-monitor.ts).
+    // The socket first, then its monitor (see shared/zmq/socket-monitor.ts).
     stopWatching()
   }
 }

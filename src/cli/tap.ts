@@ -1,4 +1,4 @@
-import { isTopicBytes, TopicMatcher } from '../topics'
+import { isTopicBytes, TopicMatcher } from '../shared/topics'
 import {
   endpointArgument,
   expectPositionals,

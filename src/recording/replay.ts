@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { XPublisher } from 'zeromq'
-import { type Endpoint, parseEndpoint } from '../endpoints'
+import { type Endpoint, parseEndpoint } from '../shared/endpoints'
 import { type ReadOptions, Recording } from './reader'
 
 export interface ReplayOptions {

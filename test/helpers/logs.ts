@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import pino from 'pino'
-import type { Logger } from '../../src/logger'
+import type { Logger } from '../../src/shared/logger'
 
 export interface LogLine {
   level: number

@@ -2,17 +2,11 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { MessagePort } from 'node:worker_threads'
 import { Reply, Subscriber } from 'zeromq'
-import { attach, createSocket, socketOptions } from './attach'
-import { LATENCY_BUDGET_MS, type PoolConfig } from './config'
-import { type DropReason, SocketCounters, WorkerState } from './counters'
-import { withDeadline } from './deadline'
-import { serializeError } from './errors'
-import { classifyFrames } from './frames'
-import { HeapWatch } from './heap-watch'
-import { createLogger, type Logger, LogThrottle, reportHeldBack } from './logger'
-import { PoolDispatcher } from './pool-dispatch'
-import { assertNever, type FromWorker, type ToWorker, type WorkerInit } from './protocol'
-import { RecordCapture } from './recording/capture'
+import { LATENCY_BUDGET_MS, type PoolConfig } from '../shared/config'
+import { withDeadline } from '../shared/deadline'
+import { serializeError } from '../shared/errors'
+import { createLogger, type Logger, LogThrottle, reportHeldBack } from '../shared/logger'
+import { assertNever, type FromWorker, type ToWorker, type WorkerInit } from '../shared/protocol'
 import {
   type Handler,
   type HandlerContext,
@@ -21,9 +15,15 @@ import {
   type Payload,
   type ReplyHandler,
   replyHandlerFor,
-} from './service'
-import { type Monitor, monitorSocket } from './socket-monitor'
-import { TopicMatcher, validateTopic } from './topics'
+} from '../shared/service'
+import { type DropReason, SocketCounters, WorkerState } from '../shared/shared-state'
+import { TopicMatcher, validateTopic } from '../shared/topics'
+import { attach, createSocket, socketOptions } from '../shared/zmq/attach'
+import { type Monitor, monitorSocket } from '../shared/zmq/socket-monitor'
+import { classifyFrames } from './frames'
+import { HeapWatch } from './heap-watch'
+import { PoolDispatcher } from './pool-dispatch'
+import { RecordCapture } from './record-capture'
 
 /**
  * The body of a receive worker: owns one SUB socket, receives with a bounded timeout, checks
@@ -237,7 +237,7 @@ class ReceiveWorker {
   #tryMonitor(socket: Subscriber | Reply): boolean {
     const counters = this.#counters
     // Flag first: from here on a native monitor receive is in flight, and a stuck handler is
-    // no longer safe to terminate (see counters.ts).
+    // no longer safe to terminate (see shared/shared-state.ts).
     counters.monitorActive = true
     this.#monitor = monitorSocket(socket, this.#log, {
       count: (kind) => counters.event(kind),

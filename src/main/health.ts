@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
-import type { Logger } from './logger'
+import type { Logger } from '../shared/logger'
 
 /**
  * What one client may hold of the listener. Probes and scrapes are short requests on fresh

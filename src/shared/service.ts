@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url'
 import type { Config, LatencyClass, SocketSpec } from './config'
 import { type ConfigIssue, ZcError } from './errors'
 import { type Logger, previewPayload } from './logger'
+import { builtInServicePath } from './paths'
 
 /** One inbound message, already checked: exactly `[topic, payload]`, a valid, subscribed topic. */
 export interface Message {
@@ -116,9 +117,8 @@ export function resolveServicePath(
   cwd = process.cwd(),
 ): string | undefined {
   if (service === undefined) return undefined
-  const extension = path.extname(__filename)
   if (BUILT_IN_NAME_RE.test(service)) {
-    const builtIn = path.join(__dirname, '..', 'examples', service, `service${extension}`)
+    const builtIn = builtInServicePath(service)
     if (existsSync(builtIn)) return builtIn
   }
   const candidate = path.resolve(cwd, service)

@@ -1,4 +1,4 @@
-import { DURATION_BUCKETS } from './counters'
+import { DURATION_BUCKETS } from '../shared/shared-state'
 
 /**
  * p99 of handler durations over the last few seconds, from the cumulative histogram in shared

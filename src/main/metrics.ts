@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Registry } from 'prom-client'
-import { DROP_REASONS, DURATION_BUCKETS, SOCKET_EVENTS } from './counters'
+import { DROP_REASONS, DURATION_BUCKETS, SOCKET_EVENTS } from '../shared/shared-state'
 import type { Supervisor } from './supervisor'
 
 type Labels = Record<string, string>

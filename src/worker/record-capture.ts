@@ -1,4 +1,5 @@
-import { wallClockMs } from './format'
+import { wallClockMs } from '../recording/format'
+import type { RecordBatch } from '../shared/record-batch'
 
 /**
  * The receive thread's side of container recording (ZMQ_RECORD_FILE): one call per received
@@ -9,20 +10,6 @@ import { wallClockMs } from './format'
  * and not yet written by the main thread. A message that does not fit is not recorded and is
  * counted (overflow); receiving and handling go on as before.
  */
-export interface RecordBatch {
-  readonly type: 'record'
-  /** Topic and payload bytes of every message, back to back. */
-  readonly data: ArrayBuffer
-  /** Per message: topic length, payload length, receive time (ms since the epoch, fractional). */
-  readonly layout: Float64Array
-  /** Messages since the last batch that did not fit the budget. */
-  readonly overflow: number
-  /** Messages since the last batch that were not two frames (nothing to record faithfully). */
-  readonly skipped: number
-}
-
-/** The shared budget: Int32 word 0 holds the bytes taken and not yet written. */
-export const BUDGET_WORDS = 1
 /** A batch leaves at this many messages, when its buffer is full, or after FLUSH_MS. */
 const BATCH_MESSAGES = 1024
 const BATCH_BYTES = 1024 * 1024

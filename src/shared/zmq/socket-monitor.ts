@@ -1,7 +1,7 @@
 import { type Event, Observer, type Socket } from 'zeromq'
-import { ChurnLog } from './churn-log'
-import type { SocketEvent } from './counters'
-import { type Logger, LogThrottle, reportHeldBack } from './logger'
+import { ChurnLog } from '../churn-log'
+import { type Logger, LogThrottle, reportHeldBack } from '../logger'
+import type { SocketEvent } from '../shared-state'
 
 /** zeromq Observer event types, folded onto the counted kinds (undefined: not counted). */
 function countedKind(type: Event['type']): SocketEvent | undefined {
@@ -47,7 +47,7 @@ export interface MonitorHooks {
 /**
  * Watches one socket's monitor: counts every event and logs each change of a connection's state
  * once (up, down, retrying), not every retry. A monitor keeps a native receive in flight for as
- * long as it runs (see counters.ts), until its socket closes.
+ * long as it runs (see shared-state.ts), until its socket closes.
  */
 /** Returns undefined when libzmq cannot start a monitor for the socket now (see below). */
 export function monitorSocket(

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer'
-import type { DropReason } from './counters'
-import { isTopicBytes, type TopicMatcher } from './topics'
+import type { DropReason } from '../shared/shared-state'
+import { isTopicBytes, type TopicMatcher } from '../shared/topics'
 
 /** What the receive path makes of one multipart message, before any handler runs. */
 export type FrameVerdict =

@@ -1,7 +1,7 @@
-import type { LogFormat, LogLevel, SocketSpec } from './config'
-import { createLogger, type Logger } from './logger'
-import { type Handler, type HandlerContext, handlerFor, loadService } from './service'
-import { validateTopic } from './topics'
+import type { LogFormat, LogLevel, SocketSpec } from '../shared/config'
+import { createLogger, type Logger } from '../shared/logger'
+import { type Handler, type HandlerContext, handlerFor, loadService } from '../shared/service'
+import { validateTopic } from '../shared/topics'
 
 /** What a receive worker hands a pool thread: one checked message. */
 export interface PoolTask {

@@ -1,8 +1,8 @@
-import type { Config, SocketSpec } from './config'
-import { SocketCounters } from './counters'
-import type { SerializedError } from './errors'
-import type { Logger } from './logger'
-import type { FromWorker, StopReason } from './protocol'
+import type { Config, SocketSpec } from '../shared/config'
+import type { SerializedError } from '../shared/errors'
+import type { Logger } from '../shared/logger'
+import type { FromWorker, StopReason } from '../shared/protocol'
+import { SocketCounters } from '../shared/shared-state'
 import { RestartPolicy } from './restart-policy'
 import { type JoinOutcome, WorkerHandle, type WorkerHandleOptions } from './worker-handle'
 

@@ -1,8 +1,8 @@
-import type { RecordConfig, SocketSpec } from '../config'
-import type { Logger } from '../logger'
-import { BUDGET_WORDS, type RecordBatch } from './capture'
-import { msToNs } from './format'
-import { type MessageToWrite, type RecordingSource, RecordingWriter } from './writer'
+import { msToNs } from '../recording/format'
+import { type MessageToWrite, type RecordingSource, RecordingWriter } from '../recording/writer'
+import type { RecordConfig, SocketSpec } from '../shared/config'
+import type { Logger } from '../shared/logger'
+import { BUDGET_WORDS, type RecordBatch } from '../shared/record-batch'
 
 /** Per socket: received by the recorder = recorded + overflow + skipped. */
 export interface RecordCounts {
@@ -23,7 +23,7 @@ export interface RecordCounts {
  * CPU-heavy part: left off by default).
  */
 export class ContainerRecorder {
-  /** Handed to every receive thread (see capture.ts). */
+  /** Handed to every receive thread (see worker/record-capture.ts). */
   readonly budget = new SharedArrayBuffer(BUDGET_WORDS * Int32Array.BYTES_PER_ELEMENT)
   readonly counts = new Map<string, RecordCounts>()
   readonly #pending = new Int32Array(this.budget)

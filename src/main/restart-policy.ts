@@ -1,4 +1,4 @@
-import type { RestartConfig } from './config'
+import type { RestartConfig } from '../shared/config'
 
 /**
  * When to restart a failed worker, and when to give up, in the manner of an OTP supervisor:

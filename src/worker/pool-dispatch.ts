@@ -1,9 +1,9 @@
-import path from 'node:path'
 import { Piscina } from 'piscina'
-import type { PoolConfig } from './config'
-import type { PoolResult, PoolTask, PoolWorkerData } from './pool-task'
+import type { PoolResult, PoolTask, PoolWorkerData } from '../pool/pool-task'
+import type { PoolConfig } from '../shared/config'
+import { threadEntry } from '../shared/paths'
 
-const POOL_ENTRY = path.join(__dirname, '..', 'workers', `pool-task${path.extname(__filename)}`)
+const POOL_ENTRY = threadEntry('pool-task')
 
 export interface PoolItem {
   readonly topic: string

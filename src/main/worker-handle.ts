@@ -1,17 +1,17 @@
-import path from 'node:path'
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads'
-import type { Config, SocketSpec } from './config'
-import { SocketCounters } from './counters'
-import { withDeadline } from './deadline'
+import type { Config, SocketSpec } from '../shared/config'
+import { withDeadline } from '../shared/deadline'
 import {
   ERROR_CODES,
   type ErrorCode,
   type SerializedError,
   serializeError,
   ZcError,
-} from './errors'
-import type { Logger } from './logger'
-import { assertNever, type FromWorker, type StopReason, type WorkerInit } from './protocol'
+} from '../shared/errors'
+import type { Logger } from '../shared/logger'
+import { threadEntry } from '../shared/paths'
+import { assertNever, type FromWorker, type StopReason, type WorkerInit } from '../shared/protocol'
+import { SocketCounters } from '../shared/shared-state'
 
 /** How a join ended. */
 export type JoinOutcome =
@@ -49,8 +49,7 @@ export interface WorkerHandleOptions {
   }
 }
 
-// The compiled worker sits beside the compiled src/; under tsx both are .ts.
-const DEFAULT_ENTRY = path.join(__dirname, '..', 'workers', `receive${path.extname(__filename)}`)
+const DEFAULT_ENTRY = threadEntry('receive')
 
 /**
  * One receive worker thread and its private control port: a ready handshake with a timeout,

@@ -1,9 +1,9 @@
 import { customCleanEnv, EnvMissingError, makeValidator, type Spec } from 'envalid'
 import { distance } from 'fastest-levenshtein'
-import { type Endpoint, type EndpointAction, parseEndpointList } from './endpoints'
-import { ConfigError, type ConfigIssue } from './errors'
+import { type Endpoint, type EndpointAction, parseEndpointList } from '../endpoints'
+import { ConfigError, type ConfigIssue } from '../errors'
+import { subscriptionProblem, topicProblem } from '../topics'
 import { curveKeyProblem, parseKeyList, resolveFileVariables } from './secrets'
-import { subscriptionProblem, topicProblem } from './topics'
 
 /** Delivery-urgency groups of the seed (2.2); one socket carries exactly one. */
 export const LATENCY_BUDGET_MS = { control: 10, telemetry: 100, logging: 1000 } as const
@@ -146,7 +146,7 @@ export interface Config {
   readonly record: RecordConfig | undefined
 }
 
-/** Container recording (ZMQ_RECORD_*); see src/recording/container-recorder.ts. */
+/** Container recording (ZMQ_RECORD_*); see src/main/container-recorder.ts. */
 export interface RecordConfig {
   readonly file: string
   /** Bytes received and not yet written, across all sockets, before messages overflow. */
@@ -706,7 +706,7 @@ function tunableSpecs(): Record<string, Spec<unknown>> {
     ZMQ_RCVHWM: wholeNumber(0, 2 ** 31 - 1)({ default: 1000, example: '1000' }),
     ZMQ_XPUB_NODROP: flag({ default: false, example: 'true' }),
     ZMQ_RECORD_FILE: service({ default: undefined, example: '/data/recording.mcap' }),
-    // An Int32 in shared memory counts the bytes waiting (see recording/capture.ts).
+    // An Int32 in shared memory counts the bytes waiting (see worker/record-capture.ts).
     ZMQ_RECORD_BUFFER_BYTES: wholeNumber(
       1024,
       2 ** 30,

@@ -1,7 +1,7 @@
 import { Request } from 'zeromq'
-import { isIpv6Address } from './endpoints'
-import { ZcError } from './errors'
-import type { Payload } from './service'
+import { isIpv6Address } from '../shared/endpoints'
+import { ZcError } from '../shared/errors'
+import type { Payload } from '../shared/service'
 
 export interface RequestOptions {
   /** How long one attempt waits for its reply. */

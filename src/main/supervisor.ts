@@ -1,16 +1,11 @@
 import { EventEmitter } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
-import { type Config, LATENCY_BUDGET_MS } from './config'
-import { type CounterSnapshot, DURATION_BUCKETS } from './counters'
-import { withDeadline } from './deadline'
-import { ConfigError, type SerializedError } from './errors'
-import type { Readiness } from './health'
-import { LatencyWindow } from './latency-window'
-import type { Logger } from './logger'
-import { LogThrottle, reportHeldBack } from './logger'
-import type { StopReason } from './protocol'
-import { Publishers } from './publishers'
-import { ContainerRecorder, type RecordCounts } from './recording/container-recorder'
+import { type Config, LATENCY_BUDGET_MS } from '../shared/config'
+import { withDeadline } from '../shared/deadline'
+import { ConfigError, type SerializedError } from '../shared/errors'
+import type { Logger } from '../shared/logger'
+import { LogThrottle, reportHeldBack } from '../shared/logger'
+import type { StopReason } from '../shared/protocol'
 import {
   loadService,
   type MainContext,
@@ -18,7 +13,12 @@ import {
   type Service,
   type StopFn,
   serviceKeyIssues,
-} from './service'
+} from '../shared/service'
+import { type CounterSnapshot, DURATION_BUCKETS } from '../shared/shared-state'
+import { ContainerRecorder, type RecordCounts } from './container-recorder'
+import type { Readiness } from './health'
+import { LatencyWindow } from './latency-window'
+import { Publishers } from './publishers'
 import { type GiveUpReason, WorkerSlot } from './worker-slot'
 import { ZapHandler, type ZapStats } from './zap'
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import type { ConfigIssue } from './errors'
+import type { ConfigIssue } from '../errors'
 
 /**
  * The Docker / Kubernetes secrets convention: any of these variables may instead be given as

@@ -1,12 +1,12 @@
 import type { MessagePort } from 'node:worker_threads'
 import type { Config, SocketSpec } from './config'
 import type { SerializedError } from './errors'
-import type { RecordBatch } from './recording/capture'
+import type { RecordBatch } from './record-batch'
 
 /**
  * Everything that crosses a thread boundary, in one place. Messages are plain tagged objects:
  * class instances lose their class when posted. Counters do not travel here; they live in
- * shared memory (see counters.ts).
+ * shared memory (see shared-state.ts).
  */
 
 /** Handed to a receive worker as `workerData`. */
@@ -19,7 +19,7 @@ export interface WorkerInit {
   readonly port: MessagePort
   /** Shared counters and state word; survives the worker so totals never reset. */
   readonly counters: SharedArrayBuffer
-  /** ZMQ_RECORD_FILE: the recorder's shared byte budget (see recording/capture.ts). */
+  /** ZMQ_RECORD_FILE: the recorder's shared byte budget (see worker/record-capture.ts). */
   readonly recordBudget?: SharedArrayBuffer
 }
 

@@ -1,8 +1,8 @@
 import type { Socket } from 'zeromq'
-import type { Config, SocketSpec } from './config'
-import { isIpv6Address } from './endpoints'
-import { ZcError } from './errors'
-import { describeAddressFailure } from './failure-cause'
+import type { Config, SocketSpec } from '../config'
+import { isIpv6Address } from '../endpoints'
+import { ZcError } from '../errors'
+import { describeAddressFailure } from '../failure-cause'
 
 /**
  * Binds or connects `socket` to every endpoint of `spec`, in order. Returns the addresses as

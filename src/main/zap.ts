@@ -1,5 +1,5 @@
 import { Router } from 'zeromq'
-import { type Logger, LogThrottle, reportHeldBack } from './logger'
+import { type Logger, LogThrottle, reportHeldBack } from '../shared/logger'
 
 /** libzmq asks for authentication on this address, in the context every thread shares. */
 const ZAP_ENDPOINT = 'inproc://zeromq.zap.01'
