@@ -123,6 +123,9 @@ describe('the npm package', () => {
       'dist/esm/index.mjs',
       'dist/esm/index.d.mts',
       'dist/workers/receive.js',
+      'dist/src/testing/index.js',
+      'dist/esm/testing.mjs',
+      'dist/esm/testing.d.mts',
     ])
       assert.ok(entries.has(`package/${file}`), `the tarball holds ${file}`)
     assert.ok(
@@ -138,6 +141,7 @@ describe('the npm package', () => {
         '-e',
         `const m = require('${PACKAGE}')
          if (typeof m.defineService !== 'function' || typeof m.Supervisor !== 'function') process.exit(1)
+         if (typeof require('${PACKAGE}/testing').startContainer !== 'function') process.exit(2)
          console.log(require.resolve('${PACKAGE}'))`,
       ],
       project,
@@ -152,6 +156,8 @@ describe('the npm package', () => {
         '--input-type=module',
         '-e',
         `import { defineService, Supervisor, EXIT } from '${PACKAGE}'
+         import { startContainer } from '${PACKAGE}/testing'
+         if (typeof startContainer !== 'function') process.exit(2)
          if (typeof defineService !== 'function' || typeof Supervisor !== 'function' || EXIT.CONFIG_INVALID !== 78) process.exit(1)
          console.log(import.meta.resolve('${PACKAGE}'))`,
       ],
