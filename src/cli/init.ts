@@ -27,8 +27,9 @@ Options:
 
 Exit codes: 0 created; 64 bad arguments; 73 DIR is not empty or cannot be written.
 
-Example:
-  zmq-container init my-camera --sub camera.cmd --pub camera.frame,camera.status --rep`
+Examples:
+  zmq-container init my-camera --sub camera.cmd --pub camera.frame,camera.status --rep
+  zmq-container init logger --sub camera. --js`
 
 const NAME_RE = /^[a-z][a-z0-9-]{0,49}$/
 
