@@ -41,3 +41,16 @@ export type {
 export { defineService } from './service'
 export { type CloseResult, Supervisor } from './supervisor'
 export { MAX_TOPIC_LENGTH, TopicMatcher, topicProblem, validateTopic } from './topics'
+export {
+  type CodecValue,
+  codecs,
+  defineTypedService,
+  type PayloadCodec,
+  PayloadDecodeError,
+  type TopicCodecs,
+  type TypedHandler,
+  type TypedHandlerContext,
+  type TypedMainContext,
+  type TypedMessage,
+  type TypedService,
+} from './typed-topics'

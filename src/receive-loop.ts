@@ -23,6 +23,7 @@ import {
 } from './service'
 import { type Monitor, monitorSocket } from './socket-monitor'
 import { TopicMatcher, validateTopic } from './topics'
+import { isPayloadDecodeError } from './typed-topics'
 
 /**
  * The body of a receive worker: owns one SUB socket, receives with a bounded timeout, checks
@@ -160,7 +161,7 @@ class ReceiveWorker {
         },
         failed: (item, error) => {
           this.#timed(item.receivedAt, item.topic)
-          this.#drop('handler_error', () => ({ topic: item.topic, err: error }))
+          this.#drop(handlerDropReason(error), () => ({ topic: item.topic, err: error }))
         },
         dropped: (item, reason) =>
           this.#drop(reason, () => ({ topic: item.topic, policy: config.drop })),
@@ -424,7 +425,7 @@ class ReceiveWorker {
       )
     } catch (error) {
       this.#timed(receivedAt, topic)
-      return this.#drop('handler_error', () => ({ topic, err: error }))
+      return this.#drop(handlerDropReason(error), () => ({ topic, err: error }))
     }
     if (typeof (result as Promise<void> | undefined)?.then !== 'function') {
       this.#timed(receivedAt, topic)
@@ -438,7 +439,7 @@ class ReceiveWorker {
       },
       (error: unknown) => {
         this.#timed(receivedAt, topic)
-        this.#drop('handler_error', () => ({ topic, err: error }))
+        this.#drop(handlerDropReason(error), () => ({ topic, err: error }))
       },
     )
   }
@@ -586,4 +587,9 @@ class ReceiveWorker {
   #post(message: FromWorker): void {
     this.#port.postMessage(message)
   }
+}
+
+/** A typed service's decode failure is its own drop reason; anything else a handler threw is its error. */
+function handlerDropReason(error: unknown): DropReason {
+  return isPayloadDecodeError(error) ? 'decode_error' : 'handler_error'
 }

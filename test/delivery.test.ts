@@ -91,6 +91,7 @@ describe('receive path', () => {
       invalid_topic: 3,
       unsubscribed: 0,
       handler_error: 0,
+      decode_error: 0,
       pool_full: 0,
       shutdown: 0,
     })

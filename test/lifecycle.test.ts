@@ -104,6 +104,7 @@ describe('container process lifecycle', () => {
       invalid_topic: 0,
       unsubscribed: 0,
       handler_error: 1,
+      decode_error: 0,
       pool_full: 0,
       shutdown: 0,
     })
@@ -127,6 +128,7 @@ describe('container process lifecycle', () => {
       invalid_topic: 0,
       unsubscribed: 0,
       handler_error: 0,
+      decode_error: 0,
       pool_full: 0,
       shutdown: 0,
     })
