@@ -154,6 +154,11 @@ class ReceiveWorker {
       },
       {
         done: (item, result) => {
+          if (result.decodeError !== undefined) {
+            this.#timed(item.receivedAt, item.topic)
+            this.#drop('decode_error', () => ({ topic: item.topic, err: result.decodeError }))
+            return
+          }
           for (const p of result.publishes) this.#post({ type: 'publish', ...p })
           for (const data of result.messages) this.#post({ type: 'service', data })
           this.#timed(item.receivedAt, item.topic)
