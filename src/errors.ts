@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   ZC_ERR_WORKER_START: 'a receive worker failed or timed out before it was ready',
   ZC_ERR_REQUEST_TIMEOUT: 'a request got no reply after every retry (Lazy Pirate client)',
   ZC_ERR_REQUEST_FAILED: 'a REP socket answered a request with an error',
+  ZC_ERR_PAYLOAD_DECODE:
+    "a typed service's codec could not decode a payload, or its topic has no codec (dropped as decode_error)",
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -1,3 +1,4 @@
+import { ZcError } from './errors'
 import type {
   Handler,
   HandlerContext,
@@ -55,19 +56,19 @@ export const codecs = {
  * handler before the service's code runs; the receive loop counts it as the drop reason
  * `decode_error`, not as a handler error.
  */
-export class PayloadDecodeError extends Error {
-  override readonly name = 'PayloadDecodeError'
-  readonly code = 'ZC_ERR_PAYLOAD_DECODE'
+export class PayloadDecodeError extends ZcError {
   readonly topic: string
   readonly codec: string | undefined
 
   constructor(topic: string, codec: string | undefined, cause?: unknown) {
     super(
+      'ZC_ERR_PAYLOAD_DECODE',
       codec === undefined
         ? `topic ${topic} has no codec in the service's topics`
         : `payload on ${topic} is not valid ${codec}: ${cause instanceof Error ? cause.message : String(cause)}`,
       { cause },
     )
+    this.name = 'PayloadDecodeError'
     this.topic = topic
     this.codec = codec
   }
