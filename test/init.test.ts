@@ -101,8 +101,13 @@ describe('zmq-container init: the project, installed from the packed tarball', (
     const tarball = packFreshClone(work)
     timingsMs.pack = performance.now() - startedAt
     for (const [language, dir] of Object.entries(projects)) {
-      const args = [dir, '--sub', 'camera.frame', '--pub', 'camera.ack', '--rep']
-      const result = init(language === 'js' ? [...args, '--js'] : args)
+      // TypeScript with every kind of socket; JavaScript with a SUB alone, whose test can only
+      // wait on the counters.
+      const args =
+        language === 'ts'
+          ? [dir, '--sub', 'camera.frame', '--pub', 'camera.ack', '--rep']
+          : [dir, '--sub', 'camera.', '--js']
+      const result = init(args)
       assert.equal(result.status, 0, result.stderr)
       const installStartedAt = performance.now()
       // The tarball, as a file: dependency; the rest from npm's cache (filled by the suite's npm ci).
@@ -126,7 +131,7 @@ describe('zmq-container init: the project, installed from the packed tarball', (
       )
       run('npm', ['run', 'build'], dir)
       const out = run('npm', ['test'], dir)
-      assert.match(out, /^# pass 2$/m, out)
+      assert.match(out, new RegExp(`^# pass ${language === 'ts' ? 2 : 1}$`, 'm'), out)
       assert.match(out, /^# fail 0$/m, out)
     })
   }

@@ -96,6 +96,26 @@ describe('startContainer', () => {
     assert.equal(container.counters().sub?.handled, summary.sent)
   })
 
+  it('waitForMessages: resolves once the socket is done with that many messages', async () => {
+    // The logging service publishes nothing: the counters are all a test can wait on.
+    const container = await startContainer({
+      env: { ZMQ_SUB_TOPICS: 'camera.cmd', LOG_LEVEL: 'fatal' },
+    })
+    try {
+      await container.publish('camera.cmd', 'one')
+      await container.sendFrames(['camera.cmd']) // one frame: dropped as bad_frames
+      await container.publish('camera.cmd', 'two')
+      const counts = await container.waitForMessages(3)
+      assert.equal(counts.handled, 2)
+      assert.equal(counts.dropped.bad_frames, 1)
+      await assert.rejects(container.waitForMessages(4, { timeoutMs: 50 }), {
+        message: /socket sub: 2 handled and 1 dropped, not 4, within the timeout/,
+      })
+    } finally {
+      await container.close()
+    }
+  })
+
   it('close() is idempotent and stops the workers cleanly', async () => {
     const container = await startContainer({ env: { ZMQ_SUB_TOPICS: 'camera.cmd' } })
     const [a, b] = await Promise.all([container.close(), container.close()])

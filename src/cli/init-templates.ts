@@ -207,7 +207,9 @@ ${
     assert.equal(message.topic, '${reply}')
     assert.equal(message.payload.toString(), 'hello')
 `
-    : ''
+    : `    // Nothing comes back to wait for: wait until the socket is done with the message.
+    await container.waitForMessages(1, { socket: 'sub' })
+`
 }  } finally {
     await container.close()
   }

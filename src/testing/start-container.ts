@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises'
 import { Subscriber, XPublisher } from 'zeromq'
 import { type Config, loadConfig, type SocketSpec } from '../config'
 import type { CounterSnapshot } from '../counters'
@@ -65,6 +66,15 @@ export interface TestContainer {
   replay(file: string, options?: ReplayOptions & SocketChoice): Promise<ReplaySummary>
   /** Resolves with the first `ctx.toMain` data, past or future, that `match` accepts. */
   nextMessage(match?: (data: unknown, socket: string) => boolean): Promise<unknown>
+  /**
+   * Resolves with a socket's counters once `count` messages it received are done with (handled
+   * or dropped): how a test knows a handler ran when it publishes nothing. Rejects after
+   * `timeoutMs` (default: the harness's) with the counts so far.
+   */
+  waitForMessages(
+    count: number,
+    options?: { readonly socket?: string; readonly timeoutMs?: number },
+  ): Promise<CounterSnapshot>
   /** The receive sockets' counters, by socket name: the numbers /metrics shows. */
   counters(): Record<string, CounterSnapshot>
   /** The Prometheus text /metrics would serve now. */
@@ -74,6 +84,8 @@ export interface TestContainer {
 }
 
 let started = 0
+/** How often waitForMessages reads the shared counters. */
+const POLL_MS = 5
 
 /**
  * Runs a container in this process, with real worker threads and real sockets, for a service's
@@ -166,6 +178,21 @@ export async function startContainer(options: StartContainerOptions = {}): Promi
         }),
       )
     },
+    waitForMessages: async (count, choice) => {
+      const name = choice?.socket ?? peers.onlyReceiveSocket()
+      const deadline = performance.now() + (choice?.timeoutMs ?? timeoutMs)
+      for (;;) {
+        const counts = supervisor.counters()[name]
+        if (!counts) throw new Error(`no receive socket "${name}"`)
+        if (counts.handled + counts.droppedTotal >= count) return counts
+        if (performance.now() >= deadline)
+          throw new Error(
+            `socket ${name}: ${counts.handled} handled and ${counts.droppedTotal} dropped, not ${count}, within the timeout`,
+          )
+        // The counters are shared memory the workers add to; no event says they changed.
+        await delay(POLL_MS)
+      }
+    },
     counters: () => supervisor.counters(),
     metrics: () => createMetrics(supervisor, { version: 'test' }).metrics(),
     close: () => {
@@ -188,7 +215,10 @@ class Peers {
   readonly #subscribers = new Map<string, Subscriber>()
   readonly #clients = new Map<string, RequestClient>()
 
+  readonly #config: Config
+
   constructor(config: Config, endpoints: readonly HarnessEndpoint[], timeoutMs: number) {
+    this.#config = config
     this.#timeoutMs = timeoutMs
     this.#wired = endpoints.map((harness) => {
       const spec = config.sockets.find((s) => s.envPrefix === harness.envPrefix)
@@ -258,6 +288,15 @@ class Peers {
               l.msg === 'subscriber attached' && l.socket === w.spec.name && l.subscription === '',
           ),
         ),
+    )
+  }
+
+  /** The name of the container's only receive (SUB or REP) socket; throws when there are several. */
+  onlyReceiveSocket(): string {
+    const names = this.#config.sockets.filter((s) => s.kind !== 'pub').map((s) => s.name)
+    if (names.length === 1) return names[0] as string
+    throw new Error(
+      `the container has ${names.length} receive sockets (${names.join(', ') || 'none'}): pass { socket }`,
     )
   }
 
