@@ -3,17 +3,31 @@
 // started the way `npm start` does, handles a message from a pyzmq peer.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { parseEnv } from 'node:util'
+import Ajv from 'ajv'
+import addFormats from 'ajv-formats'
+import { validate as lintDockerfile } from 'dockerfile-utils'
+import { parse as parseYaml } from 'yaml'
 import { MAIN, ROOT } from './helpers/container'
 import { LogProcess } from './helpers/log-process'
 import { cleanEnv, packFreshClone, run } from './helpers/pack'
 
 const PYTHON = '/usr/bin/python3'
 const PEER = path.join(ROOT, 'test', 'fixtures', 'pyzmq', 'publish_once.py')
+/** Where CI lays the Compose Specification schema, as test/deploy.test.ts reads it. */
+const COMPOSE_SCHEMA = path.join(ROOT, '..', 'shared', 'schemas', 'compose-spec.json')
 
 function pyzmqMissing(): string | false {
   const probe = spawnSync(PYTHON, ['-c', 'import zmq'], { encoding: 'utf8' })
@@ -70,6 +84,30 @@ describe('zmq-container init: the command', () => {
       env: { PATH: process.env.PATH ?? '', ...env, ZC_SERVICE: '' },
     })
     assert.ok(check.status === 0 || check.status === 2, check.stdout + check.stderr)
+  })
+
+  it('writes a Dockerfile with no lint findings and a compose.yaml valid by the Compose schema', (t) => {
+    const target = path.join(dir, 'linted')
+    assert.equal(init([target, '--sub', 'camera.frame', '--rep']).status, 0)
+    const findings = lintDockerfile(readFileSync(path.join(target, 'Dockerfile'), 'utf8'))
+    assert.deepEqual(
+      findings.map((d) => `line ${d.range.start.line + 1}: ${d.message}`),
+      [],
+    )
+    const compose = parseYaml(readFileSync(path.join(target, 'compose.yaml'), 'utf8'))
+    assert.deepEqual(Object.keys(compose.services), ['linted', 'peer'])
+    if (!existsSync(COMPOSE_SCHEMA)) {
+      t.diagnostic(`${COMPOSE_SCHEMA} is absent: compose.yaml not checked against the schema`)
+      return
+    }
+    const ajv = new Ajv({ strict: false, allErrors: true })
+    addFormats(ajv)
+    ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/)
+    ajv.addFormat('expose', true)
+    ajv.addFormat('ports', true)
+    const { $schema: _draft, ...schema } = JSON.parse(readFileSync(COMPOSE_SCHEMA, 'utf8'))
+    const validate = ajv.compile(schema)
+    assert.ok(validate(compose), ajv.errorsText(validate.errors, { separator: '\n' }))
   })
 
   it('refuses a directory that holds anything, and writes nothing', () => {
