@@ -51,6 +51,7 @@ export const oneOf = <T extends string>(
     return value
   })
 
+/** A switch: 1/true/yes/on or 0/false/no/off, in any case. */
 export const flag = makeValidator<boolean>((input) => {
   const text = input.trim().toLowerCase()
   if (['1', 'true', 'yes', 'on'].includes(text)) return true
@@ -58,6 +59,7 @@ export const flag = makeValidator<boolean>((input) => {
   throw new Error(`is "${input}"; use true or false`)
 })
 
+/** A listening address for the HTTP endpoints: an IP address or a host name. */
 export const host = makeValidator<string>((input) => {
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(input))
     throw new Error(`is "${input}"; give an address or host name`)
@@ -70,13 +72,14 @@ export const trimmedString = makeValidator<string>((input) => {
   return input
 })
 
-// Never echoes the value: it may be a secret key.
+/** One Z85 CURVE key; the problem never echoes the value, which may be a secret key. */
 export const curveKey = makeValidator<string>((input) => {
   const problem = curveKeyProblem(input.trim())
   if (problem) throw new Error(problem)
   return input.trim()
 })
 
+/** ZMQ_CURVE_ALLOW's public keys (see parseKeyList); an entry is named by its place, not shown. */
 export const curveKeyList = makeValidator<string[]>((input) => {
   const keys = parseKeyList(input)
   if (keys.length === 0) throw new Error('lists no key')

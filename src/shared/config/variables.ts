@@ -32,7 +32,6 @@ export function tunableSpecs(): Record<string, Spec<unknown>> {
   const sendLimit = integer(1, 512)
   // libzmq's heartbeat TTL travels in deciseconds in a 16-bit field: at most 6553.5 s.
   const heartbeatMs = integer(0, 6_553_500, 'ms')
-  const logLevel = oneOf(LOG_LEVELS, { ignoreCase: true })
   return {
     ZMQ_RECEIVE_TIMEOUT_MS: atLeastOneMs({ default: 500, example: '500', desc: 'receive timeout' }),
     ZC_SHUTDOWN_TIMEOUT_MS: atLeastOneMs({
@@ -52,7 +51,11 @@ export function tunableSpecs(): Record<string, Spec<unknown>> {
       example: '500',
       desc: 'sends in flight per PUB',
     }),
-    LOG_LEVEL: logLevel({ default: 'info', example: 'info', desc: 'pino log level' }),
+    LOG_LEVEL: oneOf(LOG_LEVELS, { ignoreCase: true })({
+      default: 'info',
+      example: 'info',
+      desc: 'pino log level',
+    }),
     LOG_FORMAT: oneOf(['json', 'pretty'], { ignoreCase: true })({
       default: 'json',
       example: 'pretty',
