@@ -5,6 +5,7 @@ import { type CounterSnapshot, DURATION_BUCKETS } from './counters'
 import { withDeadline } from './deadline'
 import { ConfigError, type SerializedError } from './errors'
 import type { Readiness } from './health'
+import { buildInfo, type InfoDocument } from './info'
 import { LatencyWindow } from './latency-window'
 import type { Logger } from './logger'
 import { LogThrottle } from './logger'
@@ -316,6 +317,28 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           'publish from handler rejected',
         )
     }
+  }
+
+  /** The /info document: sockets, peers, counts, readiness (see src/info.ts). */
+  info(version: string): InfoDocument {
+    return buildInfo({
+      config: this.config,
+      version,
+      // The performance clock starts with the process.
+      uptimeMs: performance.now(),
+      readiness: this.readiness(),
+      receivers: this.#slots.map((slot) => ({
+        socket: slot.socket,
+        state: slot.state,
+        counters: {
+          ...slot.counters.snapshot(),
+          restarts: slot.counters.get('restarts'),
+          peers: slot.counters.monitored ? slot.counters.peers : null,
+        },
+        p99: this.#latency.get(slot.socket.name)?.p99(),
+      })),
+      publishers: this.#publishers?.stats() ?? [],
+    })
   }
 
   /** Counters of each receive socket, by socket name. */
