@@ -1,5 +1,6 @@
 import { UsageError, wantsHelp } from './args'
 import { check } from './check'
+import { graph } from './graph'
 import { hz } from './hz'
 import { info } from './info'
 import { CLI_EXIT, type CliIo, type Command } from './io'
@@ -13,7 +14,18 @@ import { tap } from './tap'
 export type { CliIo } from './io'
 
 /** The subcommands of the `zmq-container` binary besides `run`, in usage order. */
-export const COMMANDS: readonly Command[] = [check, tap, hz, pub, req, record, replay, info, keygen]
+export const COMMANDS: readonly Command[] = [
+  check,
+  graph,
+  tap,
+  hz,
+  pub,
+  req,
+  record,
+  replay,
+  info,
+  keygen,
+]
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name)
