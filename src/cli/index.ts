@@ -10,6 +10,7 @@ import { record } from './record'
 import { replay } from './replay'
 import { req } from './req'
 import { tap } from './tap'
+import { top } from './top'
 
 export type { CliIo } from './io'
 
@@ -17,6 +18,7 @@ export type { CliIo } from './io'
 export const COMMANDS: readonly Command[] = [
   check,
   graph,
+  top,
   tap,
   hz,
   pub,
