@@ -42,6 +42,11 @@ export interface InfoSocket {
   readonly received?: number
   readonly handled?: number
   readonly dropped?: Readonly<Record<string, number>>
+  /**
+   * SUB: messages received per subscription (a prefix such as `camera.` counts every topic it
+   * takes), after the topic checks: the container's per-topic inbound counts.
+   */
+  readonly receivedByTopic?: Readonly<Record<string, number>>
   /** SUB/REP: p99 handler time over the last 10 s, in ms (null: no runs in that window). */
   readonly p99Ms?: number | null
   /** PUB: messages handed to libzmq, in total and per declared topic; not sent, by reason. */
@@ -59,7 +64,11 @@ export interface InfoSource {
   readonly receivers: ReadonlyArray<{
     readonly socket: SocketSpec
     readonly state: string
-    readonly counters: CounterSnapshot & { restarts: number; peers: number | null }
+    readonly counters: CounterSnapshot & {
+      restarts: number
+      peers: number | null
+      receivedBySubscription: readonly number[]
+    }
     /** Seconds; undefined with no handler runs in the window. */
     readonly p99: number | undefined
   }>
@@ -103,6 +112,13 @@ export function buildInfo(source: InfoSource): InfoDocument {
       received: c?.received ?? 0,
       handled: c?.handled ?? 0,
       dropped: c?.dropped ?? {},
+      ...(spec.kind === 'sub'
+        ? {
+            receivedByTopic: Object.fromEntries(
+              spec.topics.map((t, i) => [t, c?.receivedBySubscription[i] ?? 0]),
+            ),
+          }
+        : {}),
       p99Ms: receiver?.p99 === undefined ? null : p99Ms(receiver.p99),
     }
   })

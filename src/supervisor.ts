@@ -334,6 +334,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           ...slot.counters.snapshot(),
           restarts: slot.counters.get('restarts'),
           peers: slot.counters.monitored ? slot.counters.peers : null,
+          receivedBySubscription: slot.counters.receivedBySubscription(),
         },
         p99: this.#latency.get(slot.socket.name)?.p99(),
       })),

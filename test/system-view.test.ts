@@ -157,6 +157,10 @@ describe('system view: /info, graph --live, top', () => {
     const sub0 = before.sockets.find((s) => s.kind === 'sub')
     const sub1 = after.sockets.find((s) => s.kind === 'sub')
     assert.equal((sub1?.received ?? 0) - (sub0?.received ?? 0), sent)
+    assert.equal(
+      (sub1?.receivedByTopic?.['a.in'] ?? 0) - (sub0?.receivedByTopic?.['a.in'] ?? 0),
+      sent,
+    )
     const dropped = Object.values(sub1?.dropped ?? {}).reduce((a, b) => a + b, 0)
     assert.equal(sub1?.received, (sub1?.handled ?? 0) + dropped)
     assert.ok(after.timeMs >= before.timeMs)
@@ -249,6 +253,8 @@ describe('system view: /info, graph --live, top', () => {
         // Both containers, the echo's PUB topic row, and the dead URL's one line.
         assert.match(screen, new RegExp(`counting\\.js {2}http://127\\.0\\.0\\.1:${sinkPort} `))
         assert.match(screen, /^ {4}a\.reply +topic +1 +[\d.]+$/m)
+        const topicRate = Number(/^ {4}a\.in +topic +([\d.]+)$/m.exec(echoBlock)?.[1])
+        assert.ok(Math.abs(topicRate - rateShown) <= 0.01 * rateShown + 0.1, screen)
         assert.match(
           screen,
           new RegExp(`^http://127\\.0\\.0\\.1:${dead} {2}NOT ANSWERING: connection refused`, 'm'),

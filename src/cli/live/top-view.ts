@@ -26,7 +26,7 @@ const HEADER = [
 /**
  * The screen of `top`: per container a status line (readiness, uptime, the sample's time and
  * window), then a row per socket (msg/s in and out, p99 handler time, restarts, worker state,
- * drops by reason), then a row per declared topic of each PUB. A URL that does not answer is
+ * drops by reason), each followed by a row per subscription (SUB) or declared topic (PUB). A URL that does not answer is
  * one line saying why; the others still show.
  */
 export function renderTop(states: readonly UrlState[], intervalS: number): string[] {
@@ -70,6 +70,10 @@ function containerLines(
   for (const s of info.sockets) {
     const old = before?.sockets.find((o) => o.name === s.name && o.kind === s.kind)
     rows.push(socketRow(s, old, windowS))
+    for (const [topic, n] of Object.entries(s.receivedByTopic ?? {})) {
+      const was = old?.receivedByTopic?.[topic]
+      rows.push([`  ${topic}`, 'topic', '', '', rate(n, was, windowS), '', '', '', '', ''])
+    }
     if (s.kind === 'pub')
       for (const [topic, n] of Object.entries(s.publishedByTopic ?? {})) {
         const was = old?.publishedByTopic?.[topic]
