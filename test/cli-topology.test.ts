@@ -79,7 +79,7 @@ describe('zmq-container check FILE... (topology)', () => {
     assert.equal(report.links.length, 2)
   })
 
-  it('merges a compose file as Compose does: anchors, env_file order, environment list and map', async () => {
+  it('merges a compose file as Compose does: anchors, env_file order, environment list and map; leaves out services without ZMQ_*', async () => {
     const base = container('composed-base', {
       ZMQ_PUB_ENDPOINT: 'tcp://*:7000',
       ZMQ_PUB_TOPICS: 'a.b',
@@ -96,6 +96,9 @@ describe('zmq-container check FILE... (topology)', () => {
         '  producer:',
         '    <<: *common',
         `    env_file: [${path.relative(dir, base)}, ${path.relative(dir, over)}]`,
+        '  db:',
+        '    image: postgres',
+        '    environment: [POSTGRES_PASSWORD=x]',
         '  consumer:',
         '    environment:',
         '      - ZMQ_SUB_ENDPOINT=tcp://producer:7000',
@@ -106,6 +109,7 @@ describe('zmq-container check FILE... (topology)', () => {
     )
     const { code, report, stderr } = await checkJson([compose])
     assert.equal(code, 0, stderr + JSON.stringify(report.findings))
+    assert.deepEqual(report.containers.map((c) => c.name).sort(), ['consumer', 'producer'])
     const producer = report.containers.find((c) => c.name === 'producer')
     assert.deepEqual(producer?.sockets[0]?.topics, ['a.c'])
     assert.equal(report.links[0]?.address, 'tcp://producer:7000')

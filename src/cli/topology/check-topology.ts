@@ -29,10 +29,10 @@ export async function checkTopology(
   const status = errors.length > 0 ? 'invalid' : warnings.length > 0 ? 'warnings' : 'ok'
   if (json) {
     io.stdout.write(
-      `${JSON.stringify({ status, files, ...describeTopology(topology), findings }, null, 2)}\n`,
+      `${JSON.stringify({ status, files, ...describeTopology(topology), skipped: loaded.skipped, findings }, null, 2)}\n`,
     )
   } else {
-    io.stdout.write(report(files, topology, warnings, errors.length))
+    io.stdout.write(report(files, topology, warnings, errors.length, loaded.skipped))
     for (const e of errors) io.stderr.write(`zmq-container: ${findingLine(e)}\n`)
     if (errors.length > 0)
       io.stderr.write(
@@ -69,11 +69,14 @@ function report(
   topology: Topology,
   warnings: readonly Finding[],
   errorCount: number,
+  skipped: readonly string[],
 ): string {
   const out = [
     `topology: ${topology.containers.length} container${topology.containers.length === 1 ? '' : 's'} from ${files.join(', ')}`,
     '',
   ]
+  if (skipped.length > 0)
+    out.push(`not zmq-containers (no ZMQ_* variable), left out: ${skipped.join(', ')}`, '')
   for (const c of topology.containers) {
     out.push(`${c.name} (${c.label})`)
     for (const s of c.sockets) {

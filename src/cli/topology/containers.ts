@@ -3,7 +3,7 @@ import { ConfigError, ZcError } from '../../errors'
 import { loadService, resolveServicePath, serviceKeyIssues } from '../../service'
 import { findWarnings } from '../check-warnings'
 import type { TopologyFinding } from './findings'
-import { type ContainerSource, loadContainers } from './load'
+import { type ContainerSource, isZmqContainer, loadContainers } from './load'
 import type { ContainerView } from './model'
 
 /** A finding of one container on its own: `check`'s single-container errors and warnings. */
@@ -21,6 +21,8 @@ export interface LoadedContainers {
   /** The containers whose configuration loaded; one that failed is left out of the topology. */
   readonly views: ContainerView[]
   readonly findings: ContainerFinding[]
+  /** Compose services left out: they set no ZMQ_* variable. */
+  readonly skipped: string[]
 }
 
 /**
@@ -34,7 +36,12 @@ export async function loadContainerViews(
 ): Promise<LoadedContainers> {
   const views: ContainerView[] = []
   const findings: ContainerFinding[] = []
+  const skipped: string[] = []
   for (const source of loadContainers(files, hostEnv)) {
+    if (source.label !== source.file && !isZmqContainer(source)) {
+      skipped.push(source.label)
+      continue
+    }
     let config: Config
     try {
       config = loadConfig(source.env)
@@ -56,7 +63,7 @@ export async function loadContainerViews(
       })
     views.push(viewOf(source, config))
   }
-  return { views, findings }
+  return { views, findings, skipped }
 }
 
 function errorOf(source: ContainerSource, variable: string, problem: string): ContainerFinding {

@@ -40,6 +40,14 @@ export function loadContainers(files: readonly string[], hostEnv: Env): Containe
   )
 }
 
+/**
+ * A compose service with no ZMQ_* variable is not a zmq-container (a database, a proxy): it is
+ * left out of the topology rather than reported as a container with no socket.
+ */
+export function isZmqContainer(source: ContainerSource): boolean {
+  return Object.keys(source.env).some((k) => k.startsWith('ZMQ_'))
+}
+
 function readText(file: string): string {
   try {
     return readFileSync(file, 'utf8')
