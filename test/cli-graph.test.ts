@@ -72,6 +72,13 @@ describe('zmq-container graph', () => {
     })
   }
 
+  it('the README shows the demo topology as graph draws it today', async () => {
+    const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8')
+    const block = /```mermaid\n([\s\S]*?)```/.exec(readme)?.[1]
+    const { stdout } = await runCli(['graph', 'examples/camera/.env', 'examples/dashboard/.env'])
+    assert.equal(block, stdout)
+  })
+
   it('draws a subscription nothing feeds as a dashed "no publisher" edge', async () => {
     const file = path.join(dir, 'lonely.env')
     writeFileSync(file, 'ZMQ_SUB_ENDPOINT=@tcp://*:7000\nZMQ_SUB_TOPICS=nobody.talks\n')
