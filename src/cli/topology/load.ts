@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseEnv } from 'node:util'
 import { parseDocument } from 'yaml'
@@ -97,8 +97,12 @@ function composeContainers(file: string, hostEnv: Env): ContainerSource[] {
   const dir = path.dirname(file)
   return Object.entries(services).map(([name, service]) => {
     const env: Env = {}
-    for (const envFile of envFileList(service.env_file))
-      Object.assign(env, readEnvFile(path.join(dir, envFile)))
+    for (const envFile of envFileList(service.env_file)) {
+      const where = path.join(dir, envFile.path)
+      // Compose skips a missing `required: false` file; a required one that is missing fails.
+      if (!envFile.required && !existsSync(where)) continue
+      Object.assign(env, readEnvFile(where))
+    }
     Object.assign(env, environmentOf(service.environment, hostEnv))
     const hostNames = [name, service.hostname, service.container_name, ...aliasesOf(service)]
     return {
@@ -112,13 +116,15 @@ function composeContainers(file: string, hostEnv: Env): ContainerSource[] {
 }
 
 /** `env_file: a.env`, `[a.env, b.env]`, or the long form `[{path: a.env, required: false}]`. */
-function envFileList(value: unknown): string[] {
+function envFileList(value: unknown): Array<{ path: string; required: boolean }> {
   if (value === undefined || value === null) return []
   const items = Array.isArray(value) ? value : [value]
   return items.flatMap((item) => {
-    if (typeof item === 'string') return [item]
-    const entry = item as { path?: unknown }
-    return typeof entry?.path === 'string' ? [entry.path] : []
+    if (typeof item === 'string') return [{ path: item, required: true }]
+    const entry = item as { path?: unknown; required?: unknown }
+    return typeof entry?.path === 'string'
+      ? [{ path: entry.path, required: entry.required !== false }]
+      : []
   })
 }
 
