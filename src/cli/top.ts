@@ -9,8 +9,9 @@ const HELP = `Usage: zmq-container top URL... [--interval S] [--count N] [--time
 
 A terminal view of running containers, like eCAL Monitor: every second it reads each URL's
 /info (the container's HTTP_PORT) and shows, per container, readiness and uptime, and per
-socket: connected peers, msg/s in (SUB, REP) and out (PUB, and per declared topic), p99 handler
-time over the last 10 s, worker restarts and state, and drops by reason (totals, with the
+socket: connected peers, msg/s in (SUB, and per subscription; REP) and out (PUB, and per
+declared topic), p99 handler time over the last 10 s (the upper bound of its histogram bucket,
+as in /metrics), worker restarts and state, and drops by reason (totals, with the
 increase since the last sample). Rates are counts between two samples over the container's
 own clock. A URL that does not answer shows as one line saying why (refused, no answer, not a
 zmq-container), and the others go on.
