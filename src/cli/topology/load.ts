@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseEnv } from 'node:util'
 import { parseDocument } from 'yaml'
+import { InterpolationError, interpolateAll } from './interpolate'
 
 type Env = Record<string, string | undefined>
 
@@ -84,17 +85,26 @@ interface ComposeService {
 /**
  * Services of a compose file, each with its env merged as Compose does: the `env_file`s in order
  * (later ones win), then `environment` (map or list form) over them. YAML anchors and merge keys
- * (`<<: *container`) resolve as in Compose. `${VAR}` interpolation is not done.
+ * (`<<: *container`) resolve as in Compose, and so does `${VAR}` interpolation (see interpolate).
  */
 function composeContainers(file: string, hostEnv: Env): ContainerSource[] {
   const doc = parseDocument(readText(file), { merge: true })
   if (doc.errors.length > 0)
     throw new TopologyFileError(`cannot parse ${file}: ${doc.errors[0]?.message.split('\n')[0]}`)
-  const root = doc.toJS({ maxAliasCount: 1000 }) as { services?: Record<string, ComposeService> }
+  const dir = path.dirname(file)
+  // Compose interpolates from the shell, then the project's .env beside the compose file.
+  const projectEnv = path.join(dir, '.env')
+  const variables = { ...(existsSync(projectEnv) ? readEnvFile(projectEnv) : {}), ...hostEnv }
+  let root: { services?: Record<string, ComposeService> }
+  try {
+    root = interpolateAll(doc.toJS({ maxAliasCount: 1000 }), variables) as typeof root
+  } catch (error) {
+    if (!(error instanceof InterpolationError)) throw error
+    throw new TopologyFileError(`cannot interpolate ${file}: ${error.message}`)
+  }
   const services = root?.services
   if (!services || typeof services !== 'object')
     throw new TopologyFileError(`${file} has no services: it is not a compose file`)
-  const dir = path.dirname(file)
   return Object.entries(services).map(([name, service]) => {
     const env: Env = {}
     for (const envFile of envFileList(service.env_file)) {
