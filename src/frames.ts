@@ -40,7 +40,6 @@ export function classifyFrames(frames: readonly Buffer[], matcher: TopicMatcher)
   }
   const topic = topicFrame.toString('latin1')
   const subscription = matcher.indexOf(topic)
-  if (subscription === -1)
-    return { ok: false, reason: 'unsubscribed', details: () => ({ topic }) }
+  if (subscription === -1) return { ok: false, reason: 'unsubscribed', details: () => ({ topic }) }
   return { ok: true, topic, payload, subscription }
 }
