@@ -229,7 +229,7 @@ describe('zmq-container record', () => {
     await pub.send(['demo.secret', 'sealed'])
     const { code, stderr } = await rec.exited
     assert.equal(code, 0, stderr)
-    assert.match(stderr, /subscribed to every topic \(CURVE\)/)
+    assert.match(stderr, /subscribed to every topic \(CURVE client\)/)
     assert.deepEqual(
       (await readAll(out)).map((m) => Buffer.from(m.payload).toString()),
       ['sealed'],

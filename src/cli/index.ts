@@ -1,5 +1,6 @@
 import { UsageError, wantsHelp } from './args'
 import { check } from './check'
+import { graph } from './graph'
 import { hz } from './hz'
 import { info } from './info'
 import { init } from './init'
@@ -10,12 +11,15 @@ import { record } from './record'
 import { replay } from './replay'
 import { req } from './req'
 import { tap } from './tap'
+import { top } from './top'
 
 export type { CliIo } from './io'
 
 /** The subcommands of the `zmq-container` binary besides `run`, in usage order. */
 export const COMMANDS: readonly Command[] = [
   check,
+  graph,
+  top,
   tap,
   hz,
   pub,

@@ -10,7 +10,7 @@ import {
   topicArgument,
   UsageError,
 } from './args'
-import { CurveEnvError, curveFromEnv } from './curve-env'
+import { toolCurve } from './curve-env'
 import { fixed } from './format'
 import { CLI_EXIT, type Command, note } from './io'
 
@@ -81,14 +81,8 @@ export const replay: Command = {
       values['wait-timeout'] === undefined
         ? 10_000
         : integerOption('--wait-timeout', values['wait-timeout'], 0)
-    let socketOptions: ReturnType<typeof curveFromEnv>
-    try {
-      socketOptions = curveFromEnv(io.env, 'ZMQ_PUB', endpoint.action)
-    } catch (error) {
-      if (!(error instanceof CurveEnvError)) throw error
-      note(io, 'replay', error.message)
-      return CLI_EXIT.CONFIG_INVALID
-    }
+    const socketOptions = toolCurve(io, 'replay', 'ZMQ_PUB', [endpoint])
+    if (!socketOptions) return CLI_EXIT.CONFIG_INVALID
 
     try {
       const summary = await replayInto(file, endpoint, {

@@ -438,6 +438,8 @@ class ReceiveWorker {
     const verdict = classifyFrames(frames, matcher)
     if (!verdict.ok) return this.#drop(verdict.reason, verdict.details)
     const { topic, payload } = verdict
+    // Per-subscription counts for /info: one atomic add (the matcher found the index anyway).
+    this.#counters.addForSubscription(verdict.subscription)
     if (this.#pool) {
       // The receive thread only queues: it is back at receive() at once, whatever the handler costs.
       this.#pool.submit({ topic, payload, receivedAt })
