@@ -2,6 +2,7 @@ import { XPublisher } from 'zeromq'
 import { ChurnLog } from '../shared/churn-log'
 import type { Config, SocketSpec } from '../shared/config'
 import { withDeadline } from '../shared/deadline'
+import { EnvelopeStamper } from '../shared/envelope'
 import { errorCode, ZcError } from '../shared/errors'
 import { type Logger, LogThrottle, reportHeldBack } from '../shared/logger'
 import type { Payload, PublishOptions } from '../shared/service'
@@ -9,6 +10,7 @@ import { SOCKET_EVENTS, type SocketEvent } from '../shared/shared-state'
 import { validateTopic } from '../shared/topics'
 import { attach, createSocket, socketOptions } from '../shared/zmq/attach'
 import { type Monitor, monitorSocket } from '../shared/zmq/socket-monitor'
+import { LatestValues } from './latest-value'
 
 export type PublishDropReason = 'queue_full' | 'closed' | 'hwm'
 
@@ -53,6 +55,9 @@ interface Outbound {
   readonly churn: ChurnLog
   /** Wakes a start-up wait for subscribers. */
   onSubscribers: (() => void) | undefined
+  /** Issue 16: `_ENVELOPE` (the third frame) and `_LATEST_TOPICS` (resent to new subscribers). */
+  readonly stamper: EnvelopeStamper | undefined
+  readonly latest: LatestValues<Outgoing>
 }
 
 interface Outgoing {
@@ -60,6 +65,8 @@ interface Outgoing {
   readonly payload: Payload
   /** The metric label: the declared topic, or `other`. */
   readonly label: string
+  /** The envelope frame, stamped once at publish() (a send retried after EBUSY keeps it). */
+  readonly envelope: Buffer | undefined
 }
 
 /**
@@ -126,6 +133,8 @@ export class Publishers {
       monitor: undefined,
       churn: new ChurnLog(log),
       onSubscribers: undefined,
+      stamper: spec.envelope ? new EnvelopeStamper(spec.name) : undefined,
+      latest: new LatestValues(spec.latestTopics ?? []),
     }
     this.#outbound.set(spec.name, out)
     if (this.#config.monitor)
@@ -170,17 +179,23 @@ export class Publishers {
       topic,
       payload,
       label: this.#byTopic.get(topic) === out ? topic : OTHER_TOPIC,
+      envelope: out.stamper?.next(topic),
     }
-    // Order is kept: once anything waits in the backlog, new messages wait behind it.
-    if (out.backlog.length > 0 || !this.#trySend(out, message)) {
-      if (out.backlog.length === 0) this.#scheduleFlush(out)
-      out.backlog.push(message)
-    }
+    out.latest.remember(topic, message)
+    this.#enqueue(out, message)
     if (!this.#firstPublish.has(topic)) {
       this.#firstPublish.add(topic)
       this.#log.info({ socket: out.spec.name, topic, bytes: payload.length }, 'publishing')
     }
     return true
+  }
+
+  #enqueue(out: Outbound, message: Outgoing): void {
+    // Order is kept: once anything waits in the backlog, new messages wait behind it.
+    if (out.backlog.length > 0 || !this.#trySend(out, message)) {
+      if (out.backlog.length === 0) this.#scheduleFlush(out)
+      out.backlog.push(message)
+    }
   }
 
   /**
@@ -191,7 +206,10 @@ export class Publishers {
   #trySend(out: Outbound, message: Outgoing): boolean {
     out.inFlight++
     try {
-      out.socket.send([message.topic, message.payload]).then(
+      const frames = message.envelope
+        ? [message.topic, message.payload, message.envelope]
+        : [message.topic, message.payload]
+      out.socket.send(frames).then(
         () => {
           out.inFlight--
           out.publishedByTopic.set(
@@ -293,6 +311,9 @@ export class Publishers {
           attached ? 'subscriber attached' : 'subscriber detached',
         )
       out.onSubscribers?.()
+      // Latest value: the new subscriber gets the last message of its topics at once.
+      if (attached && !this.#closed)
+        for (const message of out.latest.forSubscription(prefix)) this.#enqueue(out, message)
     }
   }
 

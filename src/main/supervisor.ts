@@ -217,6 +217,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         (this.config.readyRequiresPeers ? reasons : degraded).push(
           `socket ${name} has no connected peer`,
         )
+      // Issue 16 (opt-in): a subscription silent past its deadline.
+      if (this.config.readyOnDeadline && slot.counters.deadlinesMissing > 0)
+        degraded.push(`socket ${name} has a topic silent past its deadline`)
       if (this.config.readyOnLatency) {
         const p99 = this.#latency.get(name)?.p99()
         const budget = LATENCY_BUDGET_MS[slot.socket.latencyClass] / 1000

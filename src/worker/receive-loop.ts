@@ -21,6 +21,7 @@ import { TopicMatcher, validateTopic } from '../shared/topics'
 import { isPayloadDecodeError } from '../shared/typed-topics'
 import { attach, createSocket, socketOptions } from '../shared/zmq/attach'
 import { type Monitor, monitorSocket } from '../shared/zmq/socket-monitor'
+import { EnvelopeInbound } from './envelope-inbound'
 import { classifyFrames } from './frames'
 import { HeapWatch } from './heap-watch'
 import { PoolDispatcher } from './pool-dispatch'
@@ -70,6 +71,8 @@ class ReceiveWorker {
   #pool: PoolDispatcher | undefined
   /** ZMQ_RECORD_FILE on a SUB socket: one non-blocking call per received message. */
   readonly #capture: RecordCapture | undefined
+  /** Issue 16: envelope (loss, duplicates, age) and deadline, when the socket has either. */
+  readonly #inbound: EnvelopeInbound | undefined
   #nextCall = 0
   readonly #calls = new Map<
     number,
@@ -99,6 +102,9 @@ class ReceiveWorker {
             this.#port.postMessage(batch, transfer),
           )
         : undefined
+    this.#inbound = EnvelopeInbound.wanted(socket)
+      ? new EnvelopeInbound(socket, this.#counters, this.#log, this.#throttle)
+      : undefined
     // A heartbeat in shared memory for /livez: it stops when this thread's event loop is stuck.
     this.#counters.tick()
     this.#heap = new HeapWatch(init.config.workerHeapHighWaterPercent)
@@ -435,48 +441,63 @@ class ReceiveWorker {
     ctx: HandlerContext,
   ): Promise<void> | undefined {
     const receivedAt = performance.now()
-    const verdict = classifyFrames(frames, matcher)
+    const spec = this.#init.socket
+    const verdict = classifyFrames(frames, matcher, spec.envelope === true)
     if (!verdict.ok) return this.#drop(verdict.reason, verdict.details)
     const { topic, payload } = verdict
     // Per-subscription counts for /info: one atomic add (the matcher found the index anyway).
     this.#counters.addForSubscription(verdict.subscription)
+    // Issue 16 hook: sequence (loss, duplicate, restart), age, deadline.
+    const inbound = this.#inbound?.accept(topic, verdict.subscription, verdict.envelope)
+    if (inbound?.duplicate) return this.#drop('duplicate', () => ({ topic }))
+    const ageSeconds = inbound?.ageSeconds ?? 0
     if (this.#pool) {
       // The receive thread only queues: it is back at receive() at once, whatever the handler costs.
       this.#pool.submit({ topic, payload, receivedAt })
       return undefined
     }
-    const spec = this.#init.socket
     let result: void | Promise<void>
     try {
       result = handler(
-        { topic, payload, socket: spec.name, latencyClass: spec.latencyClass, receivedAt },
+        {
+          topic,
+          payload,
+          socket: spec.name,
+          latencyClass: spec.latencyClass,
+          receivedAt,
+          ...inbound?.fields,
+        },
         ctx,
       )
     } catch (error) {
-      this.#timed(receivedAt, topic)
+      this.#timed(receivedAt, topic, ageSeconds)
       return this.#drop(handlerDropReason(error), () => ({ topic, err: error }))
     }
     if (typeof (result as Promise<void> | undefined)?.then !== 'function') {
-      this.#timed(receivedAt, topic)
+      this.#timed(receivedAt, topic, ageSeconds)
       this.#counters.add('handled')
       return undefined
     }
     return (result as Promise<void>).then(
       () => {
-        this.#timed(receivedAt, topic)
+        this.#timed(receivedAt, topic, ageSeconds)
         this.#counters.add('handled')
       },
       (error: unknown) => {
-        this.#timed(receivedAt, topic)
+        this.#timed(receivedAt, topic, ageSeconds)
         this.#drop(handlerDropReason(error), () => ({ topic, err: error }))
       },
     )
   }
 
-  /** Time from receive to handler completion: histogram, and the latency class's budget. */
-  #timed(receivedAt: number, topic: string): void {
-    const seconds = (performance.now() - receivedAt) / 1000
-    this.#counters.observeDuration(seconds)
+  /**
+   * Time from receive to handler completion: histogram, and the latency class's budget. With an
+   * envelope the budget is judged on the whole age (`ageSeconds`: send to receive, plus this).
+   */
+  #timed(receivedAt: number, topic: string, ageSeconds = 0): void {
+    const handlerSeconds = (performance.now() - receivedAt) / 1000
+    this.#counters.observeDuration(handlerSeconds)
+    const seconds = handlerSeconds + ageSeconds
     if (seconds <= this.#budgetSeconds) return
     this.#counters.add('overruns')
     const suppressed = this.#throttle.admit('overrun')
@@ -485,6 +506,7 @@ class ReceiveWorker {
         {
           topic,
           durationMs: Number((seconds * 1000).toFixed(3)),
+          ...(ageSeconds > 0 ? { ageMs: Number((ageSeconds * 1000).toFixed(3)) } : {}),
           budgetMs: this.#budgetSeconds * 1000,
           suppressed,
         },
@@ -635,6 +657,7 @@ class ReceiveWorker {
 
   async #finish(): Promise<void> {
     await this.#closeSocket()
+    this.#inbound?.close()
     // The receive loop may have set Receiving on its way out after the close.
     this.#counters.state = WorkerState.Closed
     // The last batch before `stopped`: the port keeps order, so the recorder has it all.
