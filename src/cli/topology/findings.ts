@@ -235,7 +235,7 @@ function envelopesUnread(topology: Topology): TopologyFinding[] {
   const found: TopologyFinding[] = []
   for (const link of topology.links) {
     const ends = pubSub(link)
-    if (!ends || ends.pub.socket.envelope !== true || ends.sub.socket.envelope !== false) continue
+    if (ends?.pub.socket.envelope !== true || ends.sub.socket.envelope !== false) continue
     const matcher = new TopicMatcher(ends.sub.socket.topics)
     const topics = ends.pub.socket.topics.filter((t) => matcher.matches(t))
     // A PUB that declares nothing may carry anything the SUB takes.
