@@ -12,9 +12,9 @@ import {
   publisherId,
 } from '../src/shared/envelope'
 import { errorCode } from '../src/shared/errors'
+import { SequenceTracker } from '../src/shared/sequence-tracker'
 import { startContainer } from '../src/testing'
 import { DeadlineWatch } from '../src/worker/deadline-watch'
-import { SequenceTracker } from '../src/worker/sequence-tracker'
 import { fixtureService } from './helpers/container'
 
 interface Seen {

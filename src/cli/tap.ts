@@ -7,6 +7,7 @@ import {
   subscriptionArguments,
 } from './args'
 import { toolCurve } from './curve-env'
+import { type EnvelopeReading, EnvelopeView } from './envelope-view'
 import { clock, previewPayload } from './format'
 import { CLI_EXIT, type Command, note } from './io'
 import { openSubscriber, receiveUntil } from './subscribe'
@@ -25,6 +26,10 @@ libzmq matches subscriptions by prefix, so camera.cmd also delivers camera.cmdx.
 a message marked "prefix-only match; the container drops it", since the container matches
 exactly; --exact leaves them out, as the container would. Messages the container would drop for
 their frames or topic are shown and marked too.
+
+A message with an envelope (a third frame, from a PUB with ZMQ_PUB_ENVELOPE=true) shows its
+sequence number, its delay (send time to now, across two clocks) and the messages lost before it
+on that topic from that publisher.
 
 Options:
   --count N    stop after N messages (0 or missing: until Ctrl-C)
@@ -71,10 +76,18 @@ export const tap: Command = {
 
     let shown = 0
     let skipped = 0
+    const envelopes = new EnvelopeView()
     await receiveUntil(subscription, io.signal, (frames) => {
       const [topicFrame = Buffer.alloc(0), ...rest] = frames
-      const payload = rest.length === 1 ? (rest[0] as Buffer) : Buffer.concat(rest)
       const validTopic = isTopicBytes(topicFrame)
+      const envelope = validTopic
+        ? envelopes.read(topicFrame.toString('latin1'), frames)
+        : undefined
+      const payload = envelope
+        ? (rest[0] as Buffer)
+        : rest.length === 1
+          ? (rest[0] as Buffer)
+          : Buffer.concat(rest)
       const matched = !matcher || (validTopic && matcher.matches(topicFrame.toString('latin1')))
       if (values.exact && !matched) {
         skipped++
@@ -85,7 +98,8 @@ export const tap: Command = {
         io.stdout.write(payload)
       } else {
         const notes: string[] = []
-        if (frames.length !== 2)
+        if (envelope) notes.push(...envelopeNotes(envelope))
+        else if (frames.length !== 2)
           notes.push(`${frames.length} frames; the container drops it (bad_frames)`)
         if (!validTopic) notes.push('invalid topic; the container drops it (invalid_topic)')
         else if (!matched) notes.push('prefix-only match; the container drops it (unsubscribed)')
@@ -96,6 +110,14 @@ export const tap: Command = {
     if (skipped > 0) note(io, 'tap', `left out ${skipped} prefix-only match(es) (--exact)`)
     return CLI_EXIT.OK
   },
+}
+
+function envelopeNotes(e: EnvelopeReading): string[] {
+  const notes = [`seq ${e.seq}, delay ${e.delayMs.toFixed(1)} ms, publisher ${e.publisher}`]
+  if (e.lost > 0) notes.push(`${e.lost} lost before it`)
+  if (e.restart) notes.push('publisher restarted')
+  if (e.duplicate) notes.push('duplicate; an enveloped SUB drops it')
+  return notes
 }
 
 function formatMessage(

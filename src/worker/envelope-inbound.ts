@@ -1,9 +1,9 @@
 import type { SocketSpec } from '../shared/config'
 import { type Envelope, publisherId } from '../shared/envelope'
 import type { Logger, LogThrottle } from '../shared/logger'
+import { SequenceTracker } from '../shared/sequence-tracker'
 import type { SocketCounters } from '../shared/shared-state'
 import { DeadlineWatch } from './deadline-watch'
-import { SequenceTracker } from './sequence-tracker'
 
 /** What a handler sees of an envelope (Message.seq, sentAt, publisher). */
 export interface EnvelopeFields {

@@ -1,4 +1,4 @@
-import type { Envelope } from '../shared/envelope'
+import type { Envelope } from './envelope'
 
 /** What one enveloped message means for its stream (publisher + topic). */
 export type SequenceVerdict =
