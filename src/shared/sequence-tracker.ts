@@ -16,12 +16,16 @@ interface Stream {
   last: bigint
 }
 
-/** Streams kept at most; past it the least recently seen goes (a new one is then `first`). */
+/**
+ * Streams kept at most; past it the oldest goes (first seen, not least recently: reordering the
+ * map on every message would cost more than the rest of the tracking).
+ */
 const MAX_STREAMS = 10_000
 
 /**
  * Per publisher and topic, the last sequence seen: gaps are loss, a number at or below the last
- * is a duplicate, and a new epoch of a known source is a restart (not loss). Bounded memory.
+ * is a duplicate, and a new epoch of a known source is a restart (not loss). Bounded memory: an
+forgotten stream that comes back counts as `first`, losing no message but any gap at that point.
  */
 export class SequenceTracker {
   readonly #streams = new Map<string, Stream>()
@@ -33,9 +37,6 @@ export class SequenceTracker {
       this.#remember(key, { epoch: envelope.epoch, last: envelope.seq })
       return { kind: 'first' }
     }
-    // Most recently seen last: Map order is the eviction order.
-    this.#streams.delete(key)
-    this.#streams.set(key, stream)
     if (stream.epoch !== envelope.epoch) {
       stream.epoch = envelope.epoch
       stream.last = envelope.seq

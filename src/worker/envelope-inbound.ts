@@ -37,6 +37,8 @@ export class EnvelopeInbound {
   readonly #tracker = new SequenceTracker()
   readonly #deadline: DeadlineWatch | undefined
   #timer: NodeJS.Timeout | undefined
+  /** The last publisher's id string, kept: one publisher usually sends many messages in a row. */
+  #lastPublisher: { source: number; epoch: number; id: string } | undefined
 
   constructor(spec: SocketSpec, counters: SocketCounters, log: Logger, throttle: LogThrottle) {
     this.#spec = spec
@@ -78,7 +80,7 @@ export class EnvelopeInbound {
       return NOT_ENVELOPED
     }
     const verdict = this.#tracker.observe(topic, envelope)
-    const publisher = publisherId(envelope)
+    const publisher = this.#publisherOf(envelope)
     switch (verdict.kind) {
       case 'duplicate':
         return { duplicate: true }
@@ -106,6 +108,14 @@ export class EnvelopeInbound {
       fields: { seq: Number(envelope.seq), sentAt, publisher },
       ageSeconds: Math.max(0, ageSeconds),
     }
+  }
+
+  #publisherOf(envelope: Envelope): string {
+    const last = this.#lastPublisher
+    if (last?.source === envelope.source && last.epoch === envelope.epoch) return last.id
+    const id = publisherId(envelope)
+    this.#lastPublisher = { source: envelope.source, epoch: envelope.epoch, id }
+    return id
   }
 
   close(): void {
