@@ -150,6 +150,28 @@ describe('an enveloped SUB', () => {
     }
   })
 
+  it('gives pool-mode handlers the same fields', async () => {
+    const container = await startContainer({
+      service: fixtureService('envelope-echo'),
+      env: {
+        ZMQ_SUB_TOPICS: 'x.data',
+        ZMQ_SUB_ENVELOPE: 'true',
+        ZMQ_SUB_POOL_THREADS: '1',
+        LOG_LEVEL: 'fatal',
+      },
+    })
+    try {
+      const stamper = new EnvelopeStamper('pool-test')
+      await container.sendFrames(['x.data', 'one', stamper.next('x.data')])
+      const seen = (await container.nextMessage()) as Seen
+      assert.equal(seen.seq, 1)
+      assert.equal(seen.publisher, publisherId(stamper))
+      assert.equal(typeof seen.sentAt, 'number')
+    } finally {
+      await container.close()
+    }
+  })
+
   it('drops duplicates, sees a restart without loss, and passes 2-frame messages', async () => {
     const container = await startContainer({
       service: fixtureService('envelope-echo'),

@@ -28,6 +28,13 @@ export interface Envelope {
   readonly monotonicNs: bigint
 }
 
+/** What a handler sees of an envelope: Message.seq, sentAt (epoch ms), publisher. */
+export interface EnvelopeFields {
+  readonly seq: number
+  readonly sentAt: number
+  readonly publisher: string
+}
+
 /** The publisher as handlers see it (`message.publisher`): `<source>-<epoch>` in hex. */
 export function publisherId(envelope: Pick<Envelope, 'source' | 'epoch'>): string {
   const hex = (n: number) => n.toString(16).padStart(8, '0')

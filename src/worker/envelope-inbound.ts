@@ -1,16 +1,9 @@
 import type { SocketSpec } from '../shared/config'
-import { type Envelope, publisherId } from '../shared/envelope'
+import { type Envelope, type EnvelopeFields, publisherId } from '../shared/envelope'
 import type { Logger, LogThrottle } from '../shared/logger'
 import { SequenceTracker } from '../shared/sequence-tracker'
 import type { SocketCounters } from '../shared/shared-state'
 import { DeadlineWatch } from './deadline-watch'
-
-/** What a handler sees of an envelope (Message.seq, sentAt, publisher). */
-export interface EnvelopeFields {
-  readonly seq: number
-  readonly sentAt: number
-  readonly publisher: string
-}
 
 export type InboundVerdict =
   | { readonly duplicate: true }

@@ -177,17 +177,17 @@ class ReceiveWorker {
       {
         done: (item, result) => {
           if (result.decodeError !== undefined) {
-            this.#timed(item.receivedAt, item.topic)
+            this.#timed(item.receivedAt, item.topic, item.ageSeconds)
             this.#drop('decode_error', () => ({ topic: item.topic, err: result.decodeError }))
             return
           }
           for (const p of result.publishes) this.#post({ type: 'publish', ...p })
           for (const data of result.messages) this.#post({ type: 'service', data })
-          this.#timed(item.receivedAt, item.topic)
+          this.#timed(item.receivedAt, item.topic, item.ageSeconds)
           this.#counters.add('handled')
         },
         failed: (item, error) => {
-          this.#timed(item.receivedAt, item.topic)
+          this.#timed(item.receivedAt, item.topic, item.ageSeconds)
           this.#drop(handlerDropReason(error), () => ({ topic: item.topic, err: error }))
         },
         dropped: (item, reason) =>
@@ -453,7 +453,7 @@ class ReceiveWorker {
     const ageSeconds = inbound?.ageSeconds ?? 0
     if (this.#pool) {
       // The receive thread only queues: it is back at receive() at once, whatever the handler costs.
-      this.#pool.submit({ topic, payload, receivedAt })
+      this.#pool.submit({ topic, payload, receivedAt, envelope: inbound?.fields, ageSeconds })
       return undefined
     }
     let result: void | Promise<void>
