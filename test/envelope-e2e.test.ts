@@ -3,7 +3,8 @@
 // reader, a seed-style pyzmq SUB on a plain socket, and a deadline with a stopped publisher.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -25,6 +26,7 @@ function pyzmqMissing(): string | false {
 }
 
 const running: LogProcess[] = []
+const cleanups: Array<() => void> = []
 
 function start(label: string, command: string, args: string[], env: Record<string, string>) {
   const p = new LogProcess(label, command, args, {
@@ -48,6 +50,7 @@ async function boundBy(p: LogProcess, socket: string): Promise<string> {
 describe('issue 16 end to end', () => {
   after(async () => {
     await Promise.all(running.map((p) => p.stop()))
+    for (const cleanup of cleanups) cleanup()
   })
 
   it('the README shows the pyzmq envelope reader that this test runs', () => {
@@ -109,6 +112,50 @@ describe('issue 16 end to end', () => {
     assert.equal((await seed.exited).code, 0, seed.dump())
     camera.signal('SIGTERM')
     assert.equal((await camera.exited).code, 0, camera.dump())
+  })
+
+  it('a restarted publisher container is seen as a restart, with no false loss', async () => {
+    const cameraEnv = (endpoint: string) => ({
+      ZC_SERVICE: fixtureService('ticker'),
+      ZMQ_PUB_ENDPOINT: endpoint,
+      ZMQ_PUB_TOPICS: 'x.tick',
+      ZMQ_PUB_ENVELOPE: 'true',
+    })
+    // A fixed address, configured the same both times (the publisher's identity includes it).
+    const dir = mkdtempSync(path.join(tmpdir(), 'zc-envelope-'))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    const endpoint = `ipc://${dir}/camera`
+    const first = container('camera-1', cameraEnv(endpoint))
+    await boundBy(first, 'pub')
+    // The logging service: its `received` line says a message of the first camera arrived.
+    const watcher = container('watcher', {
+      ZMQ_SUB_ENDPOINT: endpoint,
+      ZMQ_SUB_TOPICS: 'x.tick',
+      ZMQ_SUB_ENVELOPE: 'true',
+      HTTP_PORT: '0',
+    })
+    const port = (await watcher.waitForLog('http listening')).port as number
+    const metric = async (name: string) =>
+      parsePrometheus((await get(port, '/metrics')).body).get(name)?.samples[0]?.value
+    await watcher.waitForLog((l) => l.msg === 'received' && l.topic === 'x.tick')
+    first.signal('SIGTERM')
+    assert.equal((await first.exited).code, 0, first.dump())
+    // The same socket on the same port: a new epoch, its sequence back at 1.
+    const second = container('camera-2', cameraEnv(endpoint))
+    const restarted = await watcher.waitForLog('publisher restarted')
+    assert.equal(restarted.topic, 'x.tick')
+    assert.equal(await metric('zc_publisher_restarts_total'), 1)
+    assert.equal(await metric('zc_messages_lost_total'), 0)
+    assert.equal(
+      parsePrometheus((await get(port, '/metrics')).body)
+        .get('zc_messages_dropped_total')
+        ?.samples.find((s) => s.labels.reason === 'duplicate')?.value,
+      0,
+    )
+    watcher.signal('SIGTERM')
+    second.signal('SIGTERM')
+    assert.equal((await watcher.exited).code, 0, watcher.dump())
+    assert.equal((await second.exited).code, 0, second.dump())
   })
 
   it('deadline: a SIGSTOPped heartbeat publisher gives one log and one count, its return one log', async () => {

@@ -133,7 +133,13 @@ export class Publishers {
       monitor: undefined,
       churn: new ChurnLog(log),
       onSubscribers: undefined,
-      stamper: spec.envelope ? new EnvelopeStamper(spec.name) : undefined,
+      // The identity: name and configured endpoints, so two PUBs of one host that feed one SUB
+      // differ (their binds cannot be equal), and a restarted one is recognized.
+      stamper: spec.envelope
+        ? new EnvelopeStamper(
+            `${spec.name} ${spec.endpoints.map((e) => `${e.action} ${e.address}`).join(',')}`,
+          )
+        : undefined,
       latest: new LatestValues(spec.latestTopics ?? []),
     }
     this.#outbound.set(spec.name, out)

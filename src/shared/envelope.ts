@@ -6,16 +6,16 @@ import { hostname } from 'node:os'
  * sequence number on its topic, and when. Fixed layout, little-endian, 40 bytes, versioned by its
  * first byte so a reader can refuse a layout it does not know (Python: `struct '<B3xIIxxxxQQQ'`):
  *
- * | offset | type | field                                                              |
- * |--------|------|--------------------------------------------------------------------|
- * | 0      | u8   | version, 1                                                         |
- * | 1      | 3 B  | reserved, 0                                                        |
- * | 4      | u32  | source: a hash of host name and socket name, stable over restarts  |
- * | 8      | u32  | epoch: random per socket opening; a new one is a restarted publisher|
- * | 12     | 4 B  | reserved, 0                                                        |
- * | 16     | u64  | sequence on this topic from this publisher, the first is 1         |
- * | 24     | u64  | send time, wall clock, ns since the Unix epoch                     |
- * | 32     | u64  | send time, monotonic clock of the sender, ns                       |
+ * | offset | type | field                                                                 |
+ * | ------ | ---- | --------------------------------------------------------------------- |
+ * | 0      | u8   | version, 1                                                            |
+ * | 1      | 3 B  | reserved, 0                                                           |
+ * | 4      | u32  | source: a hash of host name and socket identity, stable over restarts |
+ * | 8      | u32  | epoch: random per socket opening; a new one is a restarted publisher  |
+ * | 12     | 4 B  | reserved, 0                                                           |
+ * | 16     | u64  | sequence on this topic from this publisher, the first is 1            |
+ * | 24     | u64  | send time, wall clock, ns since the Unix epoch                        |
+ * | 32     | u64  | send time, monotonic clock of the sender, ns                          |
  */
 export const ENVELOPE_VERSION = 1
 export const ENVELOPE_BYTES = 40
@@ -75,7 +75,7 @@ export function wallClockNs(): bigint {
 
 /**
  * Stamps the messages of one PUB socket: a sequence per topic, the send times. `source` is the
- * same for the same host and socket name across restarts; `epoch` is new at every opening, so a
+ * same for the same host and socket identity across restarts; `epoch` is new at every opening, so a
  * subscriber tells a restart (sequence back at 1) from loss.
  */
 export class EnvelopeStamper {
@@ -85,11 +85,9 @@ export class EnvelopeStamper {
   /** For tests and benchmarks: shifts the wall send time (a publisher whose messages are old). */
   readonly #clockOffsetNs: bigint
 
-  constructor(socketName: string, options: { epoch?: number; clockOffsetNs?: bigint } = {}) {
-    this.source = createHash('sha256')
-      .update(`${hostname()}\0${socketName}`)
-      .digest()
-      .readUInt32LE(0)
+  /** `identity`: what tells this socket from others of the host (name and endpoints). */
+  constructor(identity: string, options: { epoch?: number; clockOffsetNs?: bigint } = {}) {
+    this.source = createHash('sha256').update(`${hostname()}\0${identity}`).digest().readUInt32LE(0)
     this.epoch = options.epoch ?? randomBytes(4).readUInt32LE(0)
     this.#clockOffsetNs = options.clockOffsetNs ?? 0n
   }
