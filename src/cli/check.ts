@@ -4,9 +4,9 @@ import { type Config, LATENCY_BUDGET_MS, loadConfig, type SocketSpec } from '../
 import { ConfigError, type ConfigIssue, formatIssue, ZcError } from '../shared/errors'
 import { loadService, resolveServicePath, serviceKeyIssues } from '../shared/service'
 import { isPrefixSubscription } from '../shared/topics'
-import { expectPositionals, parseCommandArgs } from './args'
 import { type CheckWarning, findWarnings } from './check-warnings'
-import { CLI_EXIT, type CliIo, type Command } from './io'
+import { defineCommand } from './command'
+import { CLI_EXIT, type CliIo } from './io'
 
 type Env = Record<string, string | undefined>
 
@@ -51,16 +51,16 @@ Examples:
   docker compose run --rm camera node dist/main.js check   # in the image, with its env
   zmq-container check --env-file .env --json | jq '.warnings[].message'`
 
-export const check: Command = {
+export const check = defineCommand({
   name: 'check',
   summary: 'validate the env as the container would; print topology and warnings',
   help: HELP,
-  async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, {
-      'env-file': { type: 'string', multiple: true },
-      json: { type: 'boolean' },
-    })
-    expectPositionals(positionals, [])
+  options: {
+    'env-file': { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  },
+  positionals: { required: [] },
+  async run({ values }, io) {
     const files = values['env-file'] ?? []
     const env: Env = { ...io.env }
     for (const file of files) {
@@ -101,7 +101,7 @@ export const check: Command = {
     }
     return warnings.length > 0 ? CLI_EXIT.WARNINGS : CLI_EXIT.OK
   },
-}
+})
 
 /**
  * Loads ZC_SERVICE as the container's start-up does, and checks its handler and reply keys
