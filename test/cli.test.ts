@@ -9,7 +9,7 @@ import { findCommand } from '../src/cli'
 import { runCli } from './helpers/cli'
 import { runInProcess } from './helpers/cli-io'
 
-const COMMANDS = ['check', 'tap', 'hz', 'pub', 'keygen']
+const COMMANDS = ['check', 'tap', 'hz', 'pub', 'keygen', 'init']
 
 describe('zmq-container <command> --help', () => {
   it('lists every command in the top-level usage', async () => {

@@ -13,6 +13,8 @@ export const ERROR_CODES = {
     'a receive worker passed its heap high-water mark and stopped itself',
   ZC_ERR_REQUEST_TIMEOUT: 'a request got no reply after every retry (Lazy Pirate client)',
   ZC_ERR_REQUEST_FAILED: 'a REP socket answered a request with an error',
+  ZC_ERR_PAYLOAD_DECODE:
+    "a typed service's codec could not decode a payload, or its topic has no codec (dropped as decode_error)",
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

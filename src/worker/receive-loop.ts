@@ -18,6 +18,7 @@ import {
 } from '../shared/service'
 import { type DropReason, SocketCounters, WorkerState } from '../shared/shared-state'
 import { TopicMatcher, validateTopic } from '../shared/topics'
+import { isPayloadDecodeError } from '../shared/typed-topics'
 import { attach, createSocket, socketOptions } from '../shared/zmq/attach'
 import { type Monitor, monitorSocket } from '../shared/zmq/socket-monitor'
 import { classifyFrames } from './frames'
@@ -169,6 +170,11 @@ class ReceiveWorker {
       },
       {
         done: (item, result) => {
+          if (result.decodeError !== undefined) {
+            this.#timed(item.receivedAt, item.topic)
+            this.#drop('decode_error', () => ({ topic: item.topic, err: result.decodeError }))
+            return
+          }
           for (const p of result.publishes) this.#post({ type: 'publish', ...p })
           for (const data of result.messages) this.#post({ type: 'service', data })
           this.#timed(item.receivedAt, item.topic)
@@ -176,7 +182,7 @@ class ReceiveWorker {
         },
         failed: (item, error) => {
           this.#timed(item.receivedAt, item.topic)
-          this.#drop('handler_error', () => ({ topic: item.topic, err: error }))
+          this.#drop(handlerDropReason(error), () => ({ topic: item.topic, err: error }))
         },
         dropped: (item, reason) =>
           this.#drop(reason, () => ({ topic: item.topic, policy: config.drop })),
@@ -446,7 +452,7 @@ class ReceiveWorker {
       )
     } catch (error) {
       this.#timed(receivedAt, topic)
-      return this.#drop('handler_error', () => ({ topic, err: error }))
+      return this.#drop(handlerDropReason(error), () => ({ topic, err: error }))
     }
     if (typeof (result as Promise<void> | undefined)?.then !== 'function') {
       this.#timed(receivedAt, topic)
@@ -460,7 +466,7 @@ class ReceiveWorker {
       },
       (error: unknown) => {
         this.#timed(receivedAt, topic)
-        this.#drop('handler_error', () => ({ topic, err: error }))
+        this.#drop(handlerDropReason(error), () => ({ topic, err: error }))
       },
     )
   }
@@ -638,4 +644,9 @@ class ReceiveWorker {
   #post(message: FromWorker): void {
     this.#port.postMessage(message)
   }
+}
+
+/** A typed service's decode failure is its own drop reason; anything else a handler threw is its error. */
+function handlerDropReason(error: unknown): DropReason {
+  return isPayloadDecodeError(error) ? 'decode_error' : 'handler_error'
 }
