@@ -190,6 +190,7 @@ async function listenHttp(
       supervisor,
       createMetrics(supervisor, { version: packageVersion() }),
       log,
+      () => supervisor.info(packageVersion()),
     )
   } catch (error) {
     const address = `${options.host}:${options.port}`

@@ -9,7 +9,7 @@ import { findCommand } from '../src/cli'
 import { runCli } from './helpers/cli'
 import { runInProcess } from './helpers/cli-io'
 
-const COMMANDS = ['check', 'tap', 'hz', 'pub', 'keygen', 'init']
+const COMMANDS = ['check', 'graph', 'top', 'tap', 'hz', 'pub', 'keygen', 'init']
 
 describe('zmq-container <command> --help', () => {
   it('lists every command in the top-level usage', async () => {
@@ -29,10 +29,17 @@ describe('zmq-container <command> --help', () => {
     })
   }
 
-  it('says in tap, hz and pub help that CURVE is not supported yet', async () => {
-    for (const command of ['tap', 'hz', 'pub']) {
-      const { stdout } = await runCli([command, '-h'])
-      assert.match(stdout, /CURVE is not supported by \w+ yet/, command)
+  it('says in the help of every tool that speaks ZeroMQ which CURVE variables it reads', async () => {
+    for (const [command, prefix] of [
+      ['tap', 'ZMQ_SUB'],
+      ['hz', 'ZMQ_SUB'],
+      ['record', 'ZMQ_SUB'],
+      ['pub', 'ZMQ_PUB'],
+      ['replay', 'ZMQ_PUB'],
+      ['req', 'ZMQ_REQ'],
+    ]) {
+      const { stdout } = await runCli([command as string, '-h'])
+      assert.match(stdout, new RegExp(`^Security: with ${prefix}_CURVE_PUBLIC_KEY`, 'm'), command)
     }
   })
 })
@@ -44,7 +51,7 @@ describe('bad arguments exit 64 with one line on stderr', () => {
       ['check', '--bogus'],
       /unknown option --bogus; options are --env-file, --json, --help/,
     ],
-    ['check', ['check', 'extra'], /unexpected argument "extra"/],
+    ['check', ['check', 'a.env', '--env-file', 'examples/camera/.env'], /not both/],
     ['check', ['check', '--env-file'], /'--env-file <value>' argument missing/],
     ['tap', ['tap'], /missing ENDPOINT/],
     ['tap', ['tap', 'tcp://camera'], /ENDPOINT "tcp:\/\/camera" needs host:port/],

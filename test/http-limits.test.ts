@@ -34,6 +34,7 @@ describe('HTTP listener limits', () => {
       source,
       new Registry(),
       log,
+      undefined,
       LIMITS,
     )
     try {

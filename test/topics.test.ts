@@ -230,4 +230,12 @@ describe('TopicMatcher', () => {
       assert.equal(new TopicMatcher(subs).matches(topic), expected)
     })
   }
+
+  it('indexOf names the subscription that takes a topic: exact before prefix, -1 for none', () => {
+    const matcher = new TopicMatcher(['camera.', 'camera.frame', 'lidar.scan'])
+    assert.equal(matcher.indexOf('camera.frame'), 1)
+    assert.equal(matcher.indexOf('camera.heartbeat'), 0)
+    assert.equal(matcher.indexOf('lidar.scan'), 2)
+    assert.equal(matcher.indexOf('lidar.scan2'), -1)
+  })
 })

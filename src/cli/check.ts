@@ -4,13 +4,17 @@ import { type Config, LATENCY_BUDGET_MS, loadConfig, type SocketSpec } from '../
 import { ConfigError, type ConfigIssue, formatIssue, ZcError } from '../shared/errors'
 import { loadService, resolveServicePath, serviceKeyIssues } from '../shared/service'
 import { isPrefixSubscription } from '../shared/topics'
+import { UsageError } from './args'
 import { type CheckWarning, findWarnings } from './check-warnings'
 import { defineCommand } from './command'
 import { CLI_EXIT, type CliIo } from './io'
+import { checkTopology } from './topology/check-topology'
+import { isComposeFile } from './topology/load'
 
 type Env = Record<string, string | undefined>
 
 const HELP = `Usage: zmq-container check [--env-file FILE]... [--json]
+       zmq-container check FILE... [--json]
 
 Loads the configuration exactly as the container would (same variables, same errors) and prints
 the resolved topology: each socket's direction, bind or connect, endpoints, topics, latency
@@ -46,8 +50,27 @@ it: a missing or malformed FILE ends the process before check runs, with
 
 A service's own variables (CAMERA_FPS, ...) are checked when the service starts, not here.
 
+Topology: FILE... names several containers: each env file is one container (named after its
+directory: examples/camera/.env is camera), and a compose.yaml one per service (its env_file(s),
+then environment over them, as Compose merges them; service names resolve as hosts). Each
+container gets the checks above, then the checks between them:
+
+  unreached-connect   error: a connect endpoint that no container in the set binds
+  kind-mismatch       error: a SUB connecting to a REP, a PUB to a PUB, ...
+  duplicate-bind      error: two containers bind one ipc path or one tcp IP:port
+  class-mismatch      error: a subscriber and its publisher disagree on the latency class
+  no-publisher        error: a subscribed topic that no linked publisher declares
+  unsubscribed-topic  warning: a declared topic that no linked subscriber takes
+  prefix-matches-nothing
+                      warning: a prefix subscription (camera.) no linked publisher's topic has
+
+One line per finding: FILE: VARIABLE: message (errors on stderr). One FILE that is an env file
+is the single-container check above, over the environment, as with --env-file.
+
 Examples:
   zmq-container check --env-file examples/camera/.env
+  zmq-container check examples/camera/.env examples/dashboard/.env
+  zmq-container check compose.yaml --json
   docker compose run --rm camera node dist/main.js check   # in the image, with its env
   zmq-container check --env-file .env --json | jq '.warnings[].message'`
 
@@ -59,9 +82,15 @@ export const check = defineCommand({
     'env-file': { type: 'string', multiple: true },
     json: { type: 'boolean' },
   },
-  positionals: { required: [] },
-  async run({ values }, io) {
-    const files = values['env-file'] ?? []
+  async run({ values, positionals }, io) {
+    if (positionals.length > 0 && values['env-file'])
+      throw new UsageError(
+        'give env files as FILE... (one container each) or as --env-file (merged into one), not both',
+      )
+    // One env file is one container: today's check of it, over the environment.
+    if (positionals.length > 1 || positionals.some(isComposeFile))
+      return checkTopology(positionals, io, values.json === true)
+    const files = values['env-file'] ?? positionals
     const env: Env = { ...io.env }
     for (const file of files) {
       let text: string

@@ -1,6 +1,7 @@
 import { isTopicBytes } from '../shared/topics'
 import { endpointArgument, numberOption, subscriptionArguments } from './args'
 import { defineCommand } from './command'
+import { toolCurve } from './curve-env'
 import { clock, fitWidth, fixed } from './format'
 import { CLI_EXIT, type CliIo } from './io'
 import { TopicRate, type Window } from './running-stats'
@@ -23,10 +24,12 @@ Options:
 Summary columns: count (messages), rate (1 / mean interval, msg/s), size (mean payload bytes),
 jitter (standard deviation of the intervals, ms). Memory stays constant however long it runs.
 
-Security: CURVE is not supported by hz yet. It speaks plaintext, so it cannot read from a
-socket that has CURVE keys (ZMQ_*_CURVE_*_KEY): the handshake fails and nothing arrives.
+Security: with ZMQ_SUB_CURVE_PUBLIC_KEY, ZMQ_SUB_CURVE_SECRET_KEY and ZMQ_SUB_CURVE_SERVER_KEY
+(or their _FILE forms) set, hz connects as a CURVE client, like the container's SUB; with @
+it binds as a CURVE server (public and secret key only).
 
-Exit codes: 0 on Ctrl-C (after the summary); 64 bad arguments; 70 the bind failed.
+Exit codes: 0 on Ctrl-C (after the summary); 64 bad arguments; 70 the bind failed; 78 bad
+CURVE variables.
 
 Examples:
   zmq-container hz tcp://127.0.0.1:5555
@@ -51,8 +54,17 @@ export const hz = defineCommand({
     const intervalS =
       values.interval === undefined ? 1 : numberOption('--interval', values.interval, 0.05, 86400)
 
+    const curve = toolCurve(io, 'hz', 'ZMQ_SUB', [endpoint])
+    if (!curve) return CLI_EXIT.CONFIG_INVALID
     const display = new Display(io, `${endpoint.action} ${endpoint.address}`, intervalS)
-    const subscription = await openSubscriber(io, 'hz', endpoint, subscriptions, display.reporter())
+    const subscription = await openSubscriber(
+      io,
+      'hz',
+      endpoint,
+      subscriptions,
+      display.reporter(),
+      curve,
+    )
     if (!subscription) return CLI_EXIT.SOCKET_FAILED
 
     const topics = new Map<string, TopicRate>()

@@ -1,4 +1,5 @@
 import { check } from './check'
+import { graph } from './graph'
 import { hz } from './hz'
 import { info } from './info'
 import { init } from './init'
@@ -9,12 +10,15 @@ import { record } from './record'
 import { replay } from './replay'
 import { req } from './req'
 import { tap } from './tap'
+import { top } from './top'
 
 export type { CliIo } from './io'
 
 /** The subcommands of the `zmq-container` binary besides `run`, in usage order. */
 export const COMMANDS: readonly Command[] = [
   check,
+  graph,
+  top,
   tap,
   hz,
   pub,

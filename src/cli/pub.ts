@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { XPublisher } from 'zeromq'
 import type { EndpointAction } from '../shared/endpoints'
+import { errorCode } from '../shared/errors'
 import { endpointArgument, integerOption, numberOption, topicArgument, UsageError } from './args'
 import { defineCommand } from './command'
+import { curveNote, toolCurve } from './curve-env'
 import { CLI_EXIT, type CliIo, note } from './io'
 import { attach } from './subscribe'
 
@@ -32,12 +34,13 @@ Options:
   -h, --help          show this help
   Put -- before a PAYLOAD that starts with "-".
 
-Security: CURVE is not supported by pub yet. It speaks plaintext, so it cannot publish to a
-socket that has CURVE keys (ZMQ_*_CURVE_*_KEY): the handshake fails and nothing arrives.
+Security: with ZMQ_PUB_CURVE_PUBLIC_KEY and ZMQ_PUB_CURVE_SECRET_KEY (or their _FILE forms) set,
+pub binds as a CURVE server, like the container's PUB; with > it connects as a CURVE client and
+needs ZMQ_PUB_CURVE_SERVER_KEY too.
 
 Exit codes: 0 sent (or stopped by Ctrl-C after sending began); 69 no matching subscriber
 within --wait-timeout, nothing sent; 70 the bind failed; 66 FILE cannot be read; 64 bad
-arguments; 130/143 SIGINT/SIGTERM before anything was sent.
+arguments; 78 bad CURVE variables; 130/143 SIGINT/SIGTERM before anything was sent.
 
 Examples:
   zmq-container pub tcp://*:6000 camera.cmd '{"cmd":"set_fps","fps":25}'
@@ -94,10 +97,12 @@ export const pub = defineCommand({
       }
     }
 
-    const socket = new XPublisher({ linger: LINGER_MS })
+    const curve = toolCurve(io, 'pub', 'ZMQ_PUB', [endpoint])
+    if (!curve) return CLI_EXIT.CONFIG_INVALID
+    const socket = new XPublisher({ linger: LINGER_MS, ...curve })
     const address = await attach(io, 'pub', socket, endpoint)
     if (address === undefined) return CLI_EXIT.SOCKET_FAILED
-    note(io, 'pub', `${endpoint.action} ${address}`)
+    note(io, 'pub', `${endpoint.action} ${address}${curveNote(curve)}`)
     try {
       if (settleMs !== undefined) {
         await sleep(settleMs, undefined, { signal: io.signal }).catch(() => {})
@@ -151,7 +156,7 @@ async function waitForSubscriber(
           note(io, 'pub', 'interrupted before a subscriber joined; nothing sent')
           return interruptedCode(io.signal)
         }
-        if ((error as { code?: string }).code === 'EAGAIN') break
+        if (errorCode(error) === 'EAGAIN') break
         throw error
       }
       if (frame?.[0] !== 1) continue

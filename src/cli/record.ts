@@ -13,7 +13,7 @@ import {
   UsageError,
 } from './args'
 import { defineCommand } from './command'
-import { CurveEnvError, curveFromEnv } from './curve-env'
+import { type CurveOptions, curveNote, toolCurve } from './curve-env'
 import { fixed } from './format'
 import { CLI_EXIT, type CliIo, note } from './io'
 import { attach, receiveUntil, type Subscription } from './subscribe'
@@ -98,18 +98,8 @@ export const record = defineCommand({
         : integerOption('--max-bytes', values['max-bytes'], 1024, Number.MAX_SAFE_INTEGER)
     const compression = compressionOption(values.compression)
 
-    let curve: ReturnType<typeof curveFromEnv>
-    try {
-      curve = curveFromEnv(io.env, 'ZMQ_SUB', endpoints[0]?.action ?? 'connect')
-      if (Object.keys(curve).length > 0 && new Set(endpoints.map((e) => e.action)).size > 1)
-        throw new CurveEnvError(
-          'ZMQ_SUB_CURVE_* keys are set, but the endpoints both bind and connect; a CURVE socket is either a server (binds) or a client (connects)',
-        )
-    } catch (error) {
-      if (!(error instanceof CurveEnvError)) throw error
-      note(io, 'record', error.message)
-      return CLI_EXIT.CONFIG_INVALID
-    }
+    const curve = toolCurve(io, 'record', 'ZMQ_SUB', endpoints)
+    if (!curve) return CLI_EXIT.CONFIG_INVALID
 
     const shownEndpoints = endpoints.map((e) => `${e.action} ${e.address}`).join(', ')
     let writer: RecordingWriter
@@ -203,7 +193,7 @@ async function openSubscriber(
   io: CliIo,
   endpoints: readonly Endpoint[],
   subscriptions: readonly string[],
-  curve: ReturnType<typeof curveFromEnv>,
+  curve: CurveOptions,
 ): Promise<Subscription | undefined> {
   const socket = new Subscriber({ linger: 0, ...curve })
   for (const s of subscriptions) socket.subscribe(s)
@@ -214,11 +204,7 @@ async function openSubscriber(
     shown.push(`${endpoint.action} ${address}`)
   }
   const what = subscriptions.includes('') ? 'every topic' : subscriptions.join(', ')
-  note(
-    io,
-    'record',
-    `${shown.join(', ')}, subscribed to ${what}${curve.curvePublicKey ? ' (CURVE)' : ''}`,
-  )
+  note(io, 'record', `${shown.join(', ')}, subscribed to ${what}${curveNote(curve)}`)
   // No connection watcher (tap's): a socket has one monitor, and record may have several
   // endpoints; the status line shows whether messages arrive.
   return { socket, stopWatching: () => {} }

@@ -1,8 +1,9 @@
 import { RecordingError } from '../recording/reader'
 import { NoSubscriberError, replayInto } from '../recording/replay'
+import { errorCode } from '../shared/errors'
 import { endpointArgument, integerOption, numberOption, topicArgument, UsageError } from './args'
 import { defineCommand } from './command'
-import { CurveEnvError, curveFromEnv } from './curve-env'
+import { toolCurve } from './curve-env'
 import { fixed } from './format'
 import { CLI_EXIT, note } from './io'
 
@@ -73,14 +74,8 @@ export const replay = defineCommand({
       values['wait-timeout'] === undefined
         ? 10_000
         : integerOption('--wait-timeout', values['wait-timeout'], 0)
-    let socketOptions: ReturnType<typeof curveFromEnv>
-    try {
-      socketOptions = curveFromEnv(io.env, 'ZMQ_PUB', endpoint.action)
-    } catch (error) {
-      if (!(error instanceof CurveEnvError)) throw error
-      note(io, 'replay', error.message)
-      return CLI_EXIT.CONFIG_INVALID
-    }
+    const socketOptions = toolCurve(io, 'replay', 'ZMQ_PUB', [endpoint])
+    if (!socketOptions) return CLI_EXIT.CONFIG_INVALID
 
     try {
       const summary = await replayInto(file, endpoint, {
@@ -115,7 +110,7 @@ export const replay = defineCommand({
         note(io, 'replay', error.message)
         return CLI_EXIT.UNAVAILABLE
       }
-      if ((error as { code?: string }).code?.startsWith('E')) {
+      if (errorCode(error)?.startsWith('E')) {
         note(
           io,
           'replay',

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { RequestClient } from '../client/request'
-import { ZcError } from '../shared/errors'
+import { errorCode, ZcError } from '../shared/errors'
 import { endpointArgument, integerOption, UsageError } from './args'
 import { defineCommand } from './command'
+import { toolCurve } from './curve-env'
 import { CLI_EXIT, note } from './io'
 
 const HELP = `Usage: zmq-container req ENDPOINT [PAYLOAD | --file F] [--timeout MS] [--retries N]
@@ -11,6 +12,10 @@ Sends one request to a REP socket (a container's ZMQ_REP_*_ENDPOINT) and prints 
 payload. A request with no reply in time is sent again on a fresh socket (the "Lazy Pirate"
 pattern), so a lost reply or a restarting server does not hang the command.
 
+Security: with ZMQ_REQ_CURVE_PUBLIC_KEY, ZMQ_REQ_CURVE_SECRET_KEY and ZMQ_REQ_CURVE_SERVER_KEY
+(the REP's public key; each also as _FILE) set, req connects as a CURVE client. The container
+has no REQ socket of its own: the names follow its ZMQ_<SUB|PUB|REP>_CURVE_* pattern.
+
 Options:
   --file F         send the contents of file F
   --timeout MS     wait this long for each reply (default 1000)
@@ -18,7 +23,7 @@ Options:
   -h, --help       show this help
 
 Exit codes: 0 reply printed; 1 the server answered with an error (printed on stderr);
-75 no reply after every retry; 66 --file unreadable; 64 bad arguments.
+75 no reply after every retry; 66 --file unreadable; 64 bad arguments; 78 bad CURVE variables.
 
 Examples:
   zmq-container req tcp://127.0.0.1:5556 '{"cmd":"get_fps"}'
@@ -52,10 +57,21 @@ export const req = defineCommand({
     try {
       payload = values.file ? await readFile(values.file) : Buffer.from(inline ?? '')
     } catch (error) {
-      note(io, 'req', `cannot read --file ${values.file}: ${(error as NodeJS.ErrnoException).code}`)
+      note(io, 'req', `cannot read --file ${values.file}: ${errorCode(error)}`)
       return CLI_EXIT.NO_INPUT
     }
+    const curve = toolCurve(io, 'req', 'ZMQ_REQ', [target])
+    if (!curve) return CLI_EXIT.CONFIG_INVALID
     const client = new RequestClient(target.address, {
+      ...(curve.curvePublicKey
+        ? {
+            curve: {
+              publicKey: curve.curvePublicKey,
+              secretKey: curve.curveSecretKey as string,
+              serverKey: curve.curveServerKey as string,
+            },
+          }
+        : {}),
       timeoutMs,
       retries,
       onRetry: (attempt) =>

@@ -1,6 +1,7 @@
 import { Subscriber, type XPublisher } from 'zeromq'
 import { type Endpoint, isIpv6Address } from '../shared/endpoints'
 import { watchConnection } from './connection-status'
+import { type CurveOptions, curveNote } from './curve-env'
 import { type CliIo, note } from './io'
 
 /** A tool's SUB socket and the watcher that reports its connection state on stderr. */
@@ -20,8 +21,9 @@ export async function openSubscriber(
   endpoint: Endpoint,
   subscriptions: readonly string[],
   report?: (text: string) => void,
+  curve: CurveOptions = {},
 ): Promise<Subscription | undefined> {
-  const socket = new Subscriber({ linger: 0 })
+  const socket = new Subscriber({ linger: 0, ...curve })
   for (const s of subscriptions) socket.subscribe(s)
   // Before the connect, so its first events are seen.
   const stopWatching = watchConnection(io, command, socket, endpoint, report)
@@ -31,7 +33,7 @@ export async function openSubscriber(
     return undefined
   }
   const what = subscriptions.includes('') ? 'every topic' : subscriptions.join(', ')
-  note(io, command, `${endpoint.action} ${address}, subscribed to ${what}`)
+  note(io, command, `${endpoint.action} ${address}, subscribed to ${what}${curveNote(curve)}`)
   return { socket, stopWatching }
 }
 

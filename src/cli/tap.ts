@@ -1,6 +1,7 @@
 import { isTopicBytes, TopicMatcher } from '../shared/topics'
 import { endpointArgument, integerOption, subscriptionArguments } from './args'
 import { defineCommand } from './command'
+import { toolCurve } from './curve-env'
 import { clock, previewPayload } from './format'
 import { CLI_EXIT, note } from './io'
 import { openSubscriber, receiveUntil } from './subscribe'
@@ -27,10 +28,12 @@ Options:
   --exact      drop prefix-only matches, as the container does
   -h, --help   show this help
 
-Security: CURVE is not supported by tap yet. It speaks plaintext, so it cannot read from a
-socket that has CURVE keys (ZMQ_*_CURVE_*_KEY): the handshake fails and nothing arrives.
+Security: with ZMQ_SUB_CURVE_PUBLIC_KEY, ZMQ_SUB_CURVE_SECRET_KEY and ZMQ_SUB_CURVE_SERVER_KEY
+(or their _FILE forms) set, tap connects as a CURVE client, like the container's SUB; with @
+it binds as a CURVE server (public and secret key only).
 
-Exit codes: 0 after N messages or on Ctrl-C; 64 bad arguments; 70 the bind failed.
+Exit codes: 0 after N messages or on Ctrl-C; 64 bad arguments; 70 the bind failed; 78 bad
+CURVE variables.
 
 Examples:
   zmq-container tap tcp://127.0.0.1:5555 camera.frame camera.heartbeat
@@ -56,7 +59,9 @@ export const tap = defineCommand({
     // Subscribing to everything has nothing to match exactly against.
     const matcher = subscriptions.includes('') ? undefined : new TopicMatcher(subscriptions)
 
-    const subscription = await openSubscriber(io, 'tap', endpoint, subscriptions)
+    const curve = toolCurve(io, 'tap', 'ZMQ_SUB', [endpoint])
+    if (!curve) return CLI_EXIT.CONFIG_INVALID
+    const subscription = await openSubscriber(io, 'tap', endpoint, subscriptions, undefined, curve)
     if (!subscription) return CLI_EXIT.SOCKET_FAILED
 
     let shown = 0

@@ -51,7 +51,8 @@ export function readinessStatus(ready: boolean, degraded: readonly string[]): st
 
 /**
  * The one HTTP listener: GET /metrics (Prometheus text), /livez and /readyz (200 or 503 with a
- * JSON body that says why). node:http, no framework: three routes do not need one.
+ * JSON body that says why), /info (the container's sockets and counts, JSON). node:http, no
+ * framework: four routes do not need one.
  */
 export class HealthServer {
   readonly #server: Server
@@ -67,6 +68,7 @@ export class HealthServer {
     source: HealthSource,
     registry: Registry,
     log: Logger,
+    info?: () => unknown,
     limits: HttpLimits = HTTP_LIMITS,
   ): Promise<HealthServer> {
     const server = createServer((request, response) => {
@@ -88,6 +90,9 @@ export class HealthServer {
           const { ready, reasons, degraded } = source.readiness()
           return json(ready, { status: readinessStatus(ready, degraded), reasons, degraded })
         }
+        case '/info':
+          if (!info) break
+          return json(true, info() as Record<string, unknown>)
         case '/metrics':
           registry.metrics().then(
             (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
@@ -97,11 +102,10 @@ export class HealthServer {
             },
           )
           return
-        default:
-          response
-            .writeHead(404, { 'content-type': 'text/plain' })
-            .end('not found: try /metrics, /livez, /readyz\n')
       }
+      response
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end(`not found: try /metrics, /livez, /readyz${info ? ', /info' : ''}\n`)
     })
     // Probes hold no connection open: keep-alive would only delay close() at shutdown.
     server.keepAliveTimeout = 0

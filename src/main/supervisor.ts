@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import { type Config, LATENCY_BUDGET_MS } from '../shared/config'
 import { withDeadline } from '../shared/deadline'
-import { ConfigError, type SerializedError } from '../shared/errors'
+import { ConfigError, errorCode, type SerializedError } from '../shared/errors'
+import type { InfoDocument } from '../shared/info-document'
 import type { Logger } from '../shared/logger'
 import { LogThrottle, reportHeldBack } from '../shared/logger'
 import type { StopReason } from '../shared/protocol'
@@ -17,6 +18,7 @@ import {
 import { type CounterSnapshot, DURATION_BUCKETS } from '../shared/shared-state'
 import { ContainerRecorder, type RecordCounts } from './container-recorder'
 import type { Readiness } from './health'
+import { buildInfo } from './info'
 import { LatencyWindow } from './latency-window'
 import { Publishers } from './publishers'
 import { type GiveUpReason, WorkerSlot } from './worker-slot'
@@ -319,6 +321,29 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
+  /** The /info document: sockets, peers, counts, readiness (see main/info.ts). */
+  info(version: string): InfoDocument {
+    return buildInfo({
+      config: this.config,
+      version,
+      // The performance clock starts with the process.
+      uptimeMs: performance.now(),
+      readiness: this.readiness(),
+      receivers: this.#slots.map((slot) => ({
+        socket: slot.socket,
+        state: slot.state,
+        counters: {
+          ...slot.counters.snapshot(),
+          restarts: slot.counters.get('restarts'),
+          peers: slot.counters.monitored ? slot.counters.peers : null,
+          receivedBySubscription: slot.counters.receivedBySubscription(),
+        },
+        p99: this.#latency.get(slot.socket.name)?.p99(),
+      })),
+      publishers: this.#publishers?.stats() ?? [],
+    })
+  }
+
   /** Counters of each receive socket, by socket name. */
   counters(): Record<string, CounterSnapshot> {
     return Object.fromEntries(this.#slots.map((w) => [w.socket.name, w.counters.snapshot()]))
@@ -427,7 +452,7 @@ async function openRecorder(config: Config, log: Logger): Promise<ContainerRecor
     throw new ConfigError([
       {
         variable: 'ZMQ_RECORD_FILE',
-        problem: `names a file that cannot be created (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${record.file}`,
+        problem: `names a file that cannot be created (${errorCode(error) ?? (error as Error).message}): ${record.file}`,
         example: '/data/recording.mcap',
       },
     ])

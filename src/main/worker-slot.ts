@@ -31,7 +31,7 @@ export interface WorkerSlotOptions {
  */
 export class WorkerSlot {
   readonly socket: SocketSpec
-  readonly counters = new SocketCounters()
+  readonly counters: SocketCounters
   readonly #options: WorkerSlotOptions
   readonly #policy: RestartPolicy
   #handle: WorkerHandle
@@ -42,6 +42,7 @@ export class WorkerSlot {
   constructor(options: WorkerSlotOptions) {
     this.#options = options
     this.socket = options.socket
+    this.counters = new SocketCounters(undefined, options.socket.topics.length)
     this.#policy = new RestartPolicy(options.config.restart)
     this.#handle = this.#spawn()
   }

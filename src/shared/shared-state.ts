@@ -93,15 +93,41 @@ export interface CounterSnapshot {
   publishRejected: number
 }
 
+const FIXED_BYTES = FLAG_BYTES + 8 * COUNTS.length
+
 export class SocketCounters {
   readonly buffer: SharedArrayBuffer
   readonly #flags: Int32Array
   readonly #counts: BigUint64Array
+  /**
+   * Messages received per subscription (the socket's `topics`, in order), after the topic
+   * checks: one slot each, after the fixed counters. The worker finds the slot count from the
+   * buffer's size, so no message announces it.
+   */
+  readonly #bySubscription: BigUint64Array
 
-  constructor(buffer = new SharedArrayBuffer(FLAG_BYTES + 8 * COUNTS.length)) {
-    this.buffer = buffer
-    this.#flags = new Int32Array(buffer, 0, FLAG_BYTES / 4)
-    this.#counts = new BigUint64Array(buffer, FLAG_BYTES, COUNTS.length)
+  /** `subscriptions`: how many per-subscription slots a new buffer gets (a SUB's topic count). */
+  constructor(buffer?: SharedArrayBuffer, subscriptions = 0) {
+    this.buffer = buffer ?? new SharedArrayBuffer(FIXED_BYTES + 8 * subscriptions)
+    this.#flags = new Int32Array(this.buffer, 0, FLAG_BYTES / 4)
+    this.#counts = new BigUint64Array(this.buffer, FLAG_BYTES, COUNTS.length)
+    this.#bySubscription = new BigUint64Array(
+      this.buffer,
+      FIXED_BYTES,
+      (this.buffer.byteLength - FIXED_BYTES) / 8,
+    )
+  }
+
+  /** One message received for the subscription at `index` of the socket's topics. */
+  addForSubscription(index: number): void {
+    if (index < this.#bySubscription.length) Atomics.add(this.#bySubscription, index, 1n)
+  }
+
+  /** Received per subscription, in the order of the socket's topics. */
+  receivedBySubscription(): number[] {
+    return Array.from({ length: this.#bySubscription.length }, (_, i) =>
+      Number(Atomics.load(this.#bySubscription, i)),
+    )
   }
 
   add(name: CountName, by = 1n): void {

@@ -71,17 +71,30 @@ export function isTopicBytes(bytes: Uint8Array): boolean {
  * for it by ending in `.`.
  */
 export class TopicMatcher {
-  readonly #exact: ReadonlySet<string>
-  readonly #prefixes: readonly string[]
+  /** Exact subscriptions, each with its index in the list given. */
+  readonly #exact: ReadonlyMap<string, number>
+  readonly #prefixes: ReadonlyArray<readonly [string, number]>
 
   constructor(subscriptions: readonly string[]) {
-    this.#exact = new Set(subscriptions.filter((s) => !isPrefixSubscription(s)))
-    this.#prefixes = subscriptions.filter(isPrefixSubscription)
+    const exact = new Map<string, number>()
+    const prefixes: Array<[string, number]> = []
+    subscriptions.forEach((s, i) => {
+      if (isPrefixSubscription(s)) prefixes.push([s, i])
+      else if (!exact.has(s)) exact.set(s, i)
+    })
+    this.#exact = exact
+    this.#prefixes = prefixes
   }
 
   matches(topic: string): boolean {
-    if (this.#exact.has(topic)) return true
-    for (const prefix of this.#prefixes) if (topic.startsWith(prefix)) return true
-    return false
+    return this.indexOf(topic) !== -1
+  }
+
+  /** The index of the subscription that takes `topic` (exact first, then a prefix), or -1. */
+  indexOf(topic: string): number {
+    const exact = this.#exact.get(topic)
+    if (exact !== undefined) return exact
+    for (const [prefix, i] of this.#prefixes) if (topic.startsWith(prefix)) return i
+    return -1
   }
 }

@@ -1,4 +1,4 @@
-import { ZcError } from './errors'
+import { errorCode, ZcError } from './errors'
 import type {
   Handler,
   HandlerContext,
@@ -76,12 +76,7 @@ export class PayloadDecodeError extends ZcError {
 
 /** True for a {@link PayloadDecodeError}, also one that crossed a thread (a pool's) as plain data. */
 export function isPayloadDecodeError(error: unknown): boolean {
-  return (
-    error instanceof PayloadDecodeError ||
-    (typeof error === 'object' &&
-      error !== null &&
-      (error as { code?: unknown }).code === 'ZC_ERR_PAYLOAD_DECODE')
-  )
+  return error instanceof PayloadDecodeError || errorCode(error) === 'ZC_ERR_PAYLOAD_DECODE'
 }
 
 /** One inbound message of a typed service: `data` is decoded, and typed by its topic. */

@@ -4,7 +4,13 @@ import { isTopicBytes, type TopicMatcher } from '../shared/topics'
 
 /** What the receive path makes of one multipart message, before any handler runs. */
 export type FrameVerdict =
-  | { readonly ok: true; readonly topic: string; readonly payload: Buffer }
+  | {
+      readonly ok: true
+      readonly topic: string
+      readonly payload: Buffer
+      /** The index of the subscription that took it, for the per-subscription counts. */
+      readonly subscription: number
+    }
   | {
       readonly ok: false
       readonly reason: Exclude<DropReason, 'handler_error'>
@@ -33,7 +39,7 @@ export function classifyFrames(frames: readonly Buffer[], matcher: TopicMatcher)
     }
   }
   const topic = topicFrame.toString('latin1')
-  if (!matcher.matches(topic))
-    return { ok: false, reason: 'unsubscribed', details: () => ({ topic }) }
-  return { ok: true, topic, payload }
+  const subscription = matcher.indexOf(topic)
+  if (subscription === -1) return { ok: false, reason: 'unsubscribed', details: () => ({ topic }) }
+  return { ok: true, topic, payload, subscription }
 }

@@ -4,7 +4,7 @@ import type { MessagePort } from 'node:worker_threads'
 import { Reply, Subscriber } from 'zeromq'
 import { LATENCY_BUDGET_MS, type PoolConfig } from '../shared/config'
 import { withDeadline } from '../shared/deadline'
-import { serializeError } from '../shared/errors'
+import { errorCode, serializeError } from '../shared/errors'
 import { createLogger, type Logger, LogThrottle, reportHeldBack } from '../shared/logger'
 import { assertNever, type FromWorker, type ToWorker, type WorkerInit } from '../shared/protocol'
 import {
@@ -358,7 +358,7 @@ class ReceiveWorker {
       } catch (error) {
         // close() and a receive timeout both reject with EAGAIN; `closed` tells them apart.
         if (socket.closed) break
-        if ((error as { code?: string }).code === 'EAGAIN') continue
+        if (errorCode(error) === 'EAGAIN') continue
         throw error
       }
       counters.state = WorkerState.Handling
@@ -438,6 +438,8 @@ class ReceiveWorker {
     const verdict = classifyFrames(frames, matcher)
     if (!verdict.ok) return this.#drop(verdict.reason, verdict.details)
     const { topic, payload } = verdict
+    // Per-subscription counts for /info: one atomic add (the matcher found the index anyway).
+    this.#counters.addForSubscription(verdict.subscription)
     if (this.#pool) {
       // The receive thread only queues: it is back at receive() at once, whatever the handler costs.
       this.#pool.submit({ topic, payload, receivedAt })
