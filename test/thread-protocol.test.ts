@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { MessageChannel } from 'node:worker_threads'
-import { nextSupervisorPhase, type Supervisor } from '../src/main/supervisor'
+import { nextSupervisorPhase, type SupervisorPhase } from '../src/main/supervisor-phase'
 import { type HandleEvent, type HandlePhase, nextHandlePhase } from '../src/main/worker-handle'
 import { deserializeError, serializeError, ZcError } from '../src/shared/errors'
 import { type FromWorker, post, send, type ToWorker } from '../src/shared/protocol'
@@ -78,7 +78,7 @@ describe('WorkerHandle phases', () => {
 })
 
 describe('Supervisor phases', () => {
-  type Phase = Supervisor['phase']
+  type Phase = SupervisorPhase
   const starting: Phase = { name: 'starting' }
   const running: Phase = { name: 'running' }
 

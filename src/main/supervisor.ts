@@ -13,6 +13,12 @@ import { Publishers } from './publishers'
 import { LatencySamples, livenessOf, readinessOf } from './readiness'
 import { ServiceHost } from './service-host'
 import { reportJoins } from './shutdown-report'
+import {
+  hasStarted,
+  nextSupervisorPhase,
+  type SupervisorEvent,
+  type SupervisorPhase,
+} from './supervisor-phase'
 import { type GiveUpReason, WorkerSlot } from './worker-slot'
 import { ZapHandler, type ZapStats } from './zap'
 
@@ -43,36 +49,6 @@ export interface SupervisorEvents {
   gaveUp: [socket: string, reason: GiveUpReason, error: SerializedError]
   /** Data a handler sent with `ctx.toMain` (also delivered to the service's `onWorkerMessage`). */
   workerMessage: [data: unknown, socket: string]
-}
-
-/**
- * Where the supervisor is. `starting`: start() is bringing sockets up (a close during it makes
- * start() resolve false at its next step). `running`: start() completed. `closing`: close() was
- * called; `started` says whether start() had completed, as /readyz reports workers only then.
- * `forced`: a second signal; the close in progress logs nothing more.
- */
-export type SupervisorPhase =
-  | { readonly name: 'starting' }
-  | { readonly name: 'running' }
-  | { readonly name: 'closing'; readonly started: boolean }
-  | { readonly name: 'forced'; readonly started: boolean }
-
-/** The one transition function of a supervisor; undefined when the event does not apply. */
-export function nextSupervisorPhase(
-  phase: SupervisorPhase,
-  event: 'started' | 'close' | 'force',
-): SupervisorPhase | undefined {
-  const started = phase.name === 'running' || (phase.name !== 'starting' && phase.started)
-  switch (event) {
-    case 'started':
-      return phase.name === 'starting' ? { name: 'running' } : undefined
-    case 'close':
-      return phase.name === 'starting' || phase.name === 'running'
-        ? { name: 'closing', started }
-        : undefined
-    case 'force':
-      return phase.name === 'forced' ? undefined : { name: 'forced', started }
-  }
 }
 
 /**
@@ -113,7 +89,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.#phase
   }
 
-  #on(event: Parameters<typeof nextSupervisorPhase>[1]): boolean {
+  #on(event: SupervisorEvent): boolean {
     const next = nextSupervisorPhase(this.#phase, event)
     if (next === undefined) return false
     this.#phase = next
@@ -208,11 +184,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** /readyz: see {@link readinessOf}. */
   readiness(): Readiness {
-    const phase = this.#phase
     return readinessOf({
       config: this.config,
       closing: this.#closing !== undefined,
-      started: phase.name === 'running' || (phase.name !== 'starting' && phase.started),
+      started: hasStarted(this.#phase),
       slots: this.#slots,
       latency: this.#latency,
       publishers: this.#publishers,

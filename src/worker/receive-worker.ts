@@ -24,6 +24,7 @@ import { attach, createSocket, socketOptions } from '../shared/zmq/attach'
 import { type Monitor, monitorSocket } from '../shared/zmq/socket-monitor'
 import { HeapWatch } from './heap-watch'
 import { MainCalls } from './main-calls'
+import { PeerWatch } from './peers'
 import { ReceiveLoop } from './receive-loop'
 import { Reconnect } from './reconnect'
 import { RecordCapture } from './record-capture'
@@ -60,6 +61,7 @@ class ReceiveWorker {
   readonly #loop: ReceiveLoop
   readonly #calls: MainCalls
   readonly #reconnect: Reconnect
+  readonly #peers: PeerWatch
   #socket: Subscriber | Reply | undefined
   /**
    * The socket's binds and connects while they run. zeromq.js never settles a bind whose socket
@@ -70,8 +72,6 @@ class ReceiveWorker {
   #monitor: Monitor | undefined
   #closing: Promise<void> | undefined
   #stopping = false
-  /** This SUB had a publisher and lost every one: the next connection is "peer back". */
-  #peerLost = false
   /** ZMQ_RECORD_FILE on a SUB socket: one non-blocking call per received message. */
   readonly #capture: RecordCapture | undefined
 
@@ -108,6 +108,7 @@ class ReceiveWorker {
       log: this.#log,
       socket: () => (this.#stopping ? undefined : this.#socket),
     })
+    this.#peers = new PeerWatch(socket, this.#counters, this.#log)
     // A heartbeat in shared memory for /livez: it stops when this thread's event loop is stuck.
     this.#counters.tick()
     this.#heap = new HeapWatch(config.workerHeapHighWaterPercent)
@@ -220,7 +221,7 @@ class ReceiveWorker {
     counters.monitorActive = true
     this.#monitor = monitorSocket(socket, this.#log, {
       count: (kind) => counters.event(kind),
-      peers: (delta) => this.#onPeers(delta),
+      peers: (delta) => this.#peers.change(delta, this.#stopping),
       disconnected: (address) => {
         if (!this.#stopping) this.#reconnect.disconnected(address)
       },
@@ -230,27 +231,6 @@ class ReceiveWorker {
     counters.monitorActive = this.#monitor !== undefined
     counters.monitored = this.#monitor !== undefined
     return this.#monitor !== undefined
-  }
-
-  /**
-   * Counts connected peers for /readyz and zc_sub_peers, and logs each change of a SUB socket
-   * between "no publisher" (degraded) and "some publisher": one line per change, not per
-   * connection (the monitor logs those as `socket event`).
-   */
-  #onPeers(delta: number): void {
-    const before = this.#counters.peers
-    this.#counters.addPeers(delta)
-    const after = this.#counters.peers
-    if (this.#init.socket.kind !== 'sub' || this.#stopping) return
-    if (before > 0 && after === 0) {
-      this.#peerLost = true
-      this.#log.warn(
-        { degraded: `socket ${this.#init.socket.name} has no connected peer` },
-        'peer lost',
-      )
-    } else if (before === 0 && after > 0) {
-      this.#log.info({ peers: after }, this.#peerLost ? 'peer back' : 'peer connected')
-    }
   }
 
   #onControl(message: ToWorker): void {
