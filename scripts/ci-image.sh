@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The image as users run it: builds it from the unchanged Dockerfile with rootful podman, then
-# checks the camera and the dashboard the way compose.yaml and deploy/k8s/ run them. Prints
+# checks the camera and the dashboard the way compose.yaml and deploy/k8s/ run them, and builds
+# and runs a project made by `zmq-container init` from its own Dockerfile. Prints
 # `pass:` or `FAIL:` per check and exits 1 if any failed; exits 0 with one `skipped:` line where
 # podman cannot run (not root, or no ../shared/tools/node-base-image.sh beside the repository).
 #
@@ -18,6 +19,7 @@ TOOL=${ZC_NODE_BASE_IMAGE_TOOL:-$(dirname "$ROOT")/shared/tools/node-base-image.
 RUN=zc-ci-$$
 IMAGE=localhost/$RUN:test
 DERIVED=localhost/$RUN-derived:test
+INIT_IMAGE=localhost/$RUN-init:test
 NET=$RUN-net
 COMPOSE_IMAGE=localhost/zmq-container:0.1.0 # compose.yaml's `image:`
 # compose.yaml's hardening and settings, for the containers started with `podman run`.
@@ -77,9 +79,10 @@ cleanup() {
   else
     podman rmi "$COMPOSE_IMAGE" >/dev/null 2>&1
   fi
-  podman rmi -f "$DERIVED" "$IMAGE" >/dev/null 2>&1
+  podman rmi -f "$INIT_IMAGE" "$DERIVED" "$IMAGE" >/dev/null 2>&1
   rm -f "${conf:-}"
   [ -n "${derived_ctx:-}" ] && rm -rf "$derived_ctx"
+  [ -n "${init_ctx:-}" ] && rm -rf "$init_ctx"
 }
 trap cleanup EXIT
 
@@ -128,6 +131,7 @@ wait_healthy() {
   return 1
 }
 # Stops container $1 as an orchestrator does and checks: SIGTERM logged, exit 0, within the limit.
+# $3 says who delivers the signal (default: the image's tini).
 check_stop() {
   local t0 elapsed code
   t0=$(now_ms)
@@ -137,7 +141,7 @@ check_stop() {
   if [ "$code" = 0 ] && [ "$elapsed" -lt "$STOP_LIMIT_MS" ] &&
     logs_of "$1" | grep -q '"signal":"SIGTERM".*"msg":"shutdown requested"' &&
     logs_of "$1" | tail -1 | grep -q '"exitCode":0.*"msg":"stopped"'; then
-    pass "$2: podman stop -t 10 delivers SIGTERM through tini, exit 0 in $elapsed ms"
+    pass "$2: podman stop -t 10 delivers SIGTERM ${3:-through tini}, exit 0 in $elapsed ms"
   else
     fail "$2: podman stop -t 10: exit $code after $elapsed ms (want 0 within $STOP_LIMIT_MS ms)"
     show_logs "$1"
@@ -211,6 +215,34 @@ else
   fail "derived image with a service importing zmq-container by name"
   show_logs "$RUN-derived"
 fi
+
+# --- a project made by `zmq-container init`, from its own Dockerfile ----------------------------
+# The generated Dockerfile builds FROM node:24-bookworm-slim (the base image made above) and
+# installs zmq-container from package.json: here the packed tarball, copied into the build
+# context as a file: dependency, since this machine has no published package to fetch.
+echo "== image check: a project made by zmq-container init, built from its generated Dockerfile"
+init_ctx=$(mktemp -d /tmp/$RUN-init.XXXXXX)
+app=$init_ctx/my-service
+if npm pack --silent --pack-destination "$init_ctx" >/tmp/$RUN-init.log 2>&1 &&
+  node dist/main.js init "$app" --sub camera.frame >>/tmp/$RUN-init.log 2>&1 &&
+  mv "$init_ctx"/zmq-container-*.tgz "$app/" &&
+  (cd "$app" && npm install --prefer-offline --no-audit --no-fund ./zmq-container-*.tgz) >>/tmp/$RUN-init.log 2>&1 &&
+  podman build -q --layers=false --format docker "${PODMAN_BUILD_FLAGS[@]}" -t "$INIT_IMAGE" "$app" >>/tmp/$RUN-init.log 2>&1; then
+  pass "zmq-container init: the generated Dockerfile builds (FROM node:$NODE_MAJOR-bookworm-slim, the packed tarball as its dependency)"
+  if quiet podman run -d --name "$RUN-init" --network "$NET" "${HARDENING[@]}" --env-file "$app/.env" \
+    -e ZMQ_SUB_ENDPOINT=tcp://camera:5555 "$INIT_IMAGE" >/dev/null &&
+    wait_log "$RUN-init" '"topic":"camera.frame".*"msg":"handled"' 30; then
+    pass "zmq-container init: the generated service's handler runs on the camera's frames"
+    check_stop "$RUN-init" init "to node (no tini in the generated image)"
+  else
+    fail "zmq-container init: the generated service's handler on the camera's frames"
+    show_logs "$RUN-init"
+  fi
+else
+  tail -30 /tmp/$RUN-init.log
+  fail "zmq-container init: the generated project's Dockerfile does not build"
+fi
+rm -f /tmp/$RUN-init.log
 
 check_stop "$RUN-dashboard" dashboard
 check_stop "$RUN-camera" camera

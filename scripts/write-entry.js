@@ -2,7 +2,8 @@
 // dist/workers, dist/examples), so the entries that must sit elsewhere are written here:
 // - dist/main.js: the container's entry (`node dist/main.js`, the npm bin, the image CMD);
 // - dist/esm/index.mjs and .d.mts: the package's ESM entry (`exports` "import"), which
-//   re-exports the CommonJS build, so both module systems share one copy of the library.
+//   re-exports the CommonJS build, so both module systems share one copy of the library;
+//   dist/esm/testing.mjs and .d.mts: the same for `zmq-container/testing`.
 const fs = require('node:fs')
 const path = require('node:path')
 
@@ -22,8 +23,11 @@ fs.chmodSync(entry, 0o755)
 // Node finds the CommonJS build's named exports by static analysis (cjs-module-lexer), which
 // reads tsc's `exports.x = ...` and re-export getters, so `export *` needs no list of names.
 fs.mkdirSync(path.join(dist, 'esm'), { recursive: true })
-fs.writeFileSync(path.join(dist, 'esm', 'index.mjs'), `${header}export * from '../src/index.js'\n`)
-fs.writeFileSync(
-  path.join(dist, 'esm', 'index.d.mts'),
-  `${header}export * from '../src/index.js'\n`,
-)
+// One ESM entry per `exports` subpath: the library, and the test harness (zmq-container/testing).
+for (const [name, target] of [
+  ['index', '../src/index.js'],
+  ['testing', '../src/testing/index.js'],
+]) {
+  fs.writeFileSync(path.join(dist, 'esm', `${name}.mjs`), `${header}export * from '${target}'\n`)
+  fs.writeFileSync(path.join(dist, 'esm', `${name}.d.mts`), `${header}export * from '${target}'\n`)
+}

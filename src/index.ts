@@ -48,3 +48,16 @@ export type {
 export { defineService } from './shared/service'
 export type { CounterSnapshot, DropReason } from './shared/shared-state'
 export { MAX_TOPIC_LENGTH, TopicMatcher, topicProblem, validateTopic } from './shared/topics'
+export {
+  type CodecValue,
+  codecs,
+  defineTypedService,
+  type PayloadCodec,
+  PayloadDecodeError,
+  type TopicCodecs,
+  type TypedHandler,
+  type TypedHandlerContext,
+  type TypedMainContext,
+  type TypedMessage,
+  type TypedService,
+} from './shared/typed-topics'

@@ -17,6 +17,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   worker: ['shared', 'worker', 'recording', 'pool'],
   main: ['shared', 'main', 'recording'],
   cli: ['shared', 'cli', 'client', 'recording'],
+  // zmq-container/testing runs a whole container in the test's process, as main.ts does.
+  testing: ['shared', 'testing', 'main', 'client', 'recording'],
 }
 /** Thread entries: each may reach only the folder of its thread (and shared/). */
 const ENTRIES: Record<string, readonly string[]> = {

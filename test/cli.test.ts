@@ -6,7 +6,7 @@ import { parseEnv } from 'node:util'
 import { Subscriber, XPublisher } from 'zeromq'
 import { runCli } from './helpers/cli'
 
-const COMMANDS = ['check', 'tap', 'hz', 'pub', 'keygen']
+const COMMANDS = ['check', 'tap', 'hz', 'pub', 'keygen', 'init']
 
 describe('zmq-container <command> --help', () => {
   it('lists every command in the top-level usage', async () => {

@@ -447,6 +447,52 @@ describe('loadConfig: one bad variable, one issue', () => {
   }
 })
 
+// One integer validator and one choice validator serve every variable: their messages are pinned
+// here word for word, per unit and per kind of choice, so the shared wording cannot drift.
+describe('loadConfig: the wording of range and choice problems', () => {
+  const rows: [string, string, string][] = [
+    ['ZC_PUBLISH_QUEUE_LIMIT', '513', 'is "513"; it must be a whole number from 1 to 512'],
+    [
+      'ZMQ_LINGER_MS',
+      '2147483648',
+      'is "2147483648"; it must be a whole number of milliseconds from 0 to 2147483647',
+    ],
+    [
+      'ZMQ_RECEIVE_TIMEOUT_MS',
+      '0',
+      'is "0"; it must be a whole number of milliseconds from 1 to 2147483647',
+    ],
+    [
+      'ZMQ_HEARTBEAT_IVL_MS',
+      '6553501',
+      'is "6553501"; it must be a whole number of milliseconds from 0 to 6553500',
+    ],
+    ['HTTP_PORT', '70000', 'is "70000"; it must be a port from 0 to 65535'],
+    ['ZMQ_SNDHWM', '-1', 'is "-1"; it must be a whole number from 0 to 2147483647'],
+    ['LOG_FORMAT', 'yaml', 'is "yaml"; use json or pretty'],
+    ['ZMQ_RECORD_COMPRESSION', 'ZSTD', 'is "ZSTD"; use none or zstd'],
+    ['LOG_LEVEL', 'loud', 'is "loud"; use one of fatal, error, warn, info, debug, trace, silent'],
+    ['ZMQ_SUB_CLASS', 'Control', 'is "Control"; use one of control, telemetry, logging'],
+  ]
+  for (const [variable, value, problem] of rows) {
+    it(`${variable}=${JSON.stringify(value)}`, () => {
+      assert.equal(onlyIssue({ ...camera(), [variable]: value }, variable).problem, problem)
+    })
+  }
+
+  it('takes the largest duration and the log choices in any case, with spaces around', () => {
+    const cfg = loadConfig({
+      ...camera(),
+      ZMQ_LINGER_MS: '2147483647',
+      LOG_LEVEL: ' WARN ',
+      LOG_FORMAT: 'Pretty',
+    })
+    assert.equal(cfg.lingerMs, 2147483647)
+    assert.equal(cfg.logLevel, 'warn')
+    assert.equal(cfg.logFormat, 'pretty')
+  })
+})
+
 describe('loadConfig: several issues at once', () => {
   it('reports every bad variable in one ConfigError, one line each', () => {
     const bad: Env = {

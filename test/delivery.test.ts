@@ -5,6 +5,7 @@ import { describe, it } from 'node:test'
 import { threadId } from 'node:worker_threads'
 import { Supervisor } from '../src/main/supervisor'
 import { loadConfig } from '../src/shared/config'
+import { startContainer } from '../src/testing'
 import { fixtureService } from './helpers/container'
 import { memoryLogger } from './helpers/logs'
 import { TestPublisher, TestSubscriber } from './helpers/peers'
@@ -44,46 +45,45 @@ async function startEcho(env: Record<string, string>) {
 }
 
 describe('receive path', () => {
+  // These run on zmq-container/testing, as a service author's tests would.
   it('matches topics exactly, keeps "."-suffixed prefixes, and counts prefix-only matches', async () => {
-    const pub = await new TestPublisher().bind(inproc('exact'))
-    const { supervisor, seen, until } = await startEcho({
-      ZMQ_SUB_ENDPOINT: pub.endpoint,
-      ZMQ_SUB_TOPICS: 'camera.cmd,nav.',
+    const container = await startContainer({
+      service: fixtureService('echo'),
+      env: { ZMQ_SUB_TOPICS: 'camera.cmd,nav.', LOG_LEVEL: 'fatal' },
     })
-    await pub.subscribed('camera.cmd', 'nav.')
     for (const topic of ['camera.cmd', 'camera.cmdx', 'camera.cm', 'nav.pose', 'nav.pose.raw'])
-      await pub.send([topic, 'no-reply'])
-    await pub.send(['camera.cmd', 'end'])
-    await until('end')
+      await container.publish(topic, 'no-reply')
+    await container.publish('camera.cmd', 'end')
+    await container.nextMessage((d) => (d as Seen).payload === 'end')
     assert.deepEqual(
-      seen.map((s) => s.topic),
+      container.messages.map((m) => (m.data as Seen).topic),
       ['camera.cmd', 'nav.pose', 'nav.pose.raw', 'camera.cmd'],
     )
     // Counters are final once the worker has joined.
-    await supervisor.close('manual')
-    const counts = supervisor.counters().sub
+    await container.close()
+    const counts = container.counters().sub
     assert.equal(counts?.received, 5, 'camera.cm is filtered by libzmq and never received')
     assert.equal(counts?.handled, 4)
     assert.equal(counts?.dropped.unsubscribed, 1)
-    pub.close()
   })
 
   it('counts bad frame counts and invalid topics, and keeps receiving', async () => {
-    const pub = await new TestPublisher().bind(inproc('bad'))
-    const { supervisor, until } = await startEcho({
-      ZMQ_SUB_ENDPOINT: pub.endpoint,
-      ZMQ_SUB_TOPICS: 'camera.',
+    const container = await startContainer({
+      service: fixtureService('echo'),
+      env: { ZMQ_SUB_TOPICS: 'camera.', LOG_LEVEL: 'fatal' },
     })
-    await pub.subscribed('camera.')
-    await pub.send(['camera.cmd'])
-    await pub.send(['camera.cmd', 'a', 'b'])
-    await pub.send([Buffer.from([0x63, 0x61, 0x6d, 0x65, 0x72, 0x61, 0x2e, 0xff]), 'non-utf8'])
-    await pub.send(['camera.a\u0000b', 'nul'])
-    await pub.send([`camera.${'x'.repeat(60)}`, 'too long'])
-    await pub.send(['camera.ok', 'no-reply'])
-    await until('no-reply')
-    await supervisor.close('manual')
-    const counts = supervisor.counters().sub
+    await container.sendFrames(['camera.cmd'])
+    await container.sendFrames(['camera.cmd', 'a', 'b'])
+    await container.sendFrames([
+      Buffer.from([0x63, 0x61, 0x6d, 0x65, 0x72, 0x61, 0x2e, 0xff]),
+      'non-utf8',
+    ])
+    await container.publish('camera.a\u0000b', 'nul')
+    await container.publish(`camera.${'x'.repeat(60)}`, 'too long')
+    await container.publish('camera.ok', 'no-reply')
+    await container.nextMessage((d) => (d as Seen).payload === 'no-reply')
+    await container.close()
+    const counts = container.counters().sub
     assert.equal(counts?.received, 6)
     assert.equal(counts?.handled, 1)
     assert.deepEqual(counts?.dropped, {
@@ -91,12 +91,12 @@ describe('receive path', () => {
       invalid_topic: 3,
       unsubscribed: 0,
       handler_error: 0,
+      decode_error: 0,
       pool_full: 0,
       shutdown: 0,
       worker_failed: 0,
     })
     assert.equal(counts?.received, (counts?.handled ?? 0) + (counts?.droppedTotal ?? 0))
-    pub.close()
   })
 
   it('delivers when the SUB starts before the PUB binds (inproc)', async () => {
@@ -127,26 +127,25 @@ describe('receive path', () => {
   })
 
   it('runs each inbound socket in its own worker thread', async () => {
-    const control = await new TestPublisher().bind(inproc('control'))
-    const telemetry = await new TestPublisher().bind(inproc('telemetry'))
-    const { supervisor, until } = await startEcho({
-      ZMQ_SUB_CONTROL_ENDPOINT: control.endpoint,
-      ZMQ_SUB_CONTROL_TOPICS: 'robot.cmd',
-      ZMQ_SUB_TELEMETRY_ENDPOINT: telemetry.endpoint,
-      ZMQ_SUB_TELEMETRY_TOPICS: 'robot.pose',
+    const container = await startContainer({
+      service: fixtureService('echo'),
+      env: {
+        ZMQ_SUB_CONTROL_TOPICS: 'robot.cmd',
+        ZMQ_SUB_TELEMETRY_TOPICS: 'robot.pose',
+        LOG_LEVEL: 'fatal',
+      },
     })
-    await Promise.all([control.subscribed('robot.cmd'), telemetry.subscribed('robot.pose')])
-    await control.send(['robot.cmd', 'c'])
-    await telemetry.send(['robot.pose', 't'])
-    const [c, t] = [await until('c'), await until('t')]
+    await container.publish('robot.cmd', 'c', { socket: 'control' })
+    await container.publish('robot.pose', 't', { socket: 'telemetry' })
+    const seen = (payload: string) =>
+      container.nextMessage((d) => (d as Seen).payload === payload) as Promise<Seen>
+    const [c, t] = [await seen('c'), await seen('t')]
     assert.equal(c.socket, 'control')
     assert.equal(t.socket, 'telemetry')
     assert.notEqual(c.threadId, t.threadId)
     assert.notEqual(c.threadId, threadId)
     assert.notEqual(t.threadId, threadId)
-    await supervisor.close('manual')
-    control.close()
-    telemetry.close()
+    await container.close()
   })
 })
 
@@ -218,23 +217,17 @@ describe('publishing', () => {
   })
 
   it('a handler publishes through the PUB socket owned by the main thread', async () => {
-    const pub = await new TestPublisher().bind(inproc('in'))
-    const out = inproc('out')
-    const { supervisor, waitFor } = await startEcho({
-      ZMQ_SUB_ENDPOINT: pub.endpoint,
-      ZMQ_SUB_TOPICS: 'camera.cmd',
-      ZMQ_PUB_ENDPOINT: out,
-      ZMQ_PUB_TOPICS: 'camera.reply',
+    const container = await startContainer({
+      service: fixtureService('echo'),
+      env: { ZMQ_SUB_TOPICS: 'camera.cmd', ZMQ_PUB_TOPICS: 'camera.reply', LOG_LEVEL: 'fatal' },
     })
-    const sub = new TestSubscriber(out, ['camera.reply'])
-    await waitFor((l) => l.msg === 'subscriber attached' && l.subscription === 'camera.reply')
-    await pub.subscribed('camera.cmd')
-    await pub.send(['camera.cmd', 'ping'])
-    assert.deepEqual(await sub.receive(), ['camera.reply', Buffer.from('ping')])
-    await supervisor.close('manual')
-    assert.equal(supervisor.publishers?.stats()[0]?.published, 1)
-    sub.close()
-    pub.close()
+    await container.publish('camera.cmd', 'ping')
+    assert.deepEqual(await container.receive(), {
+      topic: 'camera.reply',
+      payload: Buffer.from('ping'),
+    })
+    await container.close()
+    assert.equal(container.supervisor.publishers?.stats()[0]?.published, 1)
   })
 
   it('a handler hands a large payload over with { transfer: true } instead of copying it', async () => {
@@ -274,21 +267,17 @@ describe('publishing', () => {
   })
 
   it('an invalid topic from a handler throws in the handler and is counted', async () => {
-    const pub = await new TestPublisher().bind(inproc('badpub'))
-    const { supervisor, until } = await startEcho({
-      ZMQ_SUB_ENDPOINT: pub.endpoint,
-      ZMQ_SUB_TOPICS: 'camera.cmd',
-      ZMQ_PUB_ENDPOINT: inproc('badpub-out'),
+    const container = await startContainer({
+      service: fixtureService('echo'),
+      env: { ZMQ_SUB_TOPICS: 'camera.cmd', ZMQ_PUB_ENDPOINT: 'auto', LOG_LEVEL: 'fatal' },
     })
-    await pub.subscribed('camera.cmd')
-    await pub.send(['camera.cmd', 'bad-publish'])
-    await pub.send(['camera.cmd', 'no-reply'])
-    await until('no-reply')
-    await supervisor.close('manual')
-    const counts = supervisor.counters().sub
+    await container.publish('camera.cmd', 'bad-publish')
+    await container.publish('camera.cmd', 'no-reply')
+    await container.nextMessage((d) => (d as Seen).payload === 'no-reply')
+    await container.close()
+    const counts = container.counters().sub
     assert.equal(counts?.publishRejected, 1)
     assert.equal(counts?.dropped.handler_error, 1)
-    pub.close()
   })
 
   it('main-thread publish: invalid topics throw and count, undeclared topics warn once each', async () => {

@@ -201,9 +201,14 @@ describe('SIGTERM across the start-up window', () => {
     container.signal('SIGTERM')
     const exit = await container.exited
     assertNoAbort(exit, container)
+    // Before the fix the bind never settled: the worker hung to the join deadline and was then
+    // terminated with the bind pending (SIGABRT). Exit 0 means it stopped by itself in time; no
+    // bound on the elapsed time, which a loaded machine stretches.
     assert.equal(exit.code, EXIT.OK, container.dump())
-    // Before the fix the bind never settled: a 2 s hang to the join deadline, then SIGABRT.
-    assert.ok((exit.sinceSignalMs ?? 0) < 1500, `took ${exit.sinceSignalMs} ms`)
+    assert.ok(
+      !container.lines.some((l) => l.msg === 'receive worker did not stop cleanly; terminated'),
+      container.dump(),
+    )
     assert.equal(container.lastLine?.msg, 'stopped', container.dump())
   })
 
@@ -230,12 +235,9 @@ describe('SIGTERM across the start-up window', () => {
       container.signal('SIGTERM')
       const exit = await container.exited
       assertNoAbort(exit, container)
+      // A hang ends at the join deadline (2 s) with 75, 137 or an abort, never with 0: the exit
+      // code is the evidence, not the elapsed time (a loaded machine stretches an orderly stop).
       assert.equal(exit.code, EXIT.OK, `offset ${offsetMs} ms:\n${container.dump()}`)
-      // A hang ends at the join deadline (2 s) with 75 or an abort; an orderly stop is far below.
-      assert.ok(
-        (exit.sinceSignalMs ?? 0) < 1500,
-        `offset ${offsetMs} ms took ${exit.sinceSignalMs} ms:\n${container.dump()}`,
-      )
       assert.equal(container.lastLine?.msg, 'stopped', container.dump())
     }
   })

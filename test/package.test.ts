@@ -5,21 +5,13 @@
 // library by its name, which Node resolves by package self-reference ("name" + "exports").
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { ContainerProcess, ROOT } from './helpers/container'
 import { LogProcess } from './helpers/log-process'
+import { packFreshClone, run } from './helpers/pack'
 import { TestPublisher } from './helpers/peers'
 
 const PACKAGE = 'zmq-container'
@@ -28,46 +20,10 @@ const byNameFixture = (file: string) => path.join(ROOT, 'test', 'fixtures', 'by-
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
 
 const work = mkdtempSync(path.join(tmpdir(), 'zc-package-'))
-const clone = path.join(work, 'clone')
 const project = path.join(work, 'project')
 let tarball = ''
 /** Printed as test diagnostics: what packing and installing cost here. */
 const timingsMs = { pack: 0, install: 0 }
-
-/**
- * The environment of a nested npm or node: the parent's, without the npm_* variables that
- * `npm test` sets (its prefix, its package), so the nested command sees only its own folder.
- */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)))
-}
-
-function run(command: string, args: string[], cwd: string): string {
-  const result = spawnSync(command, args, { cwd, env: cleanEnv(), encoding: 'utf8' })
-  assert.equal(
-    result.status,
-    0,
-    `${command} ${args.join(' ')} in ${cwd}: exit ${result.status}\n${result.stdout}\n${result.stderr}`,
-  )
-  return result.stdout
-}
-
-/** The repository as a fresh clone of the working tree has it: tracked and new files, no dist/. */
-function stageClone(): void {
-  const files = execFileSync(
-    'git',
-    ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
-    { cwd: ROOT, encoding: 'utf8' },
-  )
-    .split('\0')
-    .filter((f) => f !== '' && existsSync(path.join(ROOT, f)))
-  for (const file of files) {
-    mkdirSync(path.dirname(path.join(clone, file)), { recursive: true })
-    copyFileSync(path.join(ROOT, file), path.join(clone, file))
-  }
-  // `npm ci` would give the clone the same dev dependencies: link them instead of installing.
-  symlinkSync(path.join(ROOT, 'node_modules'), path.join(clone, 'node_modules'), 'dir')
-}
 
 /** Waits until the container's SUB is attached, sends one message, waits for its handler's line. */
 async function deliverOne(container: LogProcess, pub: TestPublisher): Promise<void> {
@@ -86,13 +42,8 @@ async function stopCleanly(container: LogProcess): Promise<void> {
 
 describe('the npm package', () => {
   before(() => {
-    stageClone()
-    assert.ok(!existsSync(path.join(clone, 'dist')), 'the clone starts without dist/')
     const startedAt = performance.now()
-    run('npm', ['pack', '--silent', '--pack-destination', work], clone)
-    const name = readdirSync(work).find((f) => f.endsWith('.tgz'))
-    assert.ok(name, `npm pack wrote a tarball in ${work}`)
-    tarball = path.join(work, name)
+    tarball = packFreshClone(work)
     timingsMs.pack = performance.now() - startedAt
 
     mkdirSync(project)
@@ -123,6 +74,9 @@ describe('the npm package', () => {
       'dist/esm/index.mjs',
       'dist/esm/index.d.mts',
       'dist/workers/receive.js',
+      'dist/src/testing/index.js',
+      'dist/esm/testing.mjs',
+      'dist/esm/testing.d.mts',
     ])
       assert.ok(entries.has(`package/${file}`), `the tarball holds ${file}`)
     assert.ok(
@@ -138,6 +92,7 @@ describe('the npm package', () => {
         '-e',
         `const m = require('${PACKAGE}')
          if (typeof m.defineService !== 'function' || typeof m.Supervisor !== 'function') process.exit(1)
+         if (typeof require('${PACKAGE}/testing').startContainer !== 'function') process.exit(2)
          console.log(require.resolve('${PACKAGE}'))`,
       ],
       project,
@@ -152,6 +107,8 @@ describe('the npm package', () => {
         '--input-type=module',
         '-e',
         `import { defineService, Supervisor, EXIT } from '${PACKAGE}'
+         import { startContainer } from '${PACKAGE}/testing'
+         if (typeof startContainer !== 'function') process.exit(2)
          if (typeof defineService !== 'function' || typeof Supervisor !== 'function' || EXIT.CONFIG_INVALID !== 78) process.exit(1)
          console.log(import.meta.resolve('${PACKAGE}'))`,
       ],

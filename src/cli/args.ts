@@ -1,6 +1,8 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { closest, distance } from 'fastest-levenshtein'
+import { MAX_MS } from '../shared/config/validators'
 import { type Endpoint, type EndpointAction, parseEndpoint } from '../shared/endpoints'
+import { errorCode } from '../shared/errors'
 import { subscriptionProblem, topicProblem } from '../shared/topics'
 
 /** Bad command-line arguments: main prints the message as one line and exits 64. */
@@ -44,12 +46,12 @@ export function parseOrThrow<T>(parse: () => T, optionNames: readonly string[] =
   try {
     return parse()
   } catch (error) {
-    const code = (error as { code?: unknown }).code
+    const code = errorCode(error)
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       const option = /'(-[^']*)'/.exec((error as Error).message)?.[1] ?? '?'
       throw new UsageError(unknownOptionMessage(option, optionNames))
     }
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+    if (code?.startsWith('ERR_PARSE_ARGS_')) {
       const { message } = error as Error
       // "Unknown option '--x'" reads as the rest of "zmq-container tap: ..." in lower case.
       throw new UsageError(message.charAt(0).toLowerCase() + message.slice(1))
@@ -108,9 +110,6 @@ export function expectPositionals(
   if (positionals.length > max)
     throw new UsageError(`unexpected argument ${JSON.stringify(positionals[max])}`)
 }
-
-// Node timers take 32-bit signed milliseconds; beyond that they fire at once.
-const MAX_MS = 2 ** 31 - 1
 
 /** A whole number from `min` up; `option` names it in the error (`--count`). */
 export function integerOption(option: string, value: string, min: number, max = MAX_MS): number {

@@ -2,6 +2,7 @@ import { UsageError, wantsHelp } from './args'
 import { check } from './check'
 import { hz } from './hz'
 import { info } from './info'
+import { init } from './init'
 import { CLI_EXIT, type CliIo, type Command } from './io'
 import { keygen } from './keygen'
 import { pub } from './pub'
@@ -13,7 +14,18 @@ import { tap } from './tap'
 export type { CliIo } from './io'
 
 /** The subcommands of the `zmq-container` binary besides `run`, in usage order. */
-export const COMMANDS: readonly Command[] = [check, tap, hz, pub, req, record, replay, info, keygen]
+export const COMMANDS: readonly Command[] = [
+  check,
+  tap,
+  hz,
+  pub,
+  req,
+  record,
+  replay,
+  info,
+  keygen,
+  init,
+]
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name)

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { XPublisher } from 'zeromq'
 import type { EndpointAction } from '../shared/endpoints'
+import { errorCode } from '../shared/errors'
 import {
   endpointArgument,
   expectPositionals,
@@ -158,7 +159,7 @@ async function waitForSubscriber(
           note(io, 'pub', 'interrupted before a subscriber joined; nothing sent')
           return interruptedCode(io.signal)
         }
-        if ((error as { code?: string }).code === 'EAGAIN') break
+        if (errorCode(error) === 'EAGAIN') break
         throw error
       }
       if (frame?.[0] !== 1) continue

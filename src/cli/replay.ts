@@ -1,5 +1,6 @@
 import { RecordingError } from '../recording/reader'
 import { NoSubscriberError, replayInto } from '../recording/replay'
+import { errorCode } from '../shared/errors'
 import {
   endpointArgument,
   expectPositionals,
@@ -122,7 +123,7 @@ export const replay: Command = {
         note(io, 'replay', error.message)
         return CLI_EXIT.UNAVAILABLE
       }
-      if ((error as { code?: string }).code?.startsWith('E')) {
+      if (errorCode(error)?.startsWith('E')) {
         note(
           io,
           'replay',

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { RequestClient } from '../client/request'
-import { ZcError } from '../shared/errors'
+import { errorCode, ZcError } from '../shared/errors'
 import {
   endpointArgument,
   expectPositionals,
@@ -57,7 +57,7 @@ export const req: Command = {
     try {
       payload = values.file ? await readFile(values.file) : Buffer.from(inline ?? '')
     } catch (error) {
-      note(io, 'req', `cannot read --file ${values.file}: ${(error as NodeJS.ErrnoException).code}`)
+      note(io, 'req', `cannot read --file ${values.file}: ${errorCode(error)}`)
       return CLI_EXIT.NO_INPUT
     }
     const client = new RequestClient(target.address, {

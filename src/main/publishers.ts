@@ -1,7 +1,7 @@
 import { XPublisher } from 'zeromq'
 import { ChurnLog } from '../shared/churn-log'
 import type { Config, SocketSpec } from '../shared/config'
-import { ZcError } from '../shared/errors'
+import { errorCode, ZcError } from '../shared/errors'
 import { type Logger, LogThrottle, reportHeldBack } from '../shared/logger'
 import type { Payload, PublishOptions } from '../shared/service'
 import { SOCKET_EVENTS, type SocketEvent } from '../shared/shared-state'
@@ -158,7 +158,7 @@ export class Publishers {
       return true
     } catch (error) {
       out.inFlight--
-      if ((error as { code?: string }).code === 'EBUSY') return false
+      if (errorCode(error) === 'EBUSY') return false
       this.#sendFailed(out, error)
       return true
     }
@@ -176,7 +176,7 @@ export class Publishers {
 
   #sendFailed(out: Outbound, error: unknown): void {
     // With ZMQ_XPUB_NODROP a full high-water mark rejects the send at once with EAGAIN.
-    const hwm = (error as { code?: string }).code === 'EAGAIN'
+    const hwm = errorCode(error) === 'EAGAIN'
     if (hwm) out.dropped.hwm++
     else out.failed++
     const suppressed = this.#throttle.admit(`${hwm ? 'hwm' : 'failed'}:${out.spec.name}`)

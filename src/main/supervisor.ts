@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Config } from '../shared/config'
-import { ConfigError, type SerializedError } from '../shared/errors'
+import { ConfigError, errorCode, type SerializedError } from '../shared/errors'
 import type { Logger } from '../shared/logger'
 import { LogThrottle, reportHeldBack } from '../shared/logger'
 import type { StopReason } from '../shared/protocol'
@@ -322,7 +322,7 @@ async function openRecorder(config: Config, log: Logger): Promise<ContainerRecor
     throw new ConfigError([
       {
         variable: 'ZMQ_RECORD_FILE',
-        problem: `names a file that cannot be created (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${record.file}`,
+        problem: `names a file that cannot be created (${errorCode(error) ?? (error as Error).message}): ${record.file}`,
         example: '/data/recording.mcap',
       },
     ])

@@ -2,6 +2,7 @@ import type { LogFormat, LogLevel, SocketSpec } from '../shared/config'
 import { createLogger, type Logger } from '../shared/logger'
 import { type Handler, type HandlerContext, handlerFor, loadService } from '../shared/service'
 import { validateTopic } from '../shared/topics'
+import { isPayloadDecodeError } from '../shared/typed-topics'
 
 /** What a receive worker hands a pool thread: one checked message. */
 export interface PoolTask {
@@ -15,6 +16,11 @@ export interface PoolTask {
 export interface PoolResult {
   readonly publishes: Array<{ topic: string; payload: Uint8Array; socket: string | undefined }>
   readonly messages: unknown[]
+  /**
+   * A typed service could not decode the payload (the drop reason `decode_error`). Said in the
+   * result because an error's class and fields do not survive the trip back from a pool thread.
+   */
+  decodeError?: string
 }
 
 export interface PoolWorkerData {
@@ -64,15 +70,20 @@ export async function runPoolTask(task: PoolTask, data: PoolWorkerData): Promise
     socket: data.socket,
   }
   const payload = Buffer.from(task.payload.buffer, task.payload.byteOffset, task.payload.byteLength)
-  await handler(
-    {
-      topic: task.topic,
-      payload,
-      socket: data.socket.name,
-      latencyClass: data.socket.latencyClass,
-      receivedAt: task.receivedAtEpochMs - performance.timeOrigin,
-    },
-    ctx,
-  )
+  try {
+    await handler(
+      {
+        topic: task.topic,
+        payload,
+        socket: data.socket.name,
+        latencyClass: data.socket.latencyClass,
+        receivedAt: task.receivedAtEpochMs - performance.timeOrigin,
+      },
+      ctx,
+    )
+  } catch (error) {
+    if (!isPayloadDecodeError(error)) throw error
+    result.decodeError = (error as Error).message
+  }
   return result
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { XPublisher } from 'zeromq'
 import { type Endpoint, parseEndpoint } from '../shared/endpoints'
+import { errorCode } from '../shared/errors'
 import { type ReadOptions, Recording } from './reader'
 
 export interface ReplayOptions {
@@ -187,7 +188,7 @@ async function waitForSubscriptions(
         ;[frame] = await socket.receive()
       } catch (error) {
         if (socket.closed) return
-        if ((error as { code?: string }).code === 'EAGAIN') break
+        if (errorCode(error) === 'EAGAIN') break
         throw error
       }
       if (frame?.[0] !== 1) continue

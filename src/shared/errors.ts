@@ -13,6 +13,8 @@ export const ERROR_CODES = {
     'a receive worker passed its heap high-water mark and stopped itself',
   ZC_ERR_REQUEST_TIMEOUT: 'a request got no reply after every retry (Lazy Pirate client)',
   ZC_ERR_REQUEST_FAILED: 'a REP socket answered a request with an error',
+  ZC_ERR_PAYLOAD_DECODE:
+    "a typed service's codec could not decode a payload, or its topic has no codec (dropped as decode_error)",
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
@@ -72,13 +74,22 @@ export interface SerializedError {
   stack?: string
 }
 
+/**
+ * The `code` of a thrown value (`EAGAIN` from libzmq, `ENOENT` from Node, a `ZC_ERR_*`), or
+ * undefined when it has no string code: a thrown value need not be an Error, or even an object.
+ */
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null | undefined)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code
+    const code = errorCode(error)
     return {
       name: error.name,
       message: error.message,
-      ...(typeof code === 'string' ? { code } : {}),
+      ...(code !== undefined ? { code } : {}),
       ...(error.stack ? { stack: error.stack } : {}),
     }
   }

@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { errorCode } from './errors'
 
 /**
  * Why a bind, connect or listen failed, in words an operator can act on, instead of libzmq's
@@ -6,7 +7,7 @@ import path from 'node:path'
  * (`tcp://127.0.0.1:7001`, `ipc:///run/x/sock`) or a `host:port`.
  */
 export function describeAddressFailure(error: unknown, address: string): string {
-  const code = (error as { code?: unknown } | null)?.code
+  const code = errorCode(error)
   const ipcPath = address.startsWith('ipc://') ? address.slice('ipc://'.length) : undefined
   const hostPort = address.replace(/^[a-z]+:\/\//, '')
   switch (code) {
@@ -29,7 +30,7 @@ export function describeAddressFailure(error: unknown, address: string): string 
       return `${hostPort} names no local interface or address; a binding socket needs *, an IP address, localhost or an interface name (to reach a peer, connect with >)`
     default: {
       const message = error instanceof Error ? error.message : String(error)
-      return typeof code === 'string' ? `${message} (${code})` : message
+      return code !== undefined ? `${message} (${code})` : message
     }
   }
 }

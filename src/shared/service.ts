@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Config, LatencyClass, SocketSpec } from './config'
-import { type ConfigIssue, ZcError } from './errors'
+import { type ConfigIssue, errorCode, ZcError } from './errors'
 import { type Logger, previewPayload } from './logger'
 import { builtInServicePath } from './paths'
 
@@ -138,7 +138,7 @@ export async function loadService(servicePath: string | undefined): Promise<Serv
   } catch (error) {
     // An ES module: import() it (Node 20 before 20.19 cannot require one; later versions cannot
     // require one with top-level await).
-    const code = (error as { code?: string }).code
+    const code = errorCode(error)
     if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE')
       throw new ZcError(
         'ZC_ERR_SERVICE_LOAD',

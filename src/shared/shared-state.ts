@@ -10,6 +10,9 @@ export const DROP_REASONS = [
   'invalid_topic',
   'unsubscribed',
   'handler_error',
+  // A typed service (defineTypedService): the topic's codec could not decode the payload, or the
+  // topic has no codec. The handler was not called.
+  'decode_error',
   // Pool mode: the handler queue was full (the newest or the oldest message went, by policy).
   'pool_full',
   // Pool mode: still waiting for a pool thread when the socket stopped.

@@ -2,11 +2,13 @@ import { performance } from 'node:perf_hooks'
 import type { MessagePort } from 'node:worker_threads'
 import { Reply, type Subscriber } from 'zeromq'
 import { LATENCY_BUDGET_MS, type PoolConfig } from '../shared/config'
+import { errorCode } from '../shared/errors'
 import { type Logger, LogThrottle, reportHeldBack } from '../shared/logger'
 import { post, type WorkerInit } from '../shared/protocol'
 import type { Handler, HandlerContext, ReplyHandler } from '../shared/service'
 import { type DropReason, type SocketCounters, WorkerState } from '../shared/shared-state'
 import type { TopicMatcher } from '../shared/topics'
+import { isPayloadDecodeError } from '../shared/typed-topics'
 import { classifyFrames } from './frames'
 import { PoolDispatcher } from './pool-dispatch'
 import type { RecordCapture } from './record-capture'
@@ -58,6 +60,11 @@ export class ReceiveLoop {
       },
       {
         done: (item, result) => {
+          if (result.decodeError !== undefined) {
+            this.#timed(item.receivedAt, item.topic)
+            this.#drop('decode_error', () => ({ topic: item.topic, err: result.decodeError }))
+            return
+          }
           for (const p of result.publishes) post(this.#port, { type: 'publish', ...p })
           for (const data of result.messages) post(this.#port, { type: 'service', data })
           this.#timed(item.receivedAt, item.topic)
@@ -65,7 +72,7 @@ export class ReceiveLoop {
         },
         failed: (item, error) => {
           this.#timed(item.receivedAt, item.topic)
-          this.#drop('handler_error', () => ({ topic: item.topic, err: error }))
+          this.#drop(handlerDropReason(error), () => ({ topic: item.topic, err: error }))
         },
         dropped: (item, reason) =>
           this.#drop(reason, () => ({ topic: item.topic, policy: config.drop })),
@@ -105,7 +112,7 @@ export class ReceiveLoop {
       } catch (error) {
         // close() and a receive timeout both reject with EAGAIN; `closed` tells them apart.
         if (socket.closed) break
-        if ((error as { code?: string }).code === 'EAGAIN') continue
+        if (errorCode(error) === 'EAGAIN') continue
         throw error
       }
       counters.state = WorkerState.Handling
@@ -198,7 +205,7 @@ export class ReceiveLoop {
       )
     } catch (error) {
       this.#timed(receivedAt, topic)
-      return this.#drop('handler_error', () => ({ topic, err: error }))
+      return this.#drop(handlerDropReason(error), () => ({ topic, err: error }))
     }
     if (typeof (result as Promise<void> | undefined)?.then !== 'function') {
       this.#timed(receivedAt, topic)
@@ -212,7 +219,7 @@ export class ReceiveLoop {
       },
       (error: unknown) => {
         this.#timed(receivedAt, topic)
-        this.#drop('handler_error', () => ({ topic, err: error }))
+        this.#drop(handlerDropReason(error), () => ({ topic, err: error }))
       },
     )
   }
@@ -246,4 +253,9 @@ export class ReceiveLoop {
     this.#log[level]({ reason, ...details(), suppressed }, 'message dropped')
     return undefined
   }
+}
+
+/** A typed service's decode failure is its own drop reason; anything else a handler threw is its error. */
+function handlerDropReason(error: unknown): DropReason {
+  return isPayloadDecodeError(error) ? 'decode_error' : 'handler_error'
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import type { ConfigIssue } from '../errors'
+import { type ConfigIssue, errorCode } from '../errors'
 
 /**
  * The Docker / Kubernetes secrets convention: any of these variables may instead be given as
@@ -29,7 +29,7 @@ export function resolveFileVariables(
     try {
       resolved[variable] = readFileSync(path, 'utf8').trim()
     } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable'
+      const reason = errorCode(error) ?? 'unreadable'
       issues.push({
         variable: name,
         problem: `names a file that cannot be read (${reason}): ${path}`,

@@ -1,0 +1,145 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { subscriptionProblem, topicProblem } from '../shared/topics'
+import { expectPositionals, parseCommandArgs, UsageError } from './args'
+import { type InitPlan, projectFiles } from './init-templates'
+import { CLI_EXIT, type Command, note } from './io'
+
+const HELP = `Usage: zmq-container init DIR [--name NAME] [--sub TOPIC...] [--pub TOPIC...] [--rep] [--js]
+
+Creates a service project in DIR (new or empty): package.json depending on zmq-container, a
+typed service (TypeScript; JavaScript with --js) with a handler per socket asked for, a test on
+zmq-container/testing, a .env with the sockets and topics (each variable commented), a
+Dockerfile, a compose.yaml wiring the service to a peer, and a README. Then prints the next
+commands. It never overwrites: a DIR that holds anything is refused.
+
+With none of --sub, --pub and --rep, the service subscribes to NAME.cmd and publishes
+NAME.status (NAME without its dashes, as topics allow only ASCII letters, digits and dots).
+
+Options:
+  --name NAME   npm package name (default: DIR's last part, lower-cased)
+  --sub TOPIC   a topic the SUB socket subscribes to (repeat, or a comma list; a topic ending
+                in "." subscribes to everything under it)
+  --pub TOPIC   a topic the PUB socket publishes (repeat, or a comma list)
+  --rep         a REP socket that answers requests
+  --js          plain JavaScript (CommonJS), no build step
+  -h, --help    show this help
+
+Exit codes: 0 created; 64 bad arguments; 73 DIR is not empty or cannot be written.
+
+Examples:
+  zmq-container init my-camera --sub camera.cmd --pub camera.frame,camera.status --rep
+  zmq-container init logger --sub camera. --js`
+
+const NAME_RE = /^[a-z][a-z0-9-]{0,49}$/
+
+export const init: Command = {
+  name: 'init',
+  summary: 'create a service project (package, service, test, .env, Dockerfile)',
+  help: HELP,
+  async run(args, io) {
+    const { values, positionals } = parseCommandArgs(args, {
+      name: { type: 'string' },
+      sub: { type: 'string', multiple: true },
+      pub: { type: 'string', multiple: true },
+      rep: { type: 'boolean' },
+      js: { type: 'boolean' },
+    })
+    expectPositionals(positionals, ['DIR'])
+    const dir = path.resolve(positionals[0] as string)
+    const name = values.name ?? path.basename(dir).toLowerCase()
+    if (!NAME_RE.test(name))
+      throw new UsageError(
+        `${values.name === undefined ? `the name taken from DIR, "${name}",` : `--name is "${name}";`} must start with a letter and hold only lower-case letters, digits and dashes (pass --name)`,
+      )
+    const component = name.replaceAll('-', '')
+    let sub = topicList('--sub', values.sub ?? [], subscriptionProblem)
+    let pub = topicList('--pub', values.pub ?? [], topicProblem)
+    const rep = values.rep ?? false
+    if (sub.length === 0 && pub.length === 0 && !rep) {
+      sub = [`${component}.cmd`]
+      pub = [`${component}.status`]
+    }
+    const plan: InitPlan = {
+      name,
+      component,
+      sub,
+      pub,
+      rep,
+      language: values.js ? 'js' : 'ts',
+      versions: toolVersions(),
+    }
+
+    if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0)) {
+      note(io, 'init', `${dir} is not an empty directory; nothing was written`)
+      return CLI_EXIT.CANNOT_CREATE
+    }
+    const files = projectFiles(plan)
+    try {
+      for (const [file, text] of Object.entries(files)) {
+        const target = path.join(dir, file)
+        mkdirSync(path.dirname(target), { recursive: true })
+        // 'wx': never overwrite, even a file that appeared since the check above.
+        writeFileSync(target, text, { flag: 'wx' })
+      }
+    } catch (error) {
+      note(io, 'init', `cannot write ${dir}: ${(error as Error).message}`)
+      return CLI_EXIT.CANNOT_CREATE
+    }
+    const relative = path.relative(process.cwd(), dir)
+    const shown = relative === '' ? '.' : relative.startsWith('..') ? dir : relative
+    io.stdout.write(
+      [
+        `Created ${name} in ${dir}:`,
+        ...Object.keys(files)
+          .sort()
+          .map((f) => `  ${f}`),
+        '',
+        'Next:',
+        `  cd ${shown}`,
+        `  npm install${plan.language === 'ts' ? ' && npm run build' : ''}`,
+        '  npm test && npm start',
+        '',
+      ].join('\n'),
+    )
+    return CLI_EXIT.OK
+  },
+}
+
+/** Topics from repeated options and comma lists, each checked by the container's rules. */
+function topicList(
+  option: string,
+  raw: readonly string[],
+  problem: (topic: string) => string | undefined,
+): string[] {
+  const topics = raw.flatMap((r) => r.split(',')).map((t) => t.trim())
+  for (const topic of topics) {
+    const why = problem(topic)
+    if (why !== undefined) throw new UsageError(`${option} "${topic}" ${why}`)
+  }
+  return [...new Set(topics)]
+}
+
+/**
+ * The versions the project gets: this package's own, and the dev tools it is tested with (its
+ * package.json, published with it, lists them).
+ */
+function toolVersions(): InitPlan['versions'] {
+  const own = readOwnPackageJson()
+  const dev = own.devDependencies ?? {}
+  return {
+    zmqContainer: own.version,
+    typescript: dev.typescript ?? '^5.9.3',
+    tsx: dev.tsx ?? '^4.23.15',
+    typesNode: dev['@types/node'] ?? '^20.19.43',
+  }
+}
+
+function readOwnPackageJson(): { version: string; devDependencies?: Record<string, string> } {
+  // From src/cli (tsx) or dist/src/cli (built), the first package.json up is this package's.
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json')
+    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'))
+  }
+  throw new Error('zmq-container: no package.json above the init command')
+}
