@@ -102,3 +102,17 @@ export function serializeError(error: unknown): SerializedError {
   }
   return { name: 'NonError', message }
 }
+
+/**
+ * The other side's error, rebuilt: a known code comes back as a ZcError (so `instanceof` and
+ * `code` work as they did where it was thrown), any other string code stays on the error.
+ */
+export function deserializeError(serialized: SerializedError): Error {
+  const { code, name, message } = serialized
+  const error =
+    code !== undefined && code in ERROR_CODES
+      ? new ZcError(code as ErrorCode, message)
+      : Object.assign(new Error(message), code === undefined ? {} : { code })
+  error.name = name
+  return error
+}
