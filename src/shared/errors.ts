@@ -1,6 +1,6 @@
 /**
  * Every error the container raises on purpose carries one of these codes. The README's
- * "Error codes" table documents each one; test/errors.test.ts keeps the two in step.
+ * "Error codes" table documents each one; test/readme-tables.test.ts keeps the two in step.
  */
 export const ERROR_CODES = {
   ZC_ERR_CONFIG_INVALID: 'the environment does not describe a valid container',
