@@ -95,6 +95,7 @@ describe('receive path', () => {
       pool_full: 0,
       shutdown: 0,
       worker_failed: 0,
+      duplicate: 0,
     })
     assert.equal(counts?.received, (counts?.handled ?? 0) + (counts?.droppedTotal ?? 0))
   })

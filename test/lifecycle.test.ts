@@ -108,6 +108,7 @@ describe('container process lifecycle', () => {
       pool_full: 0,
       shutdown: 0,
       worker_failed: 0,
+      duplicate: 0,
     })
   })
 
@@ -133,6 +134,7 @@ describe('container process lifecycle', () => {
       pool_full: 0,
       shutdown: 0,
       worker_failed: 0,
+      duplicate: 0,
     })
   })
 

@@ -2,9 +2,10 @@ import { isTopicBytes } from '../shared/topics'
 import { endpointArgument, numberOption, subscriptionArguments } from './args'
 import { defineCommand } from './command'
 import { toolCurve } from './curve-env'
+import { EnvelopeStats, EnvelopeView } from './envelope-view'
 import { clock, fitWidth, fixed } from './format'
 import { CLI_EXIT, type CliIo } from './io'
-import { TopicRate, type Window } from './running-stats'
+import { type RunningStats, TopicRate, type Window } from './running-stats'
 import { openSubscriber, receiveUntil } from './subscribe'
 
 const HELP = `Usage: zmq-container hz ENDPOINT [TOPIC...] [--interval S]
@@ -23,6 +24,8 @@ Options:
 
 Summary columns: count (messages), rate (1 / mean interval, msg/s), size (mean payload bytes),
 jitter (standard deviation of the intervals, ms). Memory stays constant however long it runs.
+For messages with an envelope (ZMQ_PUB_ENVELOPE=true): delay (mean send-to-arrival, ms, across
+the two machines' clocks) and lost (gaps in the publishers' sequence numbers).
 
 Security: with ZMQ_SUB_CURVE_PUBLIC_KEY, ZMQ_SUB_CURVE_SECRET_KEY and ZMQ_SUB_CURVE_SERVER_KEY
 (or their _FILE forms) set, hz connects as a CURVE client, like the container's SUB; with @
@@ -68,6 +71,9 @@ export const hz = defineCommand({
     if (!subscription) return CLI_EXIT.SOCKET_FAILED
 
     const topics = new Map<string, TopicRate>()
+    const envelopes = new EnvelopeView()
+    const delays = new Map<string, EnvelopeStats>()
+    display.delays = delays
     const startedAt = performance.now()
     let windowStart = startedAt
     const timer = setInterval(() => {
@@ -80,9 +86,11 @@ export const hz = defineCommand({
     await receiveUntil(subscription, io.signal, (frames) => {
       const at = performance.now()
       const [topic = Buffer.alloc(0), ...rest] = frames
-      let size = 0
-      for (const f of rest) size += f.length
       const name = isTopicBytes(topic) ? topic.toString('latin1') : INVALID
+      const envelope = name === INVALID ? undefined : envelopes.read(name, frames)
+      let size = 0
+      // The envelope is not payload.
+      for (const f of envelope ? rest.slice(0, 1) : rest) size += f.length
       let rate = topics.get(name)
       if (!rate) {
         const key = topics.size < MAX_TOPICS ? name : OTHER
@@ -90,6 +98,15 @@ export const hz = defineCommand({
         topics.set(key, rate)
       }
       rate.add(at, size)
+      if (envelope) {
+        const key = topics.has(name) ? name : OTHER
+        let stats = delays.get(key)
+        if (!stats) {
+          stats = new EnvelopeStats()
+          delays.set(key, stats)
+        }
+        stats.add(envelope)
+      }
       return true
     })
     clearInterval(timer)
@@ -106,6 +123,8 @@ class Display {
   readonly #tty: boolean
   #drawn = 0
   #status: string | undefined
+  /** Per topic, delay and loss of enveloped messages (empty when none has an envelope). */
+  delays: ReadonlyMap<string, EnvelopeStats> = new Map()
 
   constructor(io: CliIo, title: string, intervalS: number) {
     this.#io = io
@@ -134,6 +153,8 @@ class Display {
       name,
       total: rate.total,
       recent: rate.roll(),
+      delay: this.delays.get(name)?.roll(),
+      lost: this.delays.get(name)?.lost,
     }))
     const width = Math.max(5, ...rows.map((r) => r.name.length))
     if (!this.#tty) {
@@ -142,18 +163,22 @@ class Display {
       for (const r of rows) {
         const rate = fixed(r.recent.messages / seconds, 1)
         this.#io.stdout.write(
-          `${time}  ${r.name.padEnd(width)}  rate=${rate}/s  ${sizeAndJitter(r.recent)}  total=${r.total.messages}\n`,
+          `${time}  ${r.name.padEnd(width)}  rate=${rate}/s  ${sizeAndJitter(r.recent)}  total=${r.total.messages}${delayAndLoss(r.delay, r.lost)}\n`,
         )
       }
       return
     }
+    const enveloped = this.delays.size > 0
     const lines = [
       this.#heading(),
-      `${'topic'.padEnd(width)}  ${'rate/s'.padStart(9)}  ${'mean size'.padStart(11)}  ${'jitter ms'.padStart(9)}  ${'total'.padStart(9)}`,
+      `${'topic'.padEnd(width)}  ${'rate/s'.padStart(9)}  ${'mean size'.padStart(11)}  ${'jitter ms'.padStart(9)}  ${'total'.padStart(9)}${enveloped ? `  ${'delay ms'.padStart(9)}  ${'lost'.padStart(7)}` : ''}`,
     ]
     for (const r of rows) {
+      const delayColumns = enveloped
+        ? `  ${(r.delay && r.delay.count > 0 ? fixed(r.delay.mean, 2) : '-').padStart(9)}  ${(r.lost === undefined ? '-' : String(r.lost)).padStart(7)}`
+        : ''
       lines.push(
-        `${r.name.padEnd(width)}  ${fixed(r.recent.messages / seconds, 1).padStart(9)}  ${(r.recent.messages === 0 ? '-' : `${Math.round(r.recent.meanSize)} B`).padStart(11)}  ${(r.recent.intervals.count < 2 ? '-' : fixed(r.recent.intervals.stddev, 2)).padStart(9)}  ${String(r.total.messages).padStart(9)}`,
+        `${r.name.padEnd(width)}  ${fixed(r.recent.messages / seconds, 1).padStart(9)}  ${(r.recent.messages === 0 ? '-' : `${Math.round(r.recent.meanSize)} B`).padStart(11)}  ${(r.recent.intervals.count < 2 ? '-' : fixed(r.recent.intervals.stddev, 2)).padStart(9)}  ${String(r.total.messages).padStart(9)}${delayColumns}`,
       )
     }
     if (rows.length === 0) lines.push('waiting for messages...')
@@ -167,7 +192,7 @@ class Display {
     for (const [name, rate] of topics) {
       const t = rate.total
       lines.push(
-        `${name.padEnd(width)}  count=${t.messages}  rate=${fixed(t.arrivalRate, 1)}/s  ${sizeAndJitter(t)}`,
+        `${name.padEnd(width)}  count=${t.messages}  rate=${fixed(t.arrivalRate, 1)}/s  ${sizeAndJitter(t)}${delayAndLoss(this.delays.get(name)?.total, this.delays.get(name)?.lost)}`,
       )
     }
     // On a terminal the ^C echo sits on the current line; start below it.
@@ -185,6 +210,13 @@ class Display {
     this.#io.stdout.write(`${up}${lines.map((l) => fitWidth(l, columns)).join('\n')}\n`)
     this.#drawn = lines.length
   }
+}
+
+/** `  delay=1.23ms  lost=0` for a topic with enveloped messages; nothing otherwise. */
+function delayAndLoss(delay: RunningStats | undefined, lost: number | undefined): string {
+  if (lost === undefined) return ''
+  const mean = delay && delay.count > 0 ? `${fixed(delay.mean, 2)}ms` : '-'
+  return `  delay=${mean}  lost=${lost}`
 }
 
 function sizeAndJitter(w: Window): string {

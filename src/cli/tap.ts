@@ -2,6 +2,7 @@ import { isTopicBytes, TopicMatcher } from '../shared/topics'
 import { endpointArgument, integerOption, subscriptionArguments } from './args'
 import { defineCommand } from './command'
 import { toolCurve } from './curve-env'
+import { type EnvelopeReading, EnvelopeView } from './envelope-view'
 import { clock, previewPayload } from './format'
 import { CLI_EXIT, note } from './io'
 import { openSubscriber, receiveUntil } from './subscribe'
@@ -20,6 +21,10 @@ libzmq matches subscriptions by prefix, so camera.cmd also delivers camera.cmdx.
 a message marked "prefix-only match; the container drops it", since the container matches
 exactly; --exact leaves them out, as the container would. Messages the container would drop for
 their frames or topic are shown and marked too.
+
+A message with an envelope (a third frame, from a PUB with ZMQ_PUB_ENVELOPE=true) shows its
+sequence number, its delay (send time to now, across two clocks) and the messages lost before it
+on that topic from that publisher.
 
 Options:
   --count N    stop after N messages (0 or missing: until Ctrl-C)
@@ -66,10 +71,18 @@ export const tap = defineCommand({
 
     let shown = 0
     let skipped = 0
+    const envelopes = new EnvelopeView()
     await receiveUntil(subscription, io.signal, (frames) => {
       const [topicFrame = Buffer.alloc(0), ...rest] = frames
-      const payload = rest.length === 1 ? (rest[0] as Buffer) : Buffer.concat(rest)
       const validTopic = isTopicBytes(topicFrame)
+      const envelope = validTopic
+        ? envelopes.read(topicFrame.toString('latin1'), frames)
+        : undefined
+      const payload = envelope
+        ? (rest[0] as Buffer)
+        : rest.length === 1
+          ? (rest[0] as Buffer)
+          : Buffer.concat(rest)
       const matched = !matcher || (validTopic && matcher.matches(topicFrame.toString('latin1')))
       if (values.exact && !matched) {
         skipped++
@@ -80,7 +93,8 @@ export const tap = defineCommand({
         io.stdout.write(payload)
       } else {
         const notes: string[] = []
-        if (frames.length !== 2)
+        if (envelope) notes.push(...envelopeNotes(envelope))
+        else if (frames.length !== 2)
           notes.push(`${frames.length} frames; the container drops it (bad_frames)`)
         if (!validTopic) notes.push('invalid topic; the container drops it (invalid_topic)')
         else if (!matched) notes.push('prefix-only match; the container drops it (unsubscribed)')
@@ -92,6 +106,14 @@ export const tap = defineCommand({
     return CLI_EXIT.OK
   },
 })
+
+function envelopeNotes(e: EnvelopeReading): string[] {
+  const notes = [`seq ${e.seq}, delay ${e.delayMs.toFixed(1)} ms, publisher ${e.publisher}`]
+  if (e.lost > 0) notes.push(`${e.lost} lost before it`)
+  if (e.restart) notes.push('publisher restarted')
+  if (e.duplicate) notes.push('duplicate; an enveloped SUB drops it')
+  return notes
+}
 
 function formatMessage(
   at: number,

@@ -1,5 +1,10 @@
 import { collectDefaultMetrics, Registry } from 'prom-client'
-import { DROP_REASONS, DURATION_BUCKETS, SOCKET_EVENTS } from '../shared/shared-state'
+import {
+  DROP_REASONS,
+  DURATION_BUCKETS,
+  type Histogram,
+  SOCKET_EVENTS,
+} from '../shared/shared-state'
 import type { Supervisor } from './supervisor'
 
 type Labels = Record<string, string>
@@ -50,6 +55,18 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
           value: read(slot),
         }))
   const publishers = () => supervisor.publishers?.stats() ?? []
+  type Slot = ReturnType<typeof slots>[number]
+  const perSubscription =
+    (read: (slot: Slot) => number[], wanted: (socket: Slot['socket']) => boolean) => () =>
+      slots()
+        .filter((slot) => slot.socket.kind === 'sub' && wanted(slot.socket))
+        .flatMap((slot) => {
+          const values = read(slot)
+          return slot.socket.topics.map((topic, i) => ({
+            labels: { socket: slot.socket.name, topic },
+            value: values[i] ?? 0,
+          }))
+        })
 
   const metrics = [
     collector('zc_build_info', 'Version of zmq-container and of Node.js.', 'gauge', () => [
@@ -99,24 +116,50 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
       'Time from receive to handler completion.',
       'histogram',
       () =>
-        slots().flatMap((slot) => {
-          const labels = { socket: slot.socket.name, class: slot.socket.latencyClass }
-          const h = slot.counters.durationHistogram()
-          return [
-            ...DURATION_BUCKETS.map((le, i) => ({
-              metricName: 'zc_handler_duration_seconds_bucket',
-              labels: { ...labels, le: String(le) },
-              value: h.buckets[i] ?? 0,
-            })),
-            {
-              metricName: 'zc_handler_duration_seconds_bucket',
-              labels: { ...labels, le: '+Inf' },
-              value: h.count,
-            },
-            { metricName: 'zc_handler_duration_seconds_sum', labels, value: h.sumSeconds },
-            { metricName: 'zc_handler_duration_seconds_count', labels, value: h.count },
-          ]
-        }),
+        slots().flatMap((slot) =>
+          histogramSamples('zc_handler_duration_seconds', slot, slot.counters.durationHistogram()),
+        ),
+    ),
+    collector(
+      'zc_message_age_seconds',
+      'ZMQ_SUB_ENVELOPE: time from the envelope send time (sender wall clock) to handler start.',
+      'histogram',
+      () =>
+        slots()
+          .filter((slot) => slot.socket.envelope)
+          .flatMap((slot) =>
+            histogramSamples('zc_message_age_seconds', slot, slot.counters.ageHistogram()),
+          ),
+    ),
+    collector(
+      'zc_messages_lost_total',
+      'ZMQ_SUB_ENVELOPE: messages that never arrived (gaps in a publisher sequence), by subscription.',
+      'counter',
+      perSubscription(
+        (slot) => slot.counters.lostBySubscription(),
+        (s) => s.envelope === true,
+      ),
+    ),
+    collector(
+      'zc_deadline_missed_total',
+      'ZMQ_SUB_DEADLINE_MS: subscriptions silent past their deadline, one per episode.',
+      'counter',
+      perSubscription(
+        (slot) => slot.counters.deadlineMissedBySubscription(),
+        (s) => s.deadlineMs !== undefined,
+      ),
+    ),
+    collector(
+      'zc_messages_unenveloped_total',
+      'ZMQ_SUB_ENVELOPE: 2-frame messages (a sender without the envelope), handled as usual.',
+      'counter',
+      perSlot((s) => s.counters.get('unenveloped'), 'sub'),
+    ),
+    collector(
+      'zc_publisher_restarts_total',
+      'ZMQ_SUB_ENVELOPE: restarts of a publisher seen (a new epoch), not counted as loss.',
+      'counter',
+      perSlot((s) => s.counters.get('publisherRestarts'), 'sub'),
     ),
     collector(
       'zc_publish_rejected_total',
@@ -237,4 +280,23 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
   for (const m of metrics)
     registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0])
   return registry
+}
+
+/** Prometheus histogram samples (`_bucket` per `le`, `_sum`, `_count`) of one socket. */
+function histogramSamples(
+  name: string,
+  slot: { socket: { name: string; latencyClass: string } },
+  h: Histogram,
+): Sample[] {
+  const labels = { socket: slot.socket.name, class: slot.socket.latencyClass }
+  return [
+    ...DURATION_BUCKETS.map((le, i) => ({
+      metricName: `${name}_bucket`,
+      labels: { ...labels, le: String(le) },
+      value: h.buckets[i] ?? 0,
+    })),
+    { metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: h.count },
+    { metricName: `${name}_sum`, labels, value: h.sumSeconds },
+    { metricName: `${name}_count`, labels, value: h.count },
+  ]
 }

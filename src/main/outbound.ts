@@ -1,9 +1,11 @@
 import type { XPublisher } from 'zeromq'
 import type { ChurnLog } from '../shared/churn-log'
 import type { SocketSpec } from '../shared/config'
+import type { EnvelopeStamper } from '../shared/envelope'
 import type { Payload } from '../shared/service'
 import type { SocketEvent } from '../shared/shared-state'
 import type { Monitor } from '../shared/zmq/socket-monitor'
+import type { LatestValues } from './latest-value'
 
 /**
  * One PUB socket's state, shared by publishers.ts (routing, sending, the backlog) and
@@ -53,6 +55,9 @@ export interface Outbound {
   readonly churn: ChurnLog
   /** Wakes a start-up wait for subscribers. */
   onSubscribers: (() => void) | undefined
+  /** Issue 16: `_ENVELOPE` (the third frame) and `_LATEST_TOPICS` (resent to new subscribers). */
+  readonly stamper: EnvelopeStamper | undefined
+  readonly latest: LatestValues<Outgoing>
 }
 
 export interface Outgoing {
@@ -60,6 +65,8 @@ export interface Outgoing {
   readonly payload: Payload
   /** The metric label: the declared topic, or `other`. */
   readonly label: string
+  /** The envelope frame, stamped once at publish() (a send retried after EBUSY keeps it). */
+  readonly envelope: Buffer | undefined
 }
 
 /** What /metrics shows of one PUB socket. */

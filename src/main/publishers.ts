@@ -1,6 +1,7 @@
 import { XPublisher } from 'zeromq'
 import { ChurnLog } from '../shared/churn-log'
 import type { Config, SocketSpec } from '../shared/config'
+import { EnvelopeStamper } from '../shared/envelope'
 import { errorCode, ZcError } from '../shared/errors'
 import { type Logger, LogThrottle, reportHeldBack } from '../shared/logger'
 import type { Payload, PublishOptions } from '../shared/service'
@@ -8,6 +9,7 @@ import { SOCKET_EVENTS, type SocketEvent } from '../shared/shared-state'
 import { validateTopic } from '../shared/topics'
 import { attach, createSocket, socketOptions } from '../shared/zmq/attach'
 import { monitorSocket } from '../shared/zmq/socket-monitor'
+import { LatestValues } from './latest-value'
 import { OTHER_TOPIC, type Outbound, type Outgoing, type PublisherStats, statsOf } from './outbound'
 import { attachedTo, waitForSubscribers, watchSubscriptions } from './subscriptions'
 
@@ -77,13 +79,25 @@ export class Publishers {
       monitor: undefined,
       churn: new ChurnLog(log),
       onSubscribers: undefined,
+      // The identity: name and configured endpoints, so two PUBs of one host that feed one SUB
+      // differ (their binds cannot be equal), and a restarted one is recognized.
+      stamper: spec.envelope
+        ? new EnvelopeStamper(
+            `${spec.name} ${spec.endpoints.map((e) => `${e.action} ${e.address}`).join(',')}`,
+          )
+        : undefined,
+      latest: new LatestValues(spec.latestTopics ?? []),
     }
     this.#outbound.set(spec.name, out)
     if (this.#config.monitor)
       out.monitor = monitorSocket(socket, log, { count: (kind) => out.events[kind]++ })
     out.endpoints = await attach(socket, spec)
     for (const t of spec.topics) this.#byTopic.set(t, out)
-    void watchSubscriptions(out, log)
+    // Latest value: a new subscriber gets the last message of its topics at once.
+    void watchSubscriptions(out, log, (prefix) => {
+      if (!this.#closed)
+        for (const message of out.latest.forSubscription(prefix)) this.#enqueue(out, message)
+    })
     log.info(
       {
         endpoints: spec.endpoints.map((e, i) => `${e.action} ${out.endpoints[i]}`),
@@ -121,17 +135,23 @@ export class Publishers {
       topic,
       payload,
       label: this.#byTopic.get(topic) === out ? topic : OTHER_TOPIC,
+      envelope: out.stamper?.next(topic),
     }
-    // Order is kept: once anything waits in the backlog, new messages wait behind it.
-    if (out.backlog.length > 0 || !this.#trySend(out, message)) {
-      if (out.backlog.length === 0) this.#scheduleFlush(out)
-      out.backlog.push(message)
-    }
+    out.latest.remember(topic, message)
+    this.#enqueue(out, message)
     if (!this.#firstPublish.has(topic)) {
       this.#firstPublish.add(topic)
       this.#log.info({ socket: out.spec.name, topic, bytes: payload.length }, 'publishing')
     }
     return true
+  }
+
+  #enqueue(out: Outbound, message: Outgoing): void {
+    // Order is kept: once anything waits in the backlog, new messages wait behind it.
+    if (out.backlog.length > 0 || !this.#trySend(out, message)) {
+      if (out.backlog.length === 0) this.#scheduleFlush(out)
+      out.backlog.push(message)
+    }
   }
 
   /**
@@ -142,7 +162,10 @@ export class Publishers {
   #trySend(out: Outbound, message: Outgoing): boolean {
     out.inFlight++
     try {
-      out.socket.send([message.topic, message.payload]).then(
+      const frames = message.envelope
+        ? [message.topic, message.payload, message.envelope]
+        : [message.topic, message.payload]
+      out.socket.send(frames).then(
         () => {
           out.inFlight--
           out.publishedByTopic.set(

@@ -37,6 +37,9 @@ export function readinessOf(input: ProbeInput): Readiness {
     if (started && slot.state !== 'up') reasons.push(`receive worker ${name} is ${slot.state}`)
     if (slot.socket.kind === 'sub' && slot.counters.monitored && slot.counters.peers === 0)
       (config.readyRequiresPeers ? reasons : degraded).push(`socket ${name} has no connected peer`)
+    // Issue 16 (opt-in): a subscription silent past its deadline.
+    if (config.readyOnDeadline && slot.counters.deadlinesMissing > 0)
+      degraded.push(`socket ${name} has a topic silent past its deadline`)
     if (config.readyOnLatency) {
       const p99 = input.latency.p99(name)
       const budget = LATENCY_BUDGET_MS[slot.socket.latencyClass] / 1000

@@ -7,8 +7,15 @@ import type { Outbound } from './outbound'
  * and the basis of the subscriber gate (`_MIN_SUBSCRIBERS`).
  */
 
-/** Reads subscription frames (`\x01topic` / `\x00topic`) until the socket closes. */
-export async function watchSubscriptions(out: Outbound, log: Logger): Promise<void> {
+/**
+ * Reads subscription frames (`\x01topic` / `\x00topic`) until the socket closes. `subscribed`
+ * hears each new subscription (the latest-value resend).
+ */
+export async function watchSubscriptions(
+  out: Outbound,
+  log: Logger,
+  subscribed?: (prefix: string) => void,
+): Promise<void> {
   for (;;) {
     let frames: Buffer[]
     try {
@@ -31,6 +38,7 @@ export async function watchSubscriptions(out: Outbound, log: Logger): Promise<vo
         attached ? 'subscriber attached' : 'subscriber detached',
       )
     out.onSubscribers?.()
+    if (attached) subscribed?.(prefix)
   }
 }
 

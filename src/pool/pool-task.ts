@@ -1,4 +1,5 @@
 import type { LogFormat, LogLevel, SocketSpec } from '../shared/config'
+import type { EnvelopeFields } from '../shared/envelope'
 import { createLogger, type Logger } from '../shared/logger'
 import { type Handler, type HandlerContext, handlerFor, loadService } from '../shared/service'
 import { validateTopic } from '../shared/topics'
@@ -11,6 +12,8 @@ export interface PoolTask {
   readonly payload: Uint8Array
   /** Receive time as epoch milliseconds: `performance.now()` differs between threads. */
   readonly receivedAtEpochMs: number
+  /** ZMQ_SUB_ENVELOPE: seq, sentAt and publisher for the handler (undefined without). */
+  readonly envelope?: EnvelopeFields | undefined
 }
 
 export interface PoolResult {
@@ -78,6 +81,7 @@ export async function runPoolTask(task: PoolTask, data: PoolWorkerData): Promise
         socket: data.socket.name,
         latencyClass: data.socket.latencyClass,
         receivedAt: task.receivedAtEpochMs - performance.timeOrigin,
+        ...task.envelope,
       },
       ctx,
     )

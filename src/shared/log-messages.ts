@@ -41,6 +41,11 @@ export const LOG_MESSAGES = {
   workerOutOfMemory: { msg: 'receive worker out of memory; stopping', levels: ['error'] },
   restartLimitReached: { msg: 'restart limit reached', levels: ['error'] },
   latencyBudgetExceeded: { msg: 'latency budget exceeded', levels: ['warn'] },
+  // Issue 16: an `_ENVELOPE` SUB's sequence, and `_DEADLINE_MS`.
+  messagesLost: { msg: 'messages lost', levels: ['warn'] },
+  publisherRestarted: { msg: 'publisher restarted', levels: ['info'] },
+  deadlineMissed: { msg: 'deadline missed', levels: ['warn'] },
+  deadlineRecovered: { msg: 'deadline recovered', levels: ['info'] },
   httpListening: { msg: 'http listening', levels: ['info'] },
   subscriberWaitTimedOut: {
     msg: 'subscriber wait timed out; not ready until they attach',

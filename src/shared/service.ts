@@ -15,6 +15,14 @@ export interface Message {
   readonly latencyClass: LatencyClass
   /** `performance.now()` in the receiving thread when the frames arrived. */
   readonly receivedAt: number
+  /**
+   * With ZMQ_SUB_ENVELOPE and an enveloped sender (undefined otherwise): the message's sequence
+   * number on its topic from its publisher (from 1), its send time (ms since the Unix epoch, wall
+   * clock of the sender, with sub-millisecond fraction), and the publisher (`<source>-<epoch>`, hex).
+   */
+  readonly seq?: number
+  readonly sentAt?: number
+  readonly publisher?: string
 }
 
 export type Payload = Buffer | Uint8Array | string

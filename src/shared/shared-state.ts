@@ -19,6 +19,9 @@ export const DROP_REASONS = [
   'shutdown',
   // Received but not finished when its worker died (crashed, ran out of memory, was terminated).
   'worker_failed',
+  // ZMQ_SUB_ENVELOPE: a sequence number this socket already had from that publisher on that topic
+  // (a latest-value resend to a new subscriber reaches the others too, or a replay).
+  'duplicate',
 ] as const
 export type DropReason = (typeof DROP_REASONS)[number]
 
@@ -61,7 +64,7 @@ export const WorkerState = {
 export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState]
 
 // Int32 flags first, then 64-bit counters (8-byte aligned).
-const FLAG = { state: 0, stop: 1, peers: 2, monitor: 3, monitored: 4 } as const
+const FLAG = { state: 0, stop: 1, peers: 2, monitor: 3, monitored: 4, deadlines: 5 } as const
 const FLAG_BYTES = 32
 const COUNTS = [
   'received',
@@ -75,13 +78,26 @@ const COUNTS = [
   'lastTickMs',
   'durationSumUs',
   'durationCount',
+  // ZMQ_SUB_ENVELOPE: 2-frame messages (handled as usual, the sender has no envelope), publisher
+  // restarts seen (new epoch of a known source), and the age histogram's sum and count.
+  'unenveloped',
+  'publisherRestarts',
+  'ageSumUs',
+  'ageCount',
   ...DROP_REASONS,
   ...SOCKET_EVENTS.map((e) => `event:${e}` as const),
   ...DURATION_BUCKETS.map((_, i) => `bucket:${i}` as const),
+  ...DURATION_BUCKETS.map((_, i) => `age:${i}` as const),
 ] as const
 type CountName = (typeof COUNTS)[number]
 const SLOT = Object.fromEntries(COUNTS.map((name, i) => [name, i])) as Record<CountName, number>
 const FIRST_BUCKET = SLOT['bucket:0'] as number
+const FIRST_AGE_BUCKET = SLOT['age:0'] as number
+/** Per subscription: received, lost (sequence gaps), deadlines missed. */
+const PER_SUBSCRIPTION = 3
+const SUB_RECEIVED = 0
+const SUB_LOST = 1
+const SUB_DEADLINE = 2
 
 export interface CounterSnapshot {
   received: number
@@ -95,20 +111,29 @@ export interface CounterSnapshot {
 
 const FIXED_BYTES = FLAG_BYTES + 8 * COUNTS.length
 
+/** Cumulative bucket counts over DURATION_BUCKETS, their sum and count. */
+export interface Histogram {
+  buckets: number[]
+  sumSeconds: number
+  count: number
+}
+
 export class SocketCounters {
   readonly buffer: SharedArrayBuffer
   readonly #flags: Int32Array
   readonly #counts: BigUint64Array
   /**
-   * Messages received per subscription (the socket's `topics`, in order), after the topic
-   * checks: one slot each, after the fixed counters. The worker finds the slot count from the
-   * buffer's size, so no message announces it.
+   * Per subscription (the socket's `topics`, in order), after the fixed counters: messages
+   * received after the topic checks, messages lost (envelope sequence gaps), deadlines missed.
+   * The worker finds the subscription count from the buffer's size, so no message announces it.
    */
   readonly #bySubscription: BigUint64Array
+  readonly #subscriptions: number
 
   /** `subscriptions`: how many per-subscription slots a new buffer gets (a SUB's topic count). */
   constructor(buffer?: SharedArrayBuffer, subscriptions = 0) {
-    this.buffer = buffer ?? new SharedArrayBuffer(FIXED_BYTES + 8 * subscriptions)
+    this.buffer =
+      buffer ?? new SharedArrayBuffer(FIXED_BYTES + 8 * PER_SUBSCRIPTION * subscriptions)
     this.#flags = new Int32Array(this.buffer, 0, FLAG_BYTES / 4)
     this.#counts = new BigUint64Array(this.buffer, FLAG_BYTES, COUNTS.length)
     this.#bySubscription = new BigUint64Array(
@@ -116,18 +141,46 @@ export class SocketCounters {
       FIXED_BYTES,
       (this.buffer.byteLength - FIXED_BYTES) / 8,
     )
+    this.#subscriptions = Math.floor(this.#bySubscription.length / PER_SUBSCRIPTION)
+  }
+
+  #addAt(index: number, field: number, by: bigint): void {
+    if (index < this.#subscriptions)
+      Atomics.add(this.#bySubscription, index * PER_SUBSCRIPTION + field, by)
+  }
+
+  #column(field: number): number[] {
+    return Array.from({ length: this.#subscriptions }, (_, i) =>
+      Number(Atomics.load(this.#bySubscription, i * PER_SUBSCRIPTION + field)),
+    )
   }
 
   /** One message received for the subscription at `index` of the socket's topics. */
   addForSubscription(index: number): void {
-    if (index < this.#bySubscription.length) Atomics.add(this.#bySubscription, index, 1n)
+    this.#addAt(index, SUB_RECEIVED, 1n)
   }
 
   /** Received per subscription, in the order of the socket's topics. */
   receivedBySubscription(): number[] {
-    return Array.from({ length: this.#bySubscription.length }, (_, i) =>
-      Number(Atomics.load(this.#bySubscription, i)),
-    )
+    return this.#column(SUB_RECEIVED)
+  }
+
+  /** Messages of a subscription that never arrived (gaps in the envelope's sequence). */
+  addLost(index: number, count: number): void {
+    this.#addAt(index, SUB_LOST, BigInt(count))
+  }
+
+  lostBySubscription(): number[] {
+    return this.#column(SUB_LOST)
+  }
+
+  /** A subscription went silent past its deadline (one per episode). */
+  addDeadlineMissed(index: number): void {
+    this.#addAt(index, SUB_DEADLINE, 1n)
+  }
+
+  deadlineMissedBySubscription(): number[] {
+    return this.#column(SUB_DEADLINE)
   }
 
   add(name: CountName, by = 1n): void {
@@ -194,32 +247,56 @@ export class SocketCounters {
     }
   }
 
+  /** Subscriptions past their `_DEADLINE_MS` now (the worker adds 1 on a miss, -1 on recovery). */
+  get deadlinesMissing(): number {
+    return Atomics.load(this.#flags, FLAG.deadlines)
+  }
+
+  addDeadlinesMissing(delta: number): void {
+    Atomics.add(this.#flags, FLAG.deadlines, delta)
+  }
+
   event(kind: SocketEvent): void {
     this.add(`event:${kind}`)
   }
 
   /** Records one handler run: histogram bucket, sum, count. */
   observeDuration(seconds: number): void {
+    this.#observe(FIRST_BUCKET, 'durationSumUs', 'durationCount', seconds)
+  }
+
+  /** Records one message's age (envelope send time to handler start). */
+  observeAge(seconds: number): void {
+    this.#observe(FIRST_AGE_BUCKET, 'ageSumUs', 'ageCount', seconds)
+  }
+
+  #observe(first: number, sum: CountName, count: CountName, seconds: number): void {
     let i = 0
     while (i < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[i] as number)) i++
-    if (i < DURATION_BUCKETS.length) Atomics.add(this.#counts, FIRST_BUCKET + i, 1n)
-    Atomics.add(this.#counts, SLOT.durationSumUs as number, BigInt(Math.round(seconds * 1e6)))
-    Atomics.add(this.#counts, SLOT.durationCount as number, 1n)
+    if (i < DURATION_BUCKETS.length) Atomics.add(this.#counts, first + i, 1n)
+    // A sender's clock ahead of ours gives a negative age: counted in the lowest bucket, sum 0.
+    Atomics.add(this.#counts, SLOT[sum] as number, BigInt(Math.max(0, Math.round(seconds * 1e6))))
+    Atomics.add(this.#counts, SLOT[count] as number, 1n)
   }
 
   /** Cumulative bucket counts (Prometheus `le` semantics), then +Inf = count. */
-  durationHistogram(): { buckets: number[]; sumSeconds: number; count: number } {
+  durationHistogram(): Histogram {
+    return this.#histogram(FIRST_BUCKET, 'durationSumUs', 'durationCount')
+  }
+
+  /** The age histogram (ZMQ_SUB_ENVELOPE), like durationHistogram. */
+  ageHistogram(): Histogram {
+    return this.#histogram(FIRST_AGE_BUCKET, 'ageSumUs', 'ageCount')
+  }
+
+  #histogram(first: number, sum: CountName, count: CountName): Histogram {
     const buckets: number[] = []
     let running = 0
     for (let i = 0; i < DURATION_BUCKETS.length; i++) {
-      running += Number(Atomics.load(this.#counts, FIRST_BUCKET + i))
+      running += Number(Atomics.load(this.#counts, first + i))
       buckets.push(running)
     }
-    return {
-      buckets,
-      sumSeconds: this.get('durationSumUs') / 1e6,
-      count: this.get('durationCount'),
-    }
+    return { buckets, sumSeconds: this.get(sum) / 1e6, count: this.get(count) }
   }
 
   /** The worker's event loop ticks this; /livez reads it. */
@@ -238,6 +315,7 @@ export class SocketCounters {
     Atomics.store(this.#flags, FLAG.peers, 0)
     Atomics.store(this.#flags, FLAG.monitor, 0)
     Atomics.store(this.#flags, FLAG.monitored, 0)
+    Atomics.store(this.#flags, FLAG.deadlines, 0)
   }
 
   snapshot(): CounterSnapshot {

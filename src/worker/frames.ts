@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer'
+import { decodeEnvelope, type Envelope } from '../shared/envelope'
 import type { DropReason } from '../shared/shared-state'
 import { isTopicBytes, type TopicMatcher } from '../shared/topics'
 
@@ -10,6 +11,8 @@ export type FrameVerdict =
       readonly payload: Buffer
       /** The index of the subscription that took it, for the per-subscription counts. */
       readonly subscription: number
+      /** The third frame, on a socket with ZMQ_SUB_ENVELOPE (undefined for a 2-frame message). */
+      readonly envelope: Envelope | undefined
     }
   | {
       readonly ok: false
@@ -22,11 +25,31 @@ export type FrameVerdict =
  * (checked on the raw bytes, so hostile input is never decoded), and a topic this socket
  * subscribed to exactly (ZeroMQ only matched a prefix). Pure, and never throws.
  * Details for the log are built lazily: only lines the throttle lets through pay for them.
+ * With `envelope`, `[topic, payload, envelope]` is accepted too (see shared/envelope.ts).
  */
-export function classifyFrames(frames: readonly Buffer[], matcher: TopicMatcher): FrameVerdict {
-  if (frames.length !== 2)
-    return { ok: false, reason: 'bad_frames', details: () => ({ frames: frames.length }) }
-  const [topicFrame, payload] = frames as [Buffer, Buffer]
+export function classifyFrames(
+  frames: readonly Buffer[],
+  matcher: TopicMatcher,
+  envelope = false,
+): FrameVerdict {
+  if (frames.length !== 2 && !(envelope && frames.length === 3))
+    return {
+      ok: false,
+      reason: 'bad_frames',
+      details: () => ({
+        frames: frames.length,
+        // The commonest cause: an enveloped publisher, read by a socket without the envelope.
+        ...(frames.length === 3
+          ? { hint: 'set _ENVELOPE=true on this SUB to read a 3rd frame' }
+          : {}),
+      }),
+    }
+  const [topicFrame, payload, envelopeFrame] = frames as [Buffer, Buffer, Buffer | undefined]
+  const decoded = envelopeFrame === undefined ? undefined : decodeEnvelope(envelopeFrame)
+  if (decoded !== undefined && 'invalid' in decoded) {
+    const problem = decoded.invalid
+    return { ok: false, reason: 'bad_frames', details: () => ({ frames: 3, problem }) }
+  }
   if (!isTopicBytes(topicFrame)) {
     return {
       ok: false,
@@ -41,5 +64,5 @@ export function classifyFrames(frames: readonly Buffer[], matcher: TopicMatcher)
   const topic = topicFrame.toString('latin1')
   const subscription = matcher.indexOf(topic)
   if (subscription === -1) return { ok: false, reason: 'unsubscribed', details: () => ({ topic }) }
-  return { ok: true, topic, payload, subscription }
+  return { ok: true, topic, payload, subscription, envelope: decoded }
 }

@@ -1,6 +1,7 @@
 import { Piscina } from 'piscina'
 import type { PoolResult, PoolTask, PoolWorkerData } from '../pool/pool-task'
 import type { PoolConfig } from '../shared/config'
+import type { EnvelopeFields } from '../shared/envelope'
 import { threadEntry } from '../shared/paths'
 
 const POOL_ENTRY = threadEntry('pool-task')
@@ -10,6 +11,9 @@ export interface PoolItem {
   readonly payload: Buffer
   /** `performance.now()` in the receive thread, for the latency histogram. */
   readonly receivedAt: number
+  /** ZMQ_SUB_ENVELOPE: what the handler sees of the envelope, and the age at receive (s). */
+  readonly envelope?: EnvelopeFields
+  readonly ageSeconds?: number
 }
 
 /**
@@ -20,7 +24,12 @@ export interface PoolItem {
 export function poolTask(item: PoolItem): PoolTask {
   const payload = new Uint8Array(item.payload.byteLength)
   payload.set(item.payload)
-  return { topic: item.topic, payload, receivedAtEpochMs: performance.timeOrigin + item.receivedAt }
+  return {
+    topic: item.topic,
+    payload,
+    receivedAtEpochMs: performance.timeOrigin + item.receivedAt,
+    envelope: item.envelope,
+  }
 }
 
 export interface PoolCallbacks {

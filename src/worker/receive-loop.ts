@@ -9,6 +9,7 @@ import type { Handler, HandlerContext, ReplyHandler } from '../shared/service'
 import { type DropReason, type SocketCounters, WorkerState } from '../shared/shared-state'
 import type { TopicMatcher } from '../shared/topics'
 import { isPayloadDecodeError } from '../shared/typed-topics'
+import { EnvelopeInbound } from './envelope-inbound'
 import { classifyFrames } from './frames'
 import { PoolDispatcher } from './pool-dispatch'
 import type { RecordCapture } from './record-capture'
@@ -37,6 +38,8 @@ export class ReceiveLoop {
   readonly #throttle: LogThrottle
   readonly #budgetSeconds: number
   #pool: PoolDispatcher | undefined
+  /** Issue 16: envelope (loss, duplicates, age) and deadline, when the socket has either. */
+  readonly #inbound: EnvelopeInbound | undefined
 
   constructor(options: ReceiveLoopOptions) {
     this.#options = options
@@ -45,6 +48,10 @@ export class ReceiveLoop {
     this.#log = options.log
     this.#throttle = new LogThrottle({ flush: reportHeldBack(options.log) })
     this.#budgetSeconds = LATENCY_BUDGET_MS[options.init.socket.latencyClass] / 1000
+    const { socket } = options.init
+    this.#inbound = EnvelopeInbound.wanted(socket)
+      ? new EnvelopeInbound(socket, this.#counters, this.#log, this.#throttle)
+      : undefined
   }
 
   /** Handlers run in a piscina pool from now on; the receive thread only queues. */
@@ -61,17 +68,17 @@ export class ReceiveLoop {
       {
         done: (item, result) => {
           if (result.decodeError !== undefined) {
-            this.#timed(item.receivedAt, item.topic)
+            this.#timed(item.receivedAt, item.topic, item.ageSeconds)
             this.#drop('decode_error', () => ({ topic: item.topic, err: result.decodeError }))
             return
           }
           for (const p of result.publishes) post(this.#port, { type: 'publish', ...p })
           for (const data of result.messages) post(this.#port, { type: 'service', data })
-          this.#timed(item.receivedAt, item.topic)
+          this.#timed(item.receivedAt, item.topic, item.ageSeconds)
           this.#counters.add('handled')
         },
         failed: (item, error) => {
-          this.#timed(item.receivedAt, item.topic)
+          this.#timed(item.receivedAt, item.topic, item.ageSeconds)
           this.#drop(handlerDropReason(error), () => ({ topic: item.topic, err: error }))
         },
         dropped: (item, reason) =>
@@ -90,6 +97,8 @@ export class ReceiveLoop {
   }
 
   async closePool(): Promise<void> {
+    // The deadline watch's timer too: nothing is received any more (it is unref'd anyway).
+    this.#inbound?.close()
     await this.#pool?.close()
   }
 
@@ -188,48 +197,63 @@ export class ReceiveLoop {
     ctx: HandlerContext,
   ): Promise<void> | undefined {
     const receivedAt = performance.now()
-    const verdict = classifyFrames(frames, matcher)
+    const spec = this.#options.init.socket
+    const verdict = classifyFrames(frames, matcher, spec.envelope === true)
     if (!verdict.ok) return this.#drop(verdict.reason, verdict.details)
     const { topic, payload } = verdict
     // Per-subscription counts for /info: one atomic add (the matcher found the index anyway).
     this.#counters.addForSubscription(verdict.subscription)
+    // Issue 16 hook: sequence (loss, duplicate, restart), age, deadline.
+    const inbound = this.#inbound?.accept(topic, verdict.subscription, verdict.envelope)
+    if (inbound?.duplicate) return this.#drop('duplicate', () => ({ topic }))
+    const ageSeconds = inbound?.ageSeconds ?? 0
     if (this.#pool) {
       // The receive thread only queues: it is back at receive() at once, whatever the handler costs.
-      this.#pool.submit({ topic, payload, receivedAt })
+      this.#pool.submit({ topic, payload, receivedAt, envelope: inbound?.fields, ageSeconds })
       return undefined
     }
-    const spec = this.#options.init.socket
     let result: void | Promise<void>
     try {
       result = handler(
-        { topic, payload, socket: spec.name, latencyClass: spec.latencyClass, receivedAt },
+        {
+          topic,
+          payload,
+          socket: spec.name,
+          latencyClass: spec.latencyClass,
+          receivedAt,
+          ...inbound?.fields,
+        },
         ctx,
       )
     } catch (error) {
-      this.#timed(receivedAt, topic)
+      this.#timed(receivedAt, topic, ageSeconds)
       return this.#drop(handlerDropReason(error), () => ({ topic, err: error }))
     }
     if (typeof (result as Promise<void> | undefined)?.then !== 'function') {
-      this.#timed(receivedAt, topic)
+      this.#timed(receivedAt, topic, ageSeconds)
       this.#counters.add('handled')
       return undefined
     }
     return (result as Promise<void>).then(
       () => {
-        this.#timed(receivedAt, topic)
+        this.#timed(receivedAt, topic, ageSeconds)
         this.#counters.add('handled')
       },
       (error: unknown) => {
-        this.#timed(receivedAt, topic)
+        this.#timed(receivedAt, topic, ageSeconds)
         this.#drop(handlerDropReason(error), () => ({ topic, err: error }))
       },
     )
   }
 
-  /** Time from receive to handler completion: histogram, and the latency class's budget. */
-  #timed(receivedAt: number, topic: string): void {
-    const seconds = (performance.now() - receivedAt) / 1000
-    this.#counters.observeDuration(seconds)
+  /**
+   * Time from receive to handler completion: histogram, and the latency class's budget. With an
+   * envelope the budget is judged on the whole age (`ageSeconds`: send to receive, plus this).
+   */
+  #timed(receivedAt: number, topic: string, ageSeconds = 0): void {
+    const handlerSeconds = (performance.now() - receivedAt) / 1000
+    this.#counters.observeDuration(handlerSeconds)
+    const seconds = handlerSeconds + ageSeconds
     if (seconds <= this.#budgetSeconds) return
     this.#counters.add('overruns')
     const suppressed = this.#throttle.admit('overrun')
@@ -238,6 +262,7 @@ export class ReceiveLoop {
         {
           topic,
           durationMs: Number((seconds * 1000).toFixed(3)),
+          ...(ageSeconds > 0 ? { ageMs: Number((ageSeconds * 1000).toFixed(3)) } : {}),
           budgetMs: this.#budgetSeconds * 1000,
           suppressed,
         },

@@ -82,6 +82,7 @@ function viewOf(source: ContainerSource, config: Config): ContainerView {
       latencyClass: s.latencyClass,
       endpoints: s.endpoints.map((e) => ({ address: e.address, action: e.action })),
       topics: s.topics,
+      envelope: s.envelope === true,
     })),
   }
 }

@@ -20,6 +20,7 @@ export interface TopologyFinding {
     | 'duplicate-bind'
     | 'unsubscribed-topic'
     | 'prefix-matches-nothing'
+    | 'envelope-unread'
   /** The container's label: its file (and compose service). */
   readonly file: string
   readonly variable: string
@@ -36,6 +37,7 @@ export function topologyFindings(topology: Topology): TopologyFinding[] {
     ...missingPublishers(topology),
     ...unsubscribedTopics(topology),
     ...prefixesMatchingNothing(topology),
+    ...envelopesUnread(topology),
   ]
 }
 
@@ -219,6 +221,34 @@ function prefixesMatchingNothing(topology: Topology): TopologyFinding[] {
         ),
       )
     }
+  }
+  return found
+}
+
+/**
+ * An enveloped PUB (`_ENVELOPE=true`) sends three frames; a SUB without `_ENVELOPE` (ours, or a
+ * seed-style peer reading exactly two) drops every one as `bad_frames`. Judged per link, on the
+ * topics the SUB takes from that PUB. Only what the env files say: a live container's /info
+ * does not report the envelope, and a peer outside the set cannot be seen.
+ */
+function envelopesUnread(topology: Topology): TopologyFinding[] {
+  const found: TopologyFinding[] = []
+  for (const link of topology.links) {
+    const ends = pubSub(link)
+    if (ends?.pub.socket.envelope !== true || ends.sub.socket.envelope !== false) continue
+    const matcher = new TopicMatcher(ends.sub.socket.topics)
+    const topics = ends.pub.socket.topics.filter((t) => matcher.matches(t))
+    // A PUB that declares nothing may carry anything the SUB takes.
+    if (ends.pub.socket.topics.length > 0 && topics.length === 0) continue
+    found.push(
+      finding(
+        'warning',
+        'envelope-unread',
+        ends.sub,
+        'ENVELOPE',
+        `reads ${topics.length > 0 ? topics.join(', ') : 'topics'} from ${describeSocket(ends.pub)} (${ends.pub.container.label}, via ${link.address}), which sends the envelope as a third frame: without ${ends.sub.socket.envPrefix}_ENVELOPE=true this socket drops every such message (bad_frames), as a seed-style two-frame subscriber would. Set it, or publish these topics on a PUB without the envelope.`,
+      ),
+    )
   }
   return found
 }

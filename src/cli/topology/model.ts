@@ -13,6 +13,8 @@ export interface SocketView {
   readonly endpoints: ReadonlyArray<{ readonly address: string; readonly action: EndpointAction }>
   /** SUB: subscriptions (exact, or prefix ending in `.`); PUB: declared topics. */
   readonly topics: readonly string[]
+  /** `_ENVELOPE=true` (issue 16); unknown (undefined) for a live container's /info. */
+  readonly envelope?: boolean
 }
 
 export interface ContainerView {

@@ -82,6 +82,8 @@ export function loadConfig(rawEnv: Env = process.env): Config {
         : { port: cleaned.HTTP_PORT as number, host: cleaned.HTTP_HOST as string },
     readyRequiresPeers: cleaned.ZC_READY_REQUIRES_PEERS as boolean,
     readyOnLatency: cleaned.ZC_READY_ON_LATENCY as boolean,
+    // Issue 16: present only when on, so a config without it reads as before.
+    ...(cleaned.ZC_READY_ON_DEADLINE ? { readyOnDeadline: true } : {}),
     livenessStaleMs: cleaned.ZC_LIVENESS_STALE_MS as number,
     curveAllow: cleaned.ZMQ_CURVE_ALLOW as string[] | undefined,
     sendHwm: cleaned.ZMQ_SNDHWM as number,

@@ -13,9 +13,10 @@ import {
   type SocketKind,
   type SocketSpec,
 } from './types'
-import { curveKey, endpointList, integer, MAX_MS, oneOf, topicList } from './validators'
+import { curveKey, endpointList, flag, integer, MAX_MS, oneOf, topicList } from './validators'
 import {
   CURVE_KEYS,
+  NOT_REP_KEYS,
   PUB_ONLY_KEYS,
   SOCKET_KEYS,
   SOCKET_VAR_RE,
@@ -63,10 +64,10 @@ export function findSockets(env: Env, issues: ConfigIssue[]): Candidate[] {
       issues.push({ variable, problem: 'applies to SUB sockets only', example: '' })
       continue
     }
-    if (direction === 'REP' && key === 'TOPICS') {
+    if (direction === 'REP' && NOT_REP_KEYS.has(key)) {
       issues.push({
         variable,
-        problem: 'does not apply: a REP socket answers every request it gets',
+        problem: 'does not apply: a REP socket answers every request it gets, with no topic',
         example: '',
       })
       continue
@@ -170,8 +171,16 @@ export function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
         }),
       ]),
     ),
+    ...(c.kind === 'rep'
+      ? {}
+      : { [`${c.envPrefix}_ENVELOPE`]: flag({ default: false, example: 'true' }) }),
     ...(c.kind === 'sub'
       ? {
+          [`${c.envPrefix}_DEADLINE_MS`]: integer(
+            1,
+            MAX_MS,
+            'ms',
+          )({ default: undefined, example: '3000' }),
           [`${c.envPrefix}_POOL_THREADS`]: integer(0, 256)({ default: 0, example: '2' }),
           [`${c.envPrefix}_POOL_QUEUE`]: integer(1, 1_000_000)({ default: 1000, example: '1000' }),
           [`${c.envPrefix}_POOL_DROP`]: oneOf(['newest', 'oldest'])({
@@ -182,6 +191,10 @@ export function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
       : {}),
     ...(c.kind === 'pub'
       ? {
+          [`${c.envPrefix}_LATEST_TOPICS`]: topicList('pub')({
+            default: undefined,
+            example: 'camera.config',
+          }),
           [`${c.envPrefix}_MIN_SUBSCRIBERS`]: integer(0, 1_000_000)({ default: 0, example: '1' }),
           [`${c.envPrefix}_SUBSCRIBER_TIMEOUT_MS`]: integer(
             0,
@@ -222,7 +235,15 @@ export function socketFrom(
     pool: poolFor(c, cleaned),
     minSubscribers: value<number>('MIN_SUBSCRIBERS') ?? 0,
     subscriberTimeoutMs: value<number>('SUBSCRIBER_TIMEOUT_MS') ?? 0,
+    // Issue 16's keys appear only when set, so a spec without them reads as before.
+    ...(value<boolean>('ENVELOPE') ? { envelope: true } : {}),
+    ...optional('latestTopics', value<string[]>('LATEST_TOPICS')),
+    ...optional('deadlineMs', value<number>('DEADLINE_MS')),
   }
+}
+
+function optional<K extends string, V>(key: K, v: V | undefined): Partial<Record<K, V>> {
+  return v === undefined ? {} : ({ [key]: v } as Record<K, V>)
 }
 
 function poolFor(c: Candidate, cleaned: Record<string, unknown>): PoolConfig | undefined {

@@ -30,6 +30,15 @@ export interface SocketSpec {
   readonly curve: CurveConfig | undefined
   /** SUB: run the handler in a piscina pool instead of the receive thread (undefined: inline). */
   readonly pool: PoolConfig | undefined
+  /**
+   * PUB: every message gets the envelope frame (src/shared/envelope.ts). SUB: 3-frame messages
+   * are accepted and their envelope read (2-frame ones still pass). Optional: absent is off.
+   */
+  readonly envelope?: boolean
+  /** PUB: topics whose last message is sent again when a new subscription for them arrives. */
+  readonly latestTopics?: readonly string[]
+  /** SUB: a subscription silent this long after its first message has missed its deadline. */
+  readonly deadlineMs?: number | undefined
 }
 
 /**
@@ -125,6 +134,8 @@ export interface Config {
   readonly readyRequiresPeers: boolean
   /** /readyz also needs each socket's recent p99 handler time within its class budget. */
   readonly readyOnLatency: boolean
+  /** /readyz lists a SUB with a topic past its `_DEADLINE_MS` under `degraded` (still 200). */
+  readonly readyOnDeadline?: boolean
   /** /livez fails when a worker's event loop has not ticked for this long. */
   readonly livenessStaleMs: number
   /** Client public keys CURVE servers accept; undefined accepts any client (encryption only). */

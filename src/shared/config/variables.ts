@@ -80,6 +80,7 @@ export function tunableSpecs(): Record<string, Spec<unknown>> {
     HTTP_HOST: host({ default: '0.0.0.0', example: '0.0.0.0' }),
     ZC_READY_REQUIRES_PEERS: flag({ default: false, example: 'true' }),
     ZC_READY_ON_LATENCY: flag({ default: false, example: 'true' }),
+    ZC_READY_ON_DEADLINE: flag({ default: false, example: 'true' }),
     ZC_LIVENESS_STALE_MS: atLeastOneMs({ default: 10_000, example: '10000' }),
     ZMQ_CURVE_ALLOW: curveKeyList({ default: undefined, example: '<public key>,<public key>' }),
     ZMQ_SNDHWM: integer(0, INT32_MAX)({ default: 1000, example: '1000' }),
@@ -117,17 +118,25 @@ export const SOCKET_KEYS = [
   'POOL_THREADS',
   'POOL_QUEUE',
   'POOL_DROP',
+  // Issue 16: the envelope frame (PUB and SUB), latest value (PUB), deadline (SUB).
+  'ENVELOPE',
+  'LATEST_TOPICS',
+  'DEADLINE_MS',
   ...CURVE_KEYS,
 ] as const
 export const PUB_ONLY_KEYS: ReadonlySet<string> = new Set([
   'MIN_SUBSCRIBERS',
   'SUBSCRIBER_TIMEOUT_MS',
+  'LATEST_TOPICS',
 ])
 export const SUB_ONLY_KEYS: ReadonlySet<string> = new Set([
   'POOL_THREADS',
   'POOL_QUEUE',
   'POOL_DROP',
+  'DEADLINE_MS',
 ])
+/** Keys of topic-carrying sockets: a REP answers every request, with no topic or envelope. */
+export const NOT_REP_KEYS: ReadonlySet<string> = new Set(['TOPICS', 'ENVELOPE'])
 export const SOCKET_DIRECTIONS = ['SUB', 'PUB', 'REP'] as const
 export type SocketDirection = (typeof SOCKET_DIRECTIONS)[number]
 
@@ -137,13 +146,17 @@ export function socketKeysFor(direction: SocketDirection): string[] {
     (k) =>
       !(direction !== 'PUB' && PUB_ONLY_KEYS.has(k)) &&
       !(direction !== 'SUB' && SUB_ONLY_KEYS.has(k)) &&
-      !(direction === 'REP' && k === 'TOPICS'),
+      !(direction === 'REP' && NOT_REP_KEYS.has(k)),
   )
 }
 
-/** A per-socket variable: groups 1 direction, 2 the `<NAME>` (undefined if unnamed), 3 the key. */
+/**
+ * A per-socket variable: groups 1 direction, 2 the `<NAME>` (undefined if unnamed), 3 the key.
+ * The name is tried last (`??`): `ZMQ_PUB_LATEST_TOPICS` is the unnamed PUB's LATEST_TOPICS,
+ * not the TOPICS of a PUB named LATEST.
+ */
 export const SOCKET_VAR_RE = new RegExp(
-  `^ZMQ_(SUB|PUB|REP)_(?:([A-Z0-9]+(?:_[A-Z0-9]+)*?)_)?(${SOCKET_KEYS.join('|')})$`,
+  `^ZMQ_(SUB|PUB|REP)_(?:([A-Z0-9]+(?:_[A-Z0-9]+)*?)_)??(${SOCKET_KEYS.join('|')})$`,
 )
 
 /** Variables that also accept the `<VAR>_FILE` form (secrets): the allowlist and CURVE keys. */
