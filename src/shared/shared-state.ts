@@ -61,7 +61,9 @@ export const WorkerState = {
 export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState]
 
 // Int32 flags first, then 64-bit counters (8-byte aligned).
-const FLAG = { state: 0, stop: 1, peers: 2, monitor: 3, monitored: 4 } as const
+const FLAG = { state: 0, stop: 1, peers: 2, monitor: 3, monitored: 4, nice: 5 } as const
+/** Added to a nice value (-20..19) so that 0 in the flag word means "not set". */
+const NICE_BIAS = 64
 const FLAG_BYTES = 32
 const COUNTS = [
   'received',
@@ -180,6 +182,16 @@ export class SocketCounters {
     return Atomics.load(this.#flags, FLAG.stop) === 1
   }
 
+  /** The receive thread's OS nice value, once the worker has set it (see worker/thread-priority.ts). */
+  get nice(): number | undefined {
+    const stored = Atomics.load(this.#flags, FLAG.nice)
+    return stored === 0 ? undefined : stored - NICE_BIAS
+  }
+
+  set nice(value: number | undefined) {
+    Atomics.store(this.#flags, FLAG.nice, value === undefined ? 0 : value + NICE_BIAS)
+  }
+
   /** Publishers this SUB has a live connection to (handshakes minus disconnects). */
   get peers(): number {
     return Atomics.load(this.#flags, FLAG.peers)
@@ -238,6 +250,7 @@ export class SocketCounters {
     Atomics.store(this.#flags, FLAG.peers, 0)
     Atomics.store(this.#flags, FLAG.monitor, 0)
     Atomics.store(this.#flags, FLAG.monitored, 0)
+    Atomics.store(this.#flags, FLAG.nice, 0)
   }
 
   snapshot(): CounterSnapshot {

@@ -25,6 +25,7 @@ import { classifyFrames } from './frames'
 import { HeapWatch } from './heap-watch'
 import { PoolDispatcher } from './pool-dispatch'
 import { RecordCapture } from './record-capture'
+import { applyThreadPriority } from './thread-priority'
 
 /**
  * The body of a receive worker: owns one SUB socket, receives with a bounded timeout, checks
@@ -91,6 +92,7 @@ class ReceiveWorker {
       init.config.logFormat,
     )
     this.#throttle = new LogThrottle({ flush: reportHeldBack(this.#log) })
+    applyThreadPriority(socket, init.config.threadPriority, this.#counters, this.#log)
     this.#budgetSeconds = LATENCY_BUDGET_MS[socket.latencyClass] / 1000
     const { record } = init.config
     this.#capture =

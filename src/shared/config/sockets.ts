@@ -17,6 +17,7 @@ import { curveKey, endpointList, integer, MAX_MS, oneOf, topicList } from './val
 import {
   CURVE_KEYS,
   PUB_ONLY_KEYS,
+  RECEIVE_ONLY_KEYS,
   SOCKET_KEYS,
   SOCKET_VAR_RE,
   type SocketDirection,
@@ -61,6 +62,14 @@ export function findSockets(env: Env, issues: ConfigIssue[]): Candidate[] {
     }
     if (direction !== 'SUB' && SUB_ONLY_KEYS.has(key)) {
       issues.push({ variable, problem: 'applies to SUB sockets only', example: '' })
+      continue
+    }
+    if (direction === 'PUB' && RECEIVE_ONLY_KEYS.has(key)) {
+      issues.push({
+        variable,
+        problem: 'applies to SUB and REP sockets only: a PUB socket has no thread of its own',
+        example: '',
+      })
       continue
     }
     if (direction === 'REP' && key === 'TOPICS') {
@@ -170,6 +179,12 @@ export function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
         }),
       ]),
     ),
+    ...(c.kind === 'pub'
+      ? {}
+      : {
+          // Linux nice of the receive thread: below the process's own needs CAP_SYS_NICE.
+          [`${c.envPrefix}_NICE`]: integer(-20, 19)({ default: undefined, example: '5' }),
+        }),
     ...(c.kind === 'sub'
       ? {
           [`${c.envPrefix}_POOL_THREADS`]: integer(0, 256)({ default: 0, example: '2' }),
@@ -222,6 +237,7 @@ export function socketFrom(
     pool: poolFor(c, cleaned),
     minSubscribers: value<number>('MIN_SUBSCRIBERS') ?? 0,
     subscriberTimeoutMs: value<number>('SUBSCRIBER_TIMEOUT_MS') ?? 0,
+    nice: value<number>('NICE'),
   }
 }
 
