@@ -84,7 +84,7 @@ class ReceiveWorker {
   constructor(init: WorkerInit) {
     this.#init = init
     this.#port = init.port
-    this.#counters = new SocketCounters(init.counters)
+    this.#counters = SocketCounters.batched(init.counters)
     const { socket } = init
     this.#log = createLogger(
       init.config.logLevel,
@@ -646,6 +646,8 @@ class ReceiveWorker {
   }
 
   #post(message: FromWorker): void {
+    // Batched counts reach shared memory before the supervisor reads them for either report.
+    if (message.type === 'stopped' || message.type === 'failed') this.#counters.flush()
     this.#port.postMessage(message)
   }
 }
