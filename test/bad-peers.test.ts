@@ -9,6 +9,7 @@ import path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { curveKeyPair, Subscriber } from 'zeromq'
 import { EXIT } from '../src/shared/exit-codes'
+import { LOG_MESSAGES } from '../src/shared/log-messages'
 import { DROP_REASONS } from '../src/shared/shared-state'
 import { ContainerProcess, fixtureService } from './helpers/container'
 import type { LogLine } from './helpers/logs'
@@ -41,9 +42,11 @@ async function stopAndCount(container: ContainerProcess, socket = 'sub'): Promis
   const exit = await container.exited
   assert.equal(exit.code, EXIT.OK, `exit ${exit.code ?? exit.signal}\n${container.dump()}`)
   const stopped = container.lines.find(
-    (l) => l.msg === 'receive worker stopped' && l.socket === socket,
+    (l) => l.msg === LOG_MESSAGES.workerStopped.msg && l.socket === socket,
   )
   assert.ok(stopped, `no 'receive worker stopped' line\n${container.dump()}`)
+  // At the level the registry (and so the README's readers) expect; lines carry the label.
+  assert.ok((LOG_MESSAGES.workerStopped.levels as readonly unknown[]).includes(stopped.level))
   const counts = stopped as unknown as Counts
   assert.equal(
     counts.received,
@@ -59,7 +62,8 @@ const drops = (counts: Record<string, number>) => ({
   ...counts,
 })
 
-const received = (payload: string) => (l: LogLine) => l.msg === 'received' && l.payload === payload
+const received = (payload: string) => (l: LogLine) =>
+  l.msg === LOG_MESSAGES.received.msg && l.payload === payload
 
 function boundEndpoint(line: LogLine): string {
   return String((line.endpoints as string[])[0]).replace(/^bind /, '')
@@ -125,7 +129,9 @@ describe('bad peers: frames and topics (a raw XPUB)', () => {
     const again = pub.subscribed('x.msg', 'x.pre.')
     await pub.send(['x.msg', Buffer.alloc(1025, 0x61)])
     await again
-    await container.waitForLog((l) => l.msg === 'socket event' && l.event === 'disconnect')
+    await container.waitForLog(
+      (l) => l.msg === LOG_MESSAGES.socketEvent.msg && l.event === 'disconnect',
+    )
     await pub.send(['x.pre.after', 'valid-2'])
     await container.waitForLog(received('valid-2'))
 
@@ -134,8 +140,8 @@ describe('bad peers: frames and topics (a raw XPUB)', () => {
     assert.ok(
       container.lines.some(
         (l) =>
-          l.msg === 'reconnecting: libzmq gave up on this connection' ||
-          (l.msg === 'socket event' && l.event === 'connect:retry'),
+          l.msg === LOG_MESSAGES.reconnecting.msg ||
+          (l.msg === LOG_MESSAGES.socketEvent.msg && l.event === 'connect:retry'),
       ),
       `the connection came back by neither a re-arm nor a libzmq retry\n${container.dump()}`,
     )

@@ -1,11 +1,17 @@
 // `zmq-container check`: the container's own config loading, plus the warnings and exit codes.
+// In-process, through the CliIo seam main.ts uses (env given, output captured); one test runs
+// the real binary, for what only a process shows.
 import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import { parseEnv } from 'node:util'
+import { check } from '../src/cli/check'
+import { keygen } from '../src/cli/keygen'
 import { runCli } from './helpers/cli'
+import { runInProcess } from './helpers/cli-io'
+import { ROOT } from './helpers/container'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'zc-check-'))
 let files = 0
@@ -40,7 +46,7 @@ interface Report {
 }
 
 async function checkJson(env: Record<string, string>) {
-  const result = await runCli(['check', '--json'], env)
+  const result = await runInProcess(check, ['--json'], env)
   return { ...result, report: JSON.parse(result.stdout) as Report }
 }
 
@@ -50,11 +56,11 @@ describe('zmq-container check', () => {
     'examples/camera/loopback.env',
     'examples/dashboard/.env',
     'examples/dashboard/loopback.env',
-  ]) {
-    it(`accepts ${file} with no warnings (exit 0) and prints its topology`, async () => {
-      const { code, stdout, stderr } = await runCli(['check', '--env-file', file])
+  ].map((f) => path.join(ROOT, f))) {
+    it(`accepts ${path.relative(ROOT, file)} with no warnings (exit 0) and prints its topology`, async () => {
+      const { code, stdout, stderr } = await runInProcess(check, ['--env-file', file])
       assert.equal(code, 0, stdout + stderr)
-      assert.match(stdout, new RegExp(`^configuration: ${file} over the environment`))
+      assert.match(stdout, new RegExp(`^configuration: ${escapeRegExp(file)} over the environment`))
       assert.match(stdout, /^SUB sub \(ZMQ_SUB_\*\): \w+ class, \d+ ms budget/m)
       assert.match(stdout, /^PUB pub \(ZMQ_PUB_\*\): /m)
       assert.match(stdout, /^ {2}connect {2}tcp:\/\//m)
@@ -104,7 +110,7 @@ describe('zmq-container check', () => {
       ZMQ_SUB_TELEMETRY_ENDPOINT: 'tcp://nav:5556',
       ZMQ_SUB_TELEMETRY_TOPICS: 'nav.pose2,nav.posex',
     }
-    const { code, stdout } = await runCli(['check'], env)
+    const { code, stdout } = await runInProcess(check, [], env)
     assert.equal(code, 2)
     assert.match(
       stdout,
@@ -191,7 +197,7 @@ describe('zmq-container check', () => {
   })
 
   it('warns about a PUB socket that declares no topics, but not about SUB topics no PUB declares', async () => {
-    const { code, stdout } = await runCli(['check'], {
+    const { code, stdout } = await runInProcess(check, [], {
       ZMQ_SUB_ENDPOINT: 'tcp://dashboard:6000',
       ZMQ_SUB_TOPICS: 'camera.cmd',
       ZMQ_PUB_ENDPOINT: 'tcp://*:5555',
@@ -206,10 +212,10 @@ describe('zmq-container check', () => {
   })
 
   it('warns about ZMQ_CURVE_* keys the container does not read (keygen without --prefix)', async () => {
-    const keys = await runCli(['keygen'])
+    const keys = await runInProcess(keygen, [])
     const file = envFile({ ZMQ_SUB_ENDPOINT: 'tcp://dashboard:6000', ZMQ_SUB_TOPICS: 'camera.cmd' })
     writeFileSync(file, keys.stdout, { flag: 'a' })
-    const { code, stdout } = await runCli(['check', '--json', '--env-file', file])
+    const { code, stdout } = await runInProcess(check, ['--json', '--env-file', file])
     assert.equal(code, 2)
     const report = JSON.parse(stdout) as Report
     assert.deepEqual(
@@ -223,8 +229,8 @@ describe('zmq-container check', () => {
   })
 
   it('shows the CURVE role and public keys of each socket (keys from keygen --prefix), never a secret key', async () => {
-    const server = await runCli(['keygen', '--prefix', 'ZMQ_PUB'])
-    const client = await runCli(['keygen', '--prefix', 'ZMQ_SUB', '--json'])
+    const server = await runInProcess(keygen, ['--prefix', 'ZMQ_PUB'])
+    const client = await runInProcess(keygen, ['--prefix', 'ZMQ_SUB', '--json'])
     const clientKeys = JSON.parse(client.stdout) as { publicKey: string; secretKey: string }
     const serverKeys = parseEnv(server.stdout)
     const file = envFile({ ZMQ_PUB_ENDPOINT: 'tcp://*:5555', ZMQ_PUB_TOPICS: 'camera.frame' })
@@ -237,7 +243,7 @@ describe('zmq-container check', () => {
       ZMQ_SUB_CURVE_SERVER_KEY: serverKeys.ZMQ_PUB_CURVE_PUBLIC_KEY ?? '',
     }
     const secrets = [clientKeys.secretKey, serverKeys.ZMQ_PUB_CURVE_SECRET_KEY ?? '']
-    const text = await runCli(['check', '--env-file', file], env)
+    const text = await runInProcess(check, ['--env-file', file], env)
     assert.equal(text.code, 0, text.stdout + text.stderr)
     assert.match(
       text.stdout,
@@ -253,7 +259,7 @@ describe('zmq-container check', () => {
         'm',
       ),
     )
-    const json = await runCli(['check', '--json', '--env-file', file], env)
+    const json = await runInProcess(check, ['--json', '--env-file', file], env)
     const report = JSON.parse(json.stdout) as Report
     assert.equal(report.sockets[0]?.curve?.role, 'client')
     assert.equal(report.sockets[0]?.curve?.secretKey, '(set, not shown)')
@@ -271,7 +277,7 @@ describe('zmq-container check', () => {
       ZMQ_SUB_TOPICS: 'camera cmd',
       ZMQ_PUB_ENDPOINT: 'tcp://*:5555',
     }
-    const { code, stdout, stderr } = await runCli(['check'], env)
+    const { code, stdout, stderr } = await runInProcess(check, [], env)
     assert.equal(code, 78)
     assert.equal(stdout, '')
     assert.deepEqual(stderr.trimEnd().split('\n'), [
@@ -296,16 +302,28 @@ describe('zmq-container check', () => {
   it('--env-file values win over the environment, later files over earlier ones', async () => {
     const first = envFile({ ZMQ_SUB_ENDPOINT: 'tcp://camera:5555', ZMQ_SUB_TOPICS: 'camera.frame' })
     const second = envFile({ ZMQ_SUB_TOPICS: 'camera.heartbeat' })
-    const result = await runCli(['check', '--json', '--env-file', first, '--env-file', second], {
-      ZMQ_SUB_TOPICS: 'not a topic',
-    })
+    const result = await runInProcess(
+      check,
+      ['--json', '--env-file', first, '--env-file', second],
+      {
+        ZMQ_SUB_TOPICS: 'not a topic',
+      },
+    )
     assert.equal(result.code, 0, result.stderr)
     const report = JSON.parse(result.stdout) as Report
     assert.deepEqual(report.files, [first, second])
     assert.deepEqual(report.sockets[0]?.topics, ['camera.heartbeat'])
   })
 
-  it('a missing env file fails, naming the file', async () => {
+  it('a missing env file fails, naming the file (exit 66)', async () => {
+    const missing = path.join(dir, 'missing.env')
+    const { code, stdout, stderr } = await runInProcess(check, ['--env-file', missing])
+    assert.equal(code, 66)
+    assert.equal(stdout, '')
+    assert.match(stderr, /^zmq-container check: cannot read .*missing\.env: ENOENT/)
+  })
+
+  it('the binary: a missing env file ends it before check runs (Node reads --env-file)', async () => {
     const missing = path.join(dir, 'missing.env')
     const { code, stderr } = await runCli(['check', '--env-file', missing])
     // Node checks --env-file arguments itself, even a script's (nodejs/node#54232): exit 9

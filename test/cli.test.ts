@@ -1,10 +1,13 @@
-// The command-line tools as a user runs them: `node dist/main.js <command>`, a child process.
+// The command-line tools as a user runs them: `node dist/main.js <command>`, a child process;
+// bad arguments in-process, through the CliIo seam main.ts uses (one case through the binary).
 // This file: --help, bad arguments and keygen. check, tap/pub and hz have files of their own.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { parseEnv } from 'node:util'
 import { Subscriber, XPublisher } from 'zeromq'
+import { findCommand } from '../src/cli'
 import { runCli } from './helpers/cli'
+import { runInProcess } from './helpers/cli-io'
 
 const COMMANDS = ['check', 'graph', 'top', 'tap', 'hz', 'pub', 'keygen', 'init']
 
@@ -75,7 +78,9 @@ describe('bad arguments exit 64 with one line on stderr', () => {
   ]
   for (const [command, args, message] of cases) {
     it(`${args.join(' ')}`, async () => {
-      const { code, stdout, stderr } = await runCli(args)
+      const tool = findCommand(command)
+      assert.ok(tool, command)
+      const { code, stdout, stderr } = await runInProcess(tool, args.slice(1))
       assert.equal(code, 64, stderr)
       assert.equal(stdout, '')
       const lines = stderr.split('\n').filter(Boolean)
@@ -85,6 +90,16 @@ describe('bad arguments exit 64 with one line on stderr', () => {
       assert.match(lines[0] ?? '', new RegExp(`\\(see zmq-container ${command} --help\\)$`))
     })
   }
+
+  it('through the binary: one line on stderr, exit 64', async () => {
+    const { code, stdout, stderr } = await runCli(['keygen', '--raw'])
+    assert.equal(code, 64)
+    assert.equal(stdout, '')
+    assert.equal(
+      stderr,
+      'zmq-container keygen: unknown option --raw; options are --prefix, --json, --help (see zmq-container keygen --help)\n',
+    )
+  })
 
   it('an unknown command still gives 64 and the usage', async () => {
     const { code, stderr } = await runCli(['tapp'])

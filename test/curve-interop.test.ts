@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { curveKeyPair } from 'zeromq'
+import { LOG_MESSAGES } from '../src/shared/log-messages'
 import { MAIN, ROOT } from './helpers/container'
 import { LogProcess } from './helpers/log-process'
 import type { LogLine } from './helpers/logs'
@@ -89,9 +90,9 @@ describe('CURVE interop with pyzmq (python3-zmq)', { skip: skipReason() }, () =>
       HTTP_PORT: '0',
       HTTP_HOST: '127.0.0.1',
     })
-    const endpoint = boundEndpoint(await camera.waitForLog('publisher ready'))
-    const port = Number((await camera.waitForLog('http listening')).port)
-    await camera.waitForLog('ready')
+    const endpoint = boundEndpoint(await camera.waitForLog(LOG_MESSAGES.publisherReady.msg))
+    const port = Number((await camera.waitForLog(LOG_MESSAGES.httpListening.msg)).port)
+    await camera.waitForLog(LOG_MESSAGES.ready.msg)
 
     const client = (label: string, keys: { publicKey: string; secretKey: string }) =>
       peer(label, {
@@ -106,7 +107,9 @@ describe('CURVE interop with pyzmq (python3-zmq)', { skip: skipReason() }, () =>
     const unlisted = client('pyzmq-unlisted', stranger)
 
     // The XPUB sees a subscription only after a completed handshake.
-    await camera.waitForLog((l) => l.msg === 'subscriber attached' && l.subscription === 'x.tick')
+    await camera.waitForLog(
+      (l) => l.msg === LOG_MESSAGES.subscriberAttached.msg && l.subscription === 'x.tick',
+    )
     const first = await allowed.waitForLog('received')
     assert.equal(first.topic, 'x.tick')
     assert.equal(first.frames, 2)

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import {
@@ -12,30 +12,7 @@ import {
 } from '../src/shared/errors'
 import { EXIT } from '../src/shared/exit-codes'
 
-const README = path.join(__dirname, '..', 'README.md')
-
-function readme(): string {
-  assert.ok(existsSync(README), `${README} does not exist`)
-  return readFileSync(README, 'utf8')
-}
-
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-
-describe('README documents every error code and exit code', () => {
-  for (const code of Object.keys(ERROR_CODES)) {
-    it(`mentions ${code}`, () => {
-      assert.ok(readme().includes(code), `README.md does not mention ${code}`)
-    })
-  }
-
-  for (const [name, value] of Object.entries(EXIT)) {
-    it(`lists exit code ${value} (${name}) in a table row`, () => {
-      // Any cell of a markdown table row: "| 78 | CONFIG_INVALID |" or "| ... | 78 |".
-      const row = new RegExp(`^\\s*\\|(?:.*\\|)?\\s*${escapeRegExp(String(value))}\\s*\\|`, 'm')
-      assert.match(readme(), row, `README.md has no "| ${value} |" row`)
-    })
-  }
-})
+// The README's Error codes and Exit codes tables are checked both ways in readme-tables.test.ts.
 
 describe('error and exit code tables', () => {
   it('every error code is ZC_ERR_* with a description', () => {

@@ -64,6 +64,18 @@ describe('REQ/REP', () => {
     assert.equal((await stop(container)).code, EXIT.OK)
   })
 
+  it('a callMain whose main-side answer throws a ZcError rejects with that code in the worker', async () => {
+    const { container, endpoint } = await replier()
+    const error = JSON.parse(
+      String(await request(endpoint, 'main-fail', { timeoutMs: 2000, retries: 0 })),
+    )
+    // The code crosses the thread boundary (deserializeError), not only the name and message.
+    assert.equal(error.code, 'ZC_ERR_NO_PUBLISHER')
+    assert.equal(error.name, 'ZcError')
+    assert.match(error.message, /cannot publish nowhere\.topic: no PUB socket is configured/)
+    assert.equal((await stop(container)).code, EXIT.OK)
+  })
+
   it('a request of two frames gets an error reply, counted as bad frames', async () => {
     const { container, endpoint } = await replier()
     const raw = new Request({ linger: 0, receiveTimeout: 2000 })

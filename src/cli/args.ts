@@ -13,7 +13,8 @@ export class UsageError extends Error {
 /** The option declarations of one command, as parseArgs takes them. */
 export type CommandOptions = NonNullable<ParseArgsConfig['options']>
 
-type CommandArgs<O extends CommandOptions> = ReturnType<
+/** A command's parsed arguments: `values` by option name, and the positionals. */
+export type CommandArgs<O extends CommandOptions> = ReturnType<
   typeof parseArgs<{ args: string[]; options: O; allowPositionals: true }>
 >
 

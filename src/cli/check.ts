@@ -4,9 +4,10 @@ import { type Config, LATENCY_BUDGET_MS, loadConfig, type SocketSpec } from '../
 import { ConfigError, type ConfigIssue, formatIssue, ZcError } from '../shared/errors'
 import { loadService, resolveServicePath, serviceKeyIssues } from '../shared/service'
 import { isPrefixSubscription } from '../shared/topics'
-import { parseCommandArgs, UsageError } from './args'
+import { UsageError } from './args'
 import { type CheckWarning, findWarnings } from './check-warnings'
-import { CLI_EXIT, type CliIo, type Command } from './io'
+import { defineCommand } from './command'
+import { CLI_EXIT, type CliIo } from './io'
 import { checkTopology } from './topology/check-topology'
 import { isComposeFile } from './topology/load'
 
@@ -73,15 +74,15 @@ Examples:
   docker compose run --rm camera node dist/main.js check   # in the image, with its env
   zmq-container check --env-file .env --json | jq '.warnings[].message'`
 
-export const check: Command = {
+export const check = defineCommand({
   name: 'check',
   summary: 'validate the env as the container would; print topology and warnings',
   help: HELP,
-  async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, {
-      'env-file': { type: 'string', multiple: true },
-      json: { type: 'boolean' },
-    })
+  options: {
+    'env-file': { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  },
+  async run({ values, positionals }, io) {
     if (positionals.length > 0 && values['env-file'])
       throw new UsageError(
         'give env files as FILE... (one container each) or as --env-file (merged into one), not both',
@@ -129,7 +130,7 @@ export const check: Command = {
     }
     return warnings.length > 0 ? CLI_EXIT.WARNINGS : CLI_EXIT.OK
   },
-}
+})
 
 /**
  * Loads ZC_SERVICE as the container's start-up does, and checks its handler and reply keys

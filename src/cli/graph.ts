@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises'
-import { integerOption, parseCommandArgs, UsageError } from './args'
-import { CLI_EXIT, type Command, note } from './io'
+import { integerOption, UsageError } from './args'
+import { defineCommand } from './command'
+import { CLI_EXIT, note } from './io'
 import { fetchInfo, infoToView } from './live/fetch-info'
 import { findingLine } from './topology/check-topology'
 import { loadContainerViews } from './topology/containers'
@@ -41,17 +42,17 @@ Examples:
   zmq-container graph compose.yaml --format svg --out topology.svg
   zmq-container graph --live http://camera:9464 http://dashboard:9464 --format dot`
 
-export const graph: Command = {
+export const graph = defineCommand({
   name: 'graph',
   summary: 'draw the topology of env files, a compose file or running containers',
   help: HELP,
-  async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, {
-      format: { type: 'string' },
-      out: { type: 'string', short: 'o' },
-      live: { type: 'boolean' },
-      timeout: { type: 'string' },
-    })
+  options: {
+    format: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    live: { type: 'boolean' },
+    timeout: { type: 'string' },
+  },
+  async run({ values, positionals }, io) {
     if (positionals.length === 0) throw new UsageError(values.live ? 'missing URL' : 'missing FILE')
     const format = (values.format ?? 'mermaid') as Format
     if (!FORMATS.includes(format))
@@ -103,4 +104,4 @@ export const graph: Command = {
     }
     return CLI_EXIT.OK
   },
-}
+})

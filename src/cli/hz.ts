@@ -1,14 +1,9 @@
 import { isTopicBytes } from '../shared/topics'
-import {
-  endpointArgument,
-  expectPositionals,
-  numberOption,
-  parseCommandArgs,
-  subscriptionArguments,
-} from './args'
+import { endpointArgument, numberOption, subscriptionArguments } from './args'
+import { defineCommand } from './command'
 import { toolCurve } from './curve-env'
 import { clock, fitWidth, fixed } from './format'
-import { CLI_EXIT, type CliIo, type Command } from './io'
+import { CLI_EXIT, type CliIo } from './io'
 import { TopicRate, type Window } from './running-stats'
 import { openSubscriber, receiveUntil } from './subscribe'
 
@@ -46,13 +41,13 @@ export const MAX_TOPICS = 100
 const OTHER = '(other topics)'
 const INVALID = '(invalid topic)'
 
-export const hz: Command = {
+export const hz = defineCommand({
   name: 'hz',
   summary: 'live per-topic rate, mean size and jitter; summary on Ctrl-C',
   help: HELP,
-  async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, { interval: { type: 'string' } })
-    expectPositionals(positionals, ['ENDPOINT'], Number.POSITIVE_INFINITY)
+  options: { interval: { type: 'string' } },
+  positionals: { required: ['ENDPOINT'], max: Number.POSITIVE_INFINITY },
+  async run({ values, positionals }, io) {
     const [rawEndpoint = '', ...rawTopics] = positionals
     const endpoint = endpointArgument(rawEndpoint, 'connect')
     const subscriptions = subscriptionArguments(rawTopics)
@@ -101,7 +96,7 @@ export const hz: Command = {
     display.summary(topics, (performance.now() - startedAt) / 1000)
     return CLI_EXIT.OK
   },
-}
+})
 
 /** The live view: a table redrawn in place on a terminal, or appended lines elsewhere. */
 class Display {

@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises'
 import { CHANNEL_KEYS } from '../recording/format'
 import { Recording, RecordingError } from '../recording/reader'
-import { expectPositionals, parseCommandArgs } from './args'
+import { defineCommand } from './command'
 import { fixed } from './format'
-import { CLI_EXIT, type Command, note } from './io'
+import { CLI_EXIT, note } from './io'
 
 const HELP = `Usage: zmq-container info FILE.mcap
 
@@ -17,13 +17,13 @@ Exit codes: 0 described; 64 bad arguments; 65 the file is damaged, cut off or no
 Example:
   zmq-container info camera.mcap`
 
-export const info: Command = {
+export const info = defineCommand({
   name: 'info',
   summary: 'describe a recording: duration, topics, counts, bytes, rates',
   help: HELP,
-  async run(args, io) {
-    const { positionals } = parseCommandArgs(args, {})
-    expectPositionals(positionals, ['FILE'])
+  options: {},
+  positionals: { required: ['FILE'] },
+  async run({ positionals }, io) {
     const [file = ''] = positionals
     let recording: Recording
     try {
@@ -44,7 +44,7 @@ export const info: Command = {
       await recording.close()
     }
   },
-}
+})
 
 async function describe(recording: Recording, fileBytes: number): Promise<string> {
   // Statistics give counts and times but not bytes: one pass over the messages gives all.

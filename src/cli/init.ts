@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { subscriptionProblem, topicProblem } from '../shared/topics'
-import { expectPositionals, parseCommandArgs, UsageError } from './args'
+import { UsageError } from './args'
+import { defineCommand } from './command'
 import { type InitPlan, projectFiles } from './init-templates'
-import { CLI_EXIT, type Command, note } from './io'
+import { CLI_EXIT, note } from './io'
 
 const HELP = `Usage: zmq-container init DIR [--name NAME] [--sub TOPIC...] [--pub TOPIC...] [--rep] [--js]
 
@@ -33,19 +34,19 @@ Examples:
 
 const NAME_RE = /^[a-z][a-z0-9-]{0,49}$/
 
-export const init: Command = {
+export const init = defineCommand({
   name: 'init',
   summary: 'create a service project (package, service, test, .env, Dockerfile)',
   help: HELP,
-  async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, {
-      name: { type: 'string' },
-      sub: { type: 'string', multiple: true },
-      pub: { type: 'string', multiple: true },
-      rep: { type: 'boolean' },
-      js: { type: 'boolean' },
-    })
-    expectPositionals(positionals, ['DIR'])
+  options: {
+    name: { type: 'string' },
+    sub: { type: 'string', multiple: true },
+    pub: { type: 'string', multiple: true },
+    rep: { type: 'boolean' },
+    js: { type: 'boolean' },
+  },
+  positionals: { required: ['DIR'] },
+  async run({ values, positionals }, io) {
     const dir = path.resolve(positionals[0] as string)
     const name = values.name ?? path.basename(dir).toLowerCase()
     if (!NAME_RE.test(name))
@@ -104,7 +105,7 @@ export const init: Command = {
     )
     return CLI_EXIT.OK
   },
-}
+})
 
 /** Topics from repeated options and comma lists, each checked by the container's rules. */
 function topicList(

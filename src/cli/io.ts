@@ -65,7 +65,10 @@ export interface Command {
   readonly summary: string
   /** The text of `zmq-container <name> --help`, with examples. */
   readonly help: string
-  /** Runs to completion and returns the exit code; throws only on a bug. */
+  /**
+   * Runs to completion and returns the exit code, `--help` and bad arguments (64) included;
+   * throws only on a bug. Build one with `defineCommand` (command.ts).
+   */
   run(args: readonly string[], io: CliIo): Promise<number>
 }
 

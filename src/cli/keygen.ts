@@ -1,6 +1,7 @@
 import { capability, curveKeyPair } from 'zeromq'
-import { expectPositionals, parseCommandArgs, UsageError } from './args'
-import { CLI_EXIT, type Command, note } from './io'
+import { UsageError } from './args'
+import { defineCommand } from './command'
+import { CLI_EXIT, note } from './io'
 
 const HELP = `Usage: zmq-container keygen [--prefix PREFIX] [--json]
 
@@ -34,16 +35,16 @@ Examples:
   zmq-container keygen --prefix ZMQ_PUB > camera-curve.env && chmod 600 camera-curve.env
   zmq-container keygen --json | jq -r .secretKey > camera.key   # for ZMQ_PUB_CURVE_SECRET_KEY_FILE`
 
-export const keygen: Command = {
+export const keygen = defineCommand({
   name: 'keygen',
   summary: 'print a new CURVE key pair (Z85) in env format',
   help: HELP,
-  async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, {
-      prefix: { type: 'string' },
-      json: { type: 'boolean' },
-    })
-    expectPositionals(positionals, [])
+  options: {
+    prefix: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  positionals: { required: [] },
+  async run({ values }, io) {
     const prefix = values.prefix ?? 'ZMQ'
     if (!/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/.test(prefix))
       throw new UsageError(
@@ -72,4 +73,4 @@ export const keygen: Command = {
     io.stdout.write(lines.join('\n'))
     return CLI_EXIT.OK
   },
-}
+})

@@ -3,17 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { XPublisher } from 'zeromq'
 import type { EndpointAction } from '../shared/endpoints'
 import { errorCode } from '../shared/errors'
-import {
-  endpointArgument,
-  expectPositionals,
-  integerOption,
-  numberOption,
-  parseCommandArgs,
-  topicArgument,
-  UsageError,
-} from './args'
+import { endpointArgument, integerOption, numberOption, topicArgument, UsageError } from './args'
+import { defineCommand } from './command'
 import { curveNote, toolCurve } from './curve-env'
-import { CLI_EXIT, type CliIo, type Command, note } from './io'
+import { CLI_EXIT, type CliIo, note } from './io'
 import { attach } from './subscribe'
 
 const HELP = `Usage: zmq-container pub ENDPOINT TOPIC [PAYLOAD | --file FILE]
@@ -57,19 +50,19 @@ Examples:
 /** Linger at close: long enough to flush to a live subscriber, short enough not to hang. */
 const LINGER_MS = 1000
 
-export const pub: Command = {
+export const pub = defineCommand({
   name: 'pub',
   summary: 'publish a message once or at a rate, after a subscriber has joined',
   help: HELP,
-  async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, {
-      file: { type: 'string' },
-      rate: { type: 'string' },
-      count: { type: 'string' },
-      'wait-timeout': { type: 'string' },
-      settle: { type: 'string' },
-    })
-    expectPositionals(positionals, ['ENDPOINT', 'TOPIC'], 3)
+  options: {
+    file: { type: 'string' },
+    rate: { type: 'string' },
+    count: { type: 'string' },
+    'wait-timeout': { type: 'string' },
+    settle: { type: 'string' },
+  },
+  positionals: { required: ['ENDPOINT', 'TOPIC'], max: 3 },
+  async run({ values, positionals }, io) {
     const [rawEndpoint = '', rawTopic = '', text] = positionals
     const endpoint = endpointArgument(rawEndpoint, 'bind')
     const topic = topicArgument(rawTopic)
@@ -128,7 +121,7 @@ export const pub: Command = {
       if (!socket.closed) socket.close()
     }
   },
-}
+})
 
 /**
  * Reads subscription frames (`\x01prefix`) until one matches `topic` as libzmq would: by

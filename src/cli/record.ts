@@ -9,13 +9,13 @@ import {
   expectPositionals,
   integerOption,
   numberOption,
-  parseCommandArgs,
   subscriptionArguments,
   UsageError,
 } from './args'
+import { defineCommand } from './command'
 import { type CurveOptions, curveNote, toolCurve } from './curve-env'
 import { fixed } from './format'
-import { CLI_EXIT, type CliIo, type Command, note } from './io'
+import { CLI_EXIT, type CliIo, note } from './io'
 import { attach, receiveUntil, type Subscription } from './subscribe'
 
 const HELP = `Usage: zmq-container record --out FILE.mcap ENDPOINT... [TOPIC...]
@@ -60,20 +60,21 @@ Examples:
 /** Seconds between status lines. */
 const STATUS_INTERVAL_MS = 1000
 
-export const record: Command = {
+export const record = defineCommand({
   name: 'record',
   summary: 'record the messages on endpoints to an MCAP file',
   help: HELP,
-  async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, {
-      out: { type: 'string', short: 'o' },
-      duration: { type: 'string' },
-      count: { type: 'string' },
-      'max-bytes': { type: 'string' },
-      compression: { type: 'string' },
-      json: { type: 'boolean' },
-      quiet: { type: 'boolean' },
-    })
+  options: {
+    out: { type: 'string', short: 'o' },
+    duration: { type: 'string' },
+    count: { type: 'string' },
+    'max-bytes': { type: 'string' },
+    compression: { type: 'string' },
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
+  },
+  // No `positionals`: a missing --out is said first, then a missing ENDPOINT (below).
+  async run({ values, positionals }, io) {
     if (values.out === undefined) throw new UsageError('missing --out FILE.mcap')
     expectPositionals(positionals, ['ENDPOINT'], Number.POSITIVE_INFINITY)
     // Topics are dots and alphanumerics only, so anything with :// is an endpoint.
@@ -176,7 +177,7 @@ export const record: Command = {
     note(io, 'record', stats.summary(writer))
     return CLI_EXIT.OK
   },
-}
+})
 
 function compressionOption(value: string | undefined): Compression {
   if (value === undefined) return 'none'

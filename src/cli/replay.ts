@@ -1,18 +1,11 @@
 import { RecordingError } from '../recording/reader'
 import { NoSubscriberError, replayInto } from '../recording/replay'
 import { errorCode } from '../shared/errors'
-import {
-  endpointArgument,
-  expectPositionals,
-  integerOption,
-  numberOption,
-  parseCommandArgs,
-  topicArgument,
-  UsageError,
-} from './args'
+import { endpointArgument, integerOption, numberOption, topicArgument, UsageError } from './args'
+import { defineCommand } from './command'
 import { toolCurve } from './curve-env'
 import { fixed } from './format'
-import { CLI_EXIT, type Command, note } from './io'
+import { CLI_EXIT, note } from './io'
 
 const HELP = `Usage: zmq-container replay FILE.mcap ENDPOINT [--rate X] [--loop] [--topics T,...]
                             [--start S] [--end S] [--wait-subscribers N] [--wait-timeout MS]
@@ -49,21 +42,21 @@ Examples:
   zmq-container replay camera.mcap tcp://*:5555 --rate 0 --topics camera.frame
   zmq-container replay camera.mcap tcp://*:5555 --loop --start 2 --end 5`
 
-export const replay: Command = {
+export const replay = defineCommand({
   name: 'replay',
   summary: 'publish a recording with its recorded timing',
   help: HELP,
-  async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, {
-      rate: { type: 'string' },
-      loop: { type: 'boolean' },
-      topics: { type: 'string' },
-      start: { type: 'string' },
-      end: { type: 'string' },
-      'wait-subscribers': { type: 'string' },
-      'wait-timeout': { type: 'string' },
-    })
-    expectPositionals(positionals, ['FILE', 'ENDPOINT'])
+  options: {
+    rate: { type: 'string' },
+    loop: { type: 'boolean' },
+    topics: { type: 'string' },
+    start: { type: 'string' },
+    end: { type: 'string' },
+    'wait-subscribers': { type: 'string' },
+    'wait-timeout': { type: 'string' },
+  },
+  positionals: { required: ['FILE', 'ENDPOINT'] },
+  async run({ values, positionals }, io) {
     const [file = '', rawEndpoint = ''] = positionals
     const endpoint = endpointArgument(rawEndpoint, 'bind')
     const rate = values.rate === undefined ? 1 : numberOption('--rate', values.rate, 0, 1e6)
@@ -128,4 +121,4 @@ export const replay: Command = {
       throw error
     }
   },
-}
+})

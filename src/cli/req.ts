@@ -1,15 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { RequestClient } from '../client/request'
 import { errorCode, ZcError } from '../shared/errors'
-import {
-  endpointArgument,
-  expectPositionals,
-  integerOption,
-  parseCommandArgs,
-  UsageError,
-} from './args'
+import { endpointArgument, integerOption, UsageError } from './args'
+import { defineCommand } from './command'
 import { toolCurve } from './curve-env'
-import { CLI_EXIT, type Command, note } from './io'
+import { CLI_EXIT, note } from './io'
 
 const HELP = `Usage: zmq-container req ENDPOINT [PAYLOAD | --file F] [--timeout MS] [--retries N]
 
@@ -34,17 +29,17 @@ Examples:
   zmq-container req tcp://127.0.0.1:5556 '{"cmd":"get_fps"}'
   zmq-container req tcp://camera:5556 '{"cmd":"set_fps","fps":30}' --timeout 500 --retries 5`
 
-export const req: Command = {
+export const req = defineCommand({
   name: 'req',
   summary: 'send a request to a REP socket and print the reply',
   help: HELP,
-  async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, {
-      file: { type: 'string' },
-      timeout: { type: 'string' },
-      retries: { type: 'string' },
-    })
-    expectPositionals(positionals, ['ENDPOINT'], 2)
+  options: {
+    file: { type: 'string' },
+    timeout: { type: 'string' },
+    retries: { type: 'string' },
+  },
+  positionals: { required: ['ENDPOINT'], max: 2 },
+  async run({ values, positionals }, io) {
     const [endpoint = '', inline] = positionals
     const target = endpointArgument(endpoint, 'connect')
     // A client that bound would wait for a REP to connect to it, which no container does.
@@ -95,4 +90,4 @@ export const req: Command = {
       client.close()
     }
   },
-}
+})

@@ -1,14 +1,9 @@
 import { isTopicBytes, TopicMatcher } from '../shared/topics'
-import {
-  endpointArgument,
-  expectPositionals,
-  integerOption,
-  parseCommandArgs,
-  subscriptionArguments,
-} from './args'
+import { endpointArgument, integerOption, subscriptionArguments } from './args'
+import { defineCommand } from './command'
 import { toolCurve } from './curve-env'
 import { clock, previewPayload } from './format'
-import { CLI_EXIT, type Command, note } from './io'
+import { CLI_EXIT, note } from './io'
 import { openSubscriber, receiveUntil } from './subscribe'
 
 const HELP = `Usage: zmq-container tap ENDPOINT [TOPIC...] [--count N] [--raw] [--exact]
@@ -46,17 +41,17 @@ Examples:
   zmq-container tap @tcp://*:6000 camera.cmd --exact
   zmq-container tap tcp://camera:5555 camera.frame --count 1 --raw > frame.bin`
 
-export const tap: Command = {
+export const tap = defineCommand({
   name: 'tap',
   summary: 'print the messages on an endpoint (time, topic, size, payload preview)',
   help: HELP,
-  async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, {
-      count: { type: 'string' },
-      raw: { type: 'boolean' },
-      exact: { type: 'boolean' },
-    })
-    expectPositionals(positionals, ['ENDPOINT'], Number.POSITIVE_INFINITY)
+  options: {
+    count: { type: 'string' },
+    raw: { type: 'boolean' },
+    exact: { type: 'boolean' },
+  },
+  positionals: { required: ['ENDPOINT'], max: Number.POSITIVE_INFINITY },
+  async run({ values, positionals }, io) {
     const [rawEndpoint = '', ...rawTopics] = positionals
     const endpoint = endpointArgument(rawEndpoint, 'connect')
     const subscriptions = subscriptionArguments(rawTopics)
@@ -96,7 +91,7 @@ export const tap: Command = {
     if (skipped > 0) note(io, 'tap', `left out ${skipped} prefix-only match(es) (--exact)`)
     return CLI_EXIT.OK
   },
-}
+})
 
 function formatMessage(
   at: number,

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { integerOption, numberOption, parseCommandArgs, UsageError } from './args'
+import { integerOption, numberOption, UsageError } from './args'
+import { defineCommand } from './command'
 import { fitWidth } from './format'
-import { CLI_EXIT, type Command } from './io'
+import { CLI_EXIT } from './io'
 import { fetchInfo, infoUrl } from './live/fetch-info'
 import { renderTop, type UrlState } from './live/top-view'
 
@@ -30,16 +31,16 @@ Examples:
   zmq-container top http://127.0.0.1:9464 http://127.0.0.1:9465
   docker compose exec camera node dist/main.js top http://camera:9464 http://dashboard:9464`
 
-export const top: Command = {
+export const top = defineCommand({
   name: 'top',
   summary: 'watch running containers: rates, drops, p99, restarts, readiness',
   help: HELP,
-  async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, {
-      interval: { type: 'string' },
-      count: { type: 'string' },
-      timeout: { type: 'string' },
-    })
+  options: {
+    interval: { type: 'string' },
+    count: { type: 'string' },
+    timeout: { type: 'string' },
+  },
+  async run({ values, positionals }, io) {
     if (positionals.length === 0) throw new UsageError('missing URL (http://host:HTTP_PORT)')
     for (const p of positionals) {
       try {
@@ -88,4 +89,4 @@ export const top: Command = {
     }
     return CLI_EXIT.OK
   },
-}
+})

@@ -1,66 +1,17 @@
 import { XPublisher } from 'zeromq'
 import { ChurnLog } from '../shared/churn-log'
 import type { Config, SocketSpec } from '../shared/config'
-import { withDeadline } from '../shared/deadline'
 import { errorCode, ZcError } from '../shared/errors'
 import { type Logger, LogThrottle, reportHeldBack } from '../shared/logger'
 import type { Payload, PublishOptions } from '../shared/service'
 import { SOCKET_EVENTS, type SocketEvent } from '../shared/shared-state'
 import { validateTopic } from '../shared/topics'
 import { attach, createSocket, socketOptions } from '../shared/zmq/attach'
-import { type Monitor, monitorSocket } from '../shared/zmq/socket-monitor'
+import { monitorSocket } from '../shared/zmq/socket-monitor'
+import { OTHER_TOPIC, type Outbound, type Outgoing, type PublisherStats, statsOf } from './outbound'
+import { attachedTo, waitForSubscribers, watchSubscriptions } from './subscriptions'
 
-export type PublishDropReason = 'queue_full' | 'closed' | 'hwm'
-
-/** Label for topics a socket did not declare, so metric labels stay bounded. */
-export const OTHER_TOPIC = 'other'
-
-export interface PublisherStats {
-  readonly socket: string
-  readonly latencyClass: string
-  /** Addresses as libzmq resolved them (a bound `*` port shows the real port). */
-  readonly endpoints: readonly string[]
-  /** Messages handed to libzmq, by declared topic (others under `other`). */
-  readonly publishedByTopic: Readonly<Record<string, number>>
-  readonly published: number
-  /**
-   * Not sent: too many sends in flight (`queue_full`), publishing had stopped (`closed`), or a
-   * subscriber's high-water mark was full with ZMQ_XPUB_NODROP on (`hwm`).
-   */
-  readonly dropped: Readonly<Record<PublishDropReason, number>>
-  /** send() rejected by libzmq. */
-  readonly failed: number
-  /** Subscribers attached per declared topic (others under `other`), from subscription frames. */
-  readonly subscribers: Readonly<Record<string, number>>
-  readonly events: Readonly<Record<SocketEvent, number>>
-}
-
-interface Outbound {
-  readonly spec: SocketSpec
-  readonly socket: XPublisher
-  endpoints: string[]
-  /** Subscribers per subscription prefix, as seen in the XPUB's subscription frames. */
-  readonly subscribers: Map<string, number>
-  readonly publishedByTopic: Map<string, number>
-  readonly dropped: Record<PublishDropReason, number>
-  readonly events: Record<SocketEvent, number>
-  failed: number
-  inFlight: number
-  /** Messages accepted while zeromq.js was busy, sent on the next turn of the event loop. */
-  readonly backlog: Outgoing[]
-  monitor: Monitor | undefined
-  /** Subscriber attached/detached lines, summarized when peers come and go fast. */
-  readonly churn: ChurnLog
-  /** Wakes a start-up wait for subscribers. */
-  onSubscribers: (() => void) | undefined
-}
-
-interface Outgoing {
-  readonly topic: string
-  readonly payload: Payload
-  /** The metric label: the declared topic, or `other`. */
-  readonly label: string
-}
+export { OTHER_TOPIC, type PublishDropReason, type PublisherStats } from './outbound'
 
 /**
  * The PUB sockets, all owned by the main thread: workers forward their publishes here, so no
@@ -132,7 +83,7 @@ export class Publishers {
       out.monitor = monitorSocket(socket, log, { count: (kind) => out.events[kind]++ })
     out.endpoints = await attach(socket, spec)
     for (const t of spec.topics) this.#byTopic.set(t, out)
-    void this.#watchSubscriptions(out, log)
+    void watchSubscriptions(out, log)
     log.info(
       {
         endpoints: spec.endpoints.map((e, i) => `${e.action} ${out.endpoints[i]}`),
@@ -269,85 +220,26 @@ export class Publishers {
     return out
   }
 
-  /** Reads subscription frames (`\x01topic` / `\x00topic`) until the socket closes. */
-  async #watchSubscriptions(out: Outbound, log: Logger): Promise<void> {
-    for (;;) {
-      let frames: Buffer[]
-      try {
-        frames = await out.socket.receive()
-      } catch {
-        // Only close() ends this loop: an XPUB has no receive timeout set.
-        return
-      }
-      const frame = frames[0]
-      if (!frame || frame.length === 0 || (frame[0] !== 0 && frame[0] !== 1)) continue
-      const prefix = frame.subarray(1).toString('latin1')
-      const before = out.subscribers.get(prefix) ?? 0
-      const after = frame[0] === 1 ? before + 1 : Math.max(0, before - 1)
-      if (after === 0) out.subscribers.delete(prefix)
-      else out.subscribers.set(prefix, after)
-      const attached = frame[0] === 1
-      if (out.churn.admit(attached ? 'attached' : 'detached'))
-        log.info(
-          { subscription: prefix, subscribers: after },
-          attached ? 'subscriber attached' : 'subscriber detached',
-        )
-      out.onSubscribers?.()
-    }
-  }
-
-  /**
-   * Subscribers of a socket: the most subscribers any one subscription has. A peer subscribing to
-   * three topics counts once; two peers on the same topic count twice.
-   */
+  /** Subscribers of a socket (see {@link attachedTo}). */
   attached(socket: string): number {
     const out = this.#outbound.get(socket)
-    return out ? Math.max(0, ...out.subscribers.values()) : 0
+    return out ? attachedTo(out) : 0
   }
 
   /** Whether every socket with `_MIN_SUBSCRIBERS` has that many attached. */
   gateUnmet(): Array<{ socket: string; attached: number; required: number }> {
     return [...this.#outbound.values()]
-      .filter((o) => this.attached(o.spec.name) < o.spec.minSubscribers)
+      .filter((o) => attachedTo(o) < o.spec.minSubscribers)
       .map((o) => ({
         socket: o.spec.name,
-        attached: this.attached(o.spec.name),
+        attached: attachedTo(o),
         required: o.spec.minSubscribers,
       }))
   }
 
-  /**
-   * The seed's "synchronize explicitly" (2.4): waits until each socket with `_MIN_SUBSCRIBERS` has
-   * that many subscribers, or its `_SUBSCRIBER_TIMEOUT_MS` passes. Resolves with the sockets that
-   * timed out (readiness stays down for them until they are met).
-   */
-  async waitForSubscribers(): Promise<string[]> {
-    const waits = [...this.#outbound.values()]
-      .filter((o) => o.spec.minSubscribers > 0)
-      .map(async (o) => {
-        const met = new Promise<true>((resolve) => {
-          const check = () => {
-            if (this.attached(o.spec.name) < o.spec.minSubscribers) return
-            o.onSubscribers = undefined
-            resolve(true)
-          }
-          o.onSubscribers = check
-          check()
-        })
-        const ok = await withDeadline(met, o.spec.subscriberTimeoutMs, false)
-        if (ok) return undefined
-        o.onSubscribers = undefined
-        this.#log.warn(
-          {
-            socket: o.spec.name,
-            attached: this.attached(o.spec.name),
-            required: o.spec.minSubscribers,
-          },
-          'subscriber wait timed out; not ready until they attach',
-        )
-        return o.spec.name
-      })
-    return (await Promise.all(waits)).filter((name): name is string => name !== undefined)
+  /** See {@link waitForSubscribers}. */
+  waitForSubscribers(): Promise<string[]> {
+    return waitForSubscribers([...this.#outbound.values()], this.#log)
   }
 
   /** Publishes refused with an error: invalid topic, or no socket for it. */
@@ -356,30 +248,7 @@ export class Publishers {
   }
 
   stats(): PublisherStats[] {
-    return [...this.#outbound.values()].map((o) => {
-      const declared = new Set(o.spec.topics)
-      const subscribers: Record<string, number> = {}
-      for (const t of o.spec.topics) subscribers[t] = 0
-      for (const [prefix, n] of o.subscribers) {
-        const label = declared.has(prefix) ? prefix : OTHER_TOPIC
-        subscribers[label] = Math.max(subscribers[label] ?? 0, n)
-      }
-      return {
-        socket: o.spec.name,
-        latencyClass: o.spec.latencyClass,
-        endpoints: o.endpoints,
-        // Declared topics appear from the start, at 0, so a rate over them is defined at once.
-        publishedByTopic: {
-          ...Object.fromEntries(o.spec.topics.map((t) => [t, 0])),
-          ...Object.fromEntries(o.publishedByTopic),
-        },
-        published: [...o.publishedByTopic.values()].reduce((a, b) => a + b, 0),
-        dropped: { ...o.dropped },
-        failed: o.failed,
-        subscribers,
-        events: { ...o.events },
-      }
-    })
+    return [...this.#outbound.values()].map(statsOf)
   }
 
   /** Closes every PUB socket with the configured linger. Idempotent. */

@@ -1,26 +1,26 @@
 import { EventEmitter } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
-import { type Config, LATENCY_BUDGET_MS } from '../shared/config'
-import { withDeadline } from '../shared/deadline'
+import type { Config } from '../shared/config'
 import { ConfigError, errorCode, type SerializedError } from '../shared/errors'
 import type { InfoDocument } from '../shared/info-document'
 import type { Logger } from '../shared/logger'
 import { LogThrottle, reportHeldBack } from '../shared/logger'
 import type { StopReason } from '../shared/protocol'
-import {
-  loadService,
-  type MainContext,
-  resolveServicePath,
-  type Service,
-  type StopFn,
-  serviceKeyIssues,
-} from '../shared/service'
-import { type CounterSnapshot, DURATION_BUCKETS } from '../shared/shared-state'
+import { loadService, resolveServicePath, serviceKeyIssues } from '../shared/service'
+import type { CounterSnapshot } from '../shared/shared-state'
 import { ContainerRecorder, type RecordCounts } from './container-recorder'
 import type { Readiness } from './health'
 import { buildInfo } from './info'
-import { LatencyWindow } from './latency-window'
 import { Publishers } from './publishers'
+import { LatencySamples, livenessOf, readinessOf } from './readiness'
+import { ServiceHost } from './service-host'
+import { reportJoins } from './shutdown-report'
+import {
+  hasStarted,
+  nextSupervisorPhase,
+  type SupervisorEvent,
+  type SupervisorPhase,
+} from './supervisor-phase'
 import { type GiveUpReason, WorkerSlot } from './worker-slot'
 import { ZapHandler, type ZapStats } from './zap'
 
@@ -63,23 +63,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #log: Logger
   readonly #options: SupervisorOptions
   readonly #slots: WorkerSlot[] = []
-  readonly #latency = new Map<string, LatencyWindow>()
-  #sampler: NodeJS.Timeout | undefined
-  #started = false
+  readonly #latency = new LatencySamples()
+  #phase: SupervisorPhase = { name: 'starting' }
   #zap: ZapHandler | undefined
-  #callAnswerer: ((data: unknown, socket: string) => unknown) | undefined
-  #markServiceStarted: () => void = () => {}
-  /** Settles once the service's start() has returned (or thrown), or at close. */
-  readonly #serviceStarted = new Promise<void>((resolve) => {
-    this.#markServiceStarted = resolve
-  })
-  readonly #serviceListeners: Array<(data: unknown, socket: string) => void> = []
-  readonly #serviceAbort = new AbortController()
+  readonly #service: ServiceHost
   #publishers: Publishers | undefined
   #recorder: ContainerRecorder | undefined
-  #serviceStop: StopFn | undefined
+  /** The first close()'s result, for every later call. */
   #closing: Promise<CloseResult> | undefined
-  #forced = false
   readonly #throttle: LogThrottle
 
   constructor(config: Config, options: SupervisorOptions) {
@@ -88,6 +79,28 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#log = options.log
     this.#options = options
     this.#throttle = new LogThrottle({ flush: reportHeldBack(options.log, 'error') })
+    this.#service = new ServiceHost({
+      config,
+      log: options.log,
+      publish: (topic, payload, publishOptions) => this.publish(topic, payload, publishOptions),
+      onWorkerMessage: (data, socket) => this.emit('workerMessage', data, socket),
+    })
+  }
+
+  get phase(): SupervisorPhase {
+    return this.#phase
+  }
+
+  #on(event: SupervisorEvent): boolean {
+    const next = nextSupervisorPhase(this.#phase, event)
+    if (next === undefined) return false
+    this.#phase = next
+    return true
+  }
+
+  /** close() was called while start() awaited: start() stops and resolves false. */
+  get #closed(): boolean {
+    return this.#phase.name !== 'starting'
   }
 
   /**
@@ -100,18 +113,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const service = await loadService(servicePath)
     const keyIssues = serviceKeyIssues(service, config.sockets)
     if (keyIssues.length > 0) throw new ConfigError(keyIssues)
-    if (this.#closing) return false
+    if (this.#closed) return false
 
     // Before any CURVE server socket binds: libzmq sends every handshake to this handler.
     if (config.sockets.some((s) => s.curve?.role === 'server')) {
       this.#zap = await ZapHandler.start(config.curveAllow, this.#log)
-      if (this.#closing) {
+      if (this.#closed) {
         this.#zap.close()
         return false
       }
     }
     this.#publishers = await Publishers.open(config, this.#log)
-    if (this.#closing) {
+    if (this.#closed) {
       // close() ran while we were binding and could not see these sockets yet.
       this.#publishers.close()
       return false
@@ -123,7 +136,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
     if (config.record) {
       this.#recorder = await openRecorder(config, this.#log)
-      if (this.#closing) {
+      if (this.#closed) {
         await this.#recorder.close()
         return false
       }
@@ -138,20 +151,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           log: this.#log,
           ...(this.#options.workerEntry ? { entry: this.#options.workerEntry } : {}),
           onPublish: (m) => this.#publishFromWorker(m.topic, m.payload, m.socket, socket.name),
-          // Handlers may run before start() has registered its listeners (REP requests and
-          // messages arrive as soon as a worker is ready): both wait for start() to return.
-          onServiceMessage: (data, name) => {
-            void this.#serviceStarted.then(() => {
-              for (const listener of this.#serviceListeners) listener(data, name)
-              this.emit('workerMessage', data, name)
-            })
-          },
-          onCall: async (data, name) => {
-            await this.#serviceStarted
-            if (!this.#callAnswerer)
-              throw new Error('the service has no onWorkerCall in its start()')
-            return this.#callAnswerer(data, name)
-          },
+          onServiceMessage: (data, name) => this.#service.deliver(data, name),
+          onCall: (data, name) => this.#service.call(data, name),
           onGiveUp: (reason, error) => this.emit('gaveUp', socket.name, reason, error),
           ...(recorder && socket.kind === 'sub'
             ? {
@@ -163,10 +164,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
             : {}),
         }),
       )
-      // A first sample now, so runs before the first periodic one count in the window too.
-      const window = new LatencyWindow()
-      window.push(new Array(DURATION_BUCKETS.length + 1).fill(0))
-      this.#latency.set(socket.name, window)
+      this.#latency.add(socket.name)
     }
     try {
       await Promise.all([
@@ -175,125 +173,37 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         ...this.#slots.map((slot) => slot.start()),
       ])
     } catch (error) {
-      if (this.#closing) return false
+      if (this.#closed) return false
       throw error
     }
-    if (this.#closing) return false
+    if (this.#closed) return false
 
-    await this.#startService(service)
-    if (this.#closing) return false
-    this.#started = true
-    this.#sampler = setInterval(() => this.#sampleLatency(), 1000)
-    this.#sampler.unref()
+    await this.#service.start(service)
+    if (!this.#on('started')) return false
+    this.#latency.start(this.#slots)
     return true
   }
 
-  #sampleLatency(): void {
-    for (const slot of this.#slots) {
-      const h = slot.counters.durationHistogram()
-      this.#latency.get(slot.socket.name)?.push([...h.buckets, h.count])
-    }
-  }
-
-  /**
-   * Whether the container can serve (/readyz), with the reasons it cannot. Goes false first thing
-   * at shutdown (the Kubernetes contract), then the drain begins.
-   *
-   * A SUB socket with no connected publisher is `degraded`, not a reason: behind a Kubernetes
-   * Service, a peer's connection is routed only once this container is ready, so waiting for
-   * peers before being ready deadlocks two containers that subscribe to each other. It becomes
-   * a reason only with ZC_READY_REQUIRES_PEERS=true.
-   */
+  /** /readyz: see {@link readinessOf}. */
   readiness(): Readiness {
-    const reasons: string[] = []
-    const degraded: string[] = []
-    if (this.#closing) reasons.push('shutting down')
-    else if (!this.#started) reasons.push('starting')
-    for (const slot of this.#slots) {
-      const name = slot.socket.name
-      if (this.#started && slot.state !== 'up')
-        reasons.push(`receive worker ${name} is ${slot.state}`)
-      if (slot.socket.kind === 'sub' && slot.counters.monitored && slot.counters.peers === 0)
-        (this.config.readyRequiresPeers ? reasons : degraded).push(
-          `socket ${name} has no connected peer`,
-        )
-      if (this.config.readyOnLatency) {
-        const p99 = this.#latency.get(name)?.p99()
-        const budget = LATENCY_BUDGET_MS[slot.socket.latencyClass] / 1000
-        if (p99 !== undefined && p99 > budget)
-          reasons.push(
-            `socket ${name} p99 handler time above its ${slot.socket.latencyClass} budget`,
-          )
-      }
-    }
-    for (const gate of this.#publishers?.gateUnmet() ?? [])
-      reasons.push(`socket ${gate.socket} has ${gate.attached} of ${gate.required} subscribers`)
-    return { ready: reasons.length === 0, reasons, degraded }
+    return readinessOf({
+      config: this.config,
+      closing: this.#closing !== undefined,
+      started: hasStarted(this.#phase),
+      slots: this.#slots,
+      latency: this.#latency,
+      publishers: this.#publishers,
+    })
   }
 
-  /**
-   * Whether the process is alive (/livez): this thread answers (the caller runs in it), and every
-   * running worker's event loop has ticked recently. Never depends on peers.
-   */
+  /** /livez: see {@link livenessOf}. */
   liveness(): { live: boolean; reasons: string[] } {
-    const reasons: string[] = []
-    const now = Date.now()
-    for (const slot of this.#slots) {
-      if (slot.state !== 'up') continue
-      const age = now - slot.counters.lastTickMs
-      if (age > this.config.livenessStaleMs)
-        reasons.push(`receive worker ${slot.socket.name} event loop stalled for ${age} ms`)
-    }
-    return { live: reasons.length === 0, reasons }
+    return livenessOf(this.config, this.#slots)
   }
 
   /** Each receive socket's spec, state and shared counters (for /metrics). */
   slots(): ReadonlyArray<Pick<WorkerSlot, 'socket' | 'counters' | 'state'>> {
     return this.#slots
-  }
-
-  async #startService(service: Service): Promise<void> {
-    try {
-      await this.#runStart(service)
-    } finally {
-      this.#markServiceStarted()
-    }
-  }
-
-  async #runStart(service: Service): Promise<void> {
-    if (!service.start) return
-    const ctx: MainContext = {
-      publish: (topic, payload, options) => this.publish(topic, payload, options),
-      onWorkerMessage: (listener) => {
-        this.#serviceListeners.push(listener)
-      },
-      onWorkerCall: (answer) => {
-        this.#callAnswerer = answer
-      },
-      log: this.#log.child({ component: 'service' }),
-      config: this.config,
-      signal: this.#serviceAbort.signal,
-    }
-    const stop = await service.start(ctx)
-    if (typeof stop !== 'function') return
-    this.#serviceStop = stop
-    // close() ran while start() was in flight and had no stop function to call yet.
-    if (this.#closing) await this.#stopService()
-  }
-
-  /** Calls the service's stop function once, bounded by the shutdown deadline; false on timeout. */
-  #stopService(): Promise<boolean> {
-    const stop = this.#serviceStop
-    this.#serviceStop = undefined
-    if (!stop) return Promise.resolve(true)
-    const run = (async () => stop())().catch((error: unknown) => {
-      this.#log.error({ err: error }, 'service stop failed')
-    })
-    return withDeadline(run, this.config.shutdownTimeoutMs, 'timeout' as const).then((outcome) => {
-      if (outcome !== 'timeout') return true
-      this.#log.warn({ deadlineMs: this.config.shutdownTimeoutMs }, 'service stop timed out')
-      return false
-    })
   }
 
   /** Publishes from the main thread; see {@link Publishers.publish}. */
@@ -338,7 +248,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           peers: slot.counters.monitored ? slot.counters.peers : null,
           receivedBySubscription: slot.counters.receivedBySubscription(),
         },
-        p99: this.#latency.get(slot.socket.name)?.p99(),
+        p99: this.#latency.p99(slot.socket.name),
       })),
       publishers: this.#publishers?.stats() ?? [],
     })
@@ -359,21 +269,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * sockets. Idempotent: later calls get the first call's result.
    */
   close(reason: StopReason): Promise<CloseResult> {
+    this.#on('close')
     this.#closing ??= this.#close(reason)
     return this.#closing
   }
 
   async #close(reason: StopReason): Promise<CloseResult> {
     const started = performance.now()
-    this.#serviceAbort.abort()
-    this.#markServiceStarted()
-    clearInterval(this.#sampler)
+    this.#service.beginClose()
+    this.#latency.stop()
     // Workers are told first: closing their sockets is what makes shutdown fast, and it must not
     // wait behind a service stop function. The service stop and the joins share one deadline.
     for (const w of this.#slots) w.requestStop(reason)
     const deadline = this.config.shutdownTimeoutMs
     const [serviceStopped, outcomes] = await Promise.all([
-      this.#stopService(),
+      this.#service.stop(),
       Promise.all(this.#slots.map((w) => w.join(deadline))),
     ])
     const named = (outcome: string) =>
@@ -385,23 +295,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       elapsedMs: Math.round(performance.now() - started),
     }
     // After a second signal, main.ts has already reported and exited.
-    if (this.#forced) return result
-    this.#slots.forEach((w, i) => {
-      const counts = w.counters.snapshot()
-      const socket = w.socket.name
-      if (outcomes[i] === 'joined') this.#log.info({ socket, ...counts }, 'receive worker stopped')
-      // The seed's "RX thread did not stop cleanly".
-      else if (outcomes[i] === 'terminated')
-        this.#log.warn(
-          { socket, deadlineMs: deadline, ...counts },
-          'receive worker did not stop cleanly; terminated',
-        )
-      else
-        this.#log.error(
-          { socket, deadlineMs: deadline, ...counts },
-          'receive worker blocked with native zeromq work pending; it cannot be terminated safely',
-        )
-    })
+    if (this.#phase.name === 'forced') return result
+    reportJoins(this.#log, this.#slots, outcomes, deadline)
     this.#publishers?.close()
     this.#zap?.close()
     // After the joins: every receive thread has sent its last batch.
@@ -425,7 +320,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * socket within milliseconds. Resolves with the sockets still unsafe after `graceMs`.
    */
   async forceStop(graceMs = 200): Promise<string[]> {
-    this.#forced = true
+    this.#on('force')
     for (const w of this.#slots) w.requestStop('signal')
     const until = performance.now() + graceMs
     let pending = this.#slots

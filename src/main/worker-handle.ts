@@ -10,7 +10,13 @@ import {
 } from '../shared/errors'
 import type { Logger } from '../shared/logger'
 import { threadEntry } from '../shared/paths'
-import { assertNever, type FromWorker, type StopReason, type WorkerInit } from '../shared/protocol'
+import {
+  assertNever,
+  type FromWorker,
+  type StopReason,
+  send,
+  type WorkerInit,
+} from '../shared/protocol'
 import { SocketCounters } from '../shared/shared-state'
 
 /** How a join ended. */
@@ -52,6 +58,31 @@ export interface WorkerHandleOptions {
 const DEFAULT_ENTRY = threadEntry('receive')
 
 /**
+ * Where a handle is in its worker's life. `starting`: spawned, no ready handshake yet.
+ * `running`: ready; a failure or an exit now is news for the owner. `stopping`: a stop was
+ * requested (before or after ready), so a failure or an exit is the end the owner asked for.
+ * `terminating`: terminate() was called (only after the worker stopped, or at a deadline).
+ */
+export type HandlePhase = 'starting' | 'running' | 'stopping' | 'terminating'
+
+/** What moves a handle on: the worker's ready handshake, a stop request, a terminate(). */
+export type HandleEvent = 'ready' | 'stop' | 'terminate'
+
+const TRANSITIONS: Record<HandlePhase, Partial<Record<HandleEvent, HandlePhase>>> = {
+  starting: { ready: 'running', stop: 'stopping', terminate: 'terminating' },
+  running: { stop: 'stopping', terminate: 'terminating' },
+  // A worker that was told to stop may still report ready (the two messages crossed): it is
+  // stopping all the same.
+  stopping: { terminate: 'terminating' },
+  terminating: {},
+}
+
+/** The one transition function of a handle; undefined when `event` does not move `phase`. */
+export function nextHandlePhase(phase: HandlePhase, event: HandleEvent): HandlePhase | undefined {
+  return TRANSITIONS[phase][event]
+}
+
+/**
  * One receive worker thread and its private control port: a ready handshake with a timeout,
  * a typed stop request, and a join with a deadline that terminates only when that is safe.
  */
@@ -69,9 +100,7 @@ export class WorkerHandle {
   readonly #readiness: Promise<SerializedError | undefined>
   #resolveStopped: () => void = () => {}
   #resolveReadiness: (error: SerializedError | undefined) => void = () => {}
-  #ready = false
-  #stopRequested = false
-  #terminating = false
+  #phase: HandlePhase = 'starting'
 
   constructor(options: WorkerHandleOptions) {
     this.#options = options
@@ -129,12 +158,23 @@ export class WorkerHandle {
     throw new ZcError(code, message)
   }
 
+  get phase(): HandlePhase {
+    return this.#phase
+  }
+
+  /** Moves the phase on; false when `event` does not apply in the current phase. */
+  #on(event: HandleEvent): boolean {
+    const next = nextHandlePhase(this.#phase, event)
+    if (next === undefined) return false
+    this.#phase = next
+    return true
+  }
+
   /** Asks the worker to close its socket and end. Idempotent; safe before `ready`. */
   requestStop(reason: StopReason): void {
-    if (this.#stopRequested) return
-    this.#stopRequested = true
+    if (!this.#on('stop')) return
     this.counters.requestStop()
-    this.#port.postMessage({ type: 'shutdown', reason })
+    send(this.#port, { type: 'shutdown', reason })
   }
 
   /**
@@ -164,7 +204,7 @@ export class WorkerHandle {
   }
 
   async #terminate(): Promise<void> {
-    this.#terminating = true
+    this.#on('terminate')
     await this.#worker.terminate()
   }
 
@@ -173,14 +213,15 @@ export class WorkerHandle {
     // and ended can be seen exiting first. Read what it said before calling it an early exit.
     for (let m = receiveMessageOnPort(this.#port); m; m = receiveMessageOnPort(this.#port))
       this.#onMessage(m.message as FromWorker)
-    const stopped = this.#stopRequested
+    const stopRequested = this.#phase === 'stopping' || this.#phase === 'terminating'
+    const stopped = stopRequested
       ? 'stopped during start-up'
       : `exited with code ${code} during start-up`
     this.#resolveReadiness({ name: 'Exited', message: stopped })
     this.#resolveStopped()
     // A thread that ends on its own after start-up (process.exit in a handler, out of memory)
     // would otherwise leave its socket silently unserved.
-    if (this.#ready && !this.#stopRequested && !this.#terminating)
+    if (this.#phase === 'running')
       this.#options.onFailure({
         name: 'Exited',
         message: `receive worker exited with code ${code}`,
@@ -190,12 +231,15 @@ export class WorkerHandle {
   #onMessage(message: FromWorker): void {
     switch (message.type) {
       case 'ready':
-        this.#ready = true
+        this.#on('ready')
         this.#resolveReadiness(undefined)
         return
       case 'failed':
-        if (message.phase === 'start' || !this.#ready) this.#resolveReadiness(message.error)
-        else this.#options.onFailure(message.error)
+        // Once running, a failure is the owner's news; before, it fails the start (a no-op once
+        // readiness has settled); after a stop request it is the end the owner asked for.
+        if (message.phase === 'run' && this.#phase === 'running')
+          this.#options.onFailure(message.error)
+        else this.#resolveReadiness(message.error)
         return
       case 'stopped':
         this.#resolveStopped()
@@ -212,10 +256,10 @@ export class WorkerHandle {
       case 'call': {
         const { id } = message
         const fail = (error: unknown) =>
-          this.#port.postMessage({ type: 'answer', id, ok: false, error: serializeError(error) })
+          send(this.#port, { type: 'answer', id, ok: false, error: serializeError(error) })
         this.#options.onCall(message.data, this.socket.name).then((value) => {
           try {
-            this.#port.postMessage({ type: 'answer', id, ok: true, value })
+            send(this.#port, { type: 'answer', id, ok: true, value })
           } catch (error) {
             // A value that cannot be cloned (a function, say) fails the call, not the container.
             fail(error)

@@ -1,6 +1,6 @@
 /**
  * Every error the container raises on purpose carries one of these codes. The README's
- * "Error codes" table documents each one; test/errors.test.ts keeps the two in step.
+ * "Error codes" table documents each one; test/readme-tables.test.ts keeps the two in step.
  */
 export const ERROR_CODES = {
   ZC_ERR_CONFIG_INVALID: 'the environment does not describe a valid container',
@@ -101,4 +101,18 @@ export function serializeError(error: unknown): SerializedError {
     message = Object.prototype.toString.call(error)
   }
   return { name: 'NonError', message }
+}
+
+/**
+ * The other side's error, rebuilt: a known code comes back as a ZcError (so `instanceof` and
+ * `code` work as they did where it was thrown), any other string code stays on the error.
+ */
+export function deserializeError(serialized: SerializedError): Error {
+  const { code, name, message } = serialized
+  const error =
+    code !== undefined && code in ERROR_CODES
+      ? new ZcError(code as ErrorCode, message)
+      : Object.assign(new Error(message), code === undefined ? {} : { code })
+  error.name = name
+  return error
 }

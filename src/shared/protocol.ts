@@ -1,4 +1,4 @@
-import type { MessagePort } from 'node:worker_threads'
+import type { MessagePort, TransferListItem } from 'node:worker_threads'
 import type { Config, SocketSpec } from './config'
 import type { SerializedError } from './errors'
 import type { RecordBatch } from './record-batch'
@@ -38,6 +38,26 @@ export type FromWorker =
   | { type: 'service'; data: unknown }
   | { type: 'call'; id: number; data: unknown }
   | RecordBatch
+
+/**
+ * Main -> worker: the one way a control port is written to, so every message is a ToWorker.
+ * (A bare `postMessage` takes `any`: a typo in a message type would only show as a stuck worker.)
+ */
+export function send(port: MessagePort, message: ToWorker): void {
+  port.postMessage(message)
+}
+
+/**
+ * Worker -> main: the one way a receive worker writes to its port. `transfer` moves buffers the
+ * message owns whole (a publish's payload, a record batch) instead of copying them.
+ */
+export function post(
+  port: MessagePort,
+  message: FromWorker,
+  transfer?: readonly TransferListItem[],
+): void {
+  port.postMessage(message, transfer)
+}
 
 /** For exhaustive switches: a new message type that is not handled fails to compile. */
 export function assertNever(value: never): never {

@@ -1,7 +1,7 @@
 import type { Socket } from 'zeromq'
 import type { Config, SocketSpec } from '../config'
 import { isIpv6Address } from '../endpoints'
-import { ZcError } from '../errors'
+import { errorCode, ZcError } from '../errors'
 import { describeAddressFailure } from '../failure-cause'
 
 /**
@@ -19,7 +19,7 @@ export async function attach(
     try {
       if (e.action === 'bind') {
         beforeBind?.()
-        await socket.bind(e.address)
+        await bindOnce(socket, e.address)
         resolved.push(socket.lastEndpoint ?? e.address)
       } else {
         socket.connect(e.address)
@@ -36,6 +36,23 @@ export async function attach(
     }
   }
   return resolved
+}
+
+/**
+ * One bind, asked twice when libzmq answers EAGAIN. A failed bind reports itself to the socket's
+ * monitor before it returns, and that report can overwrite libzmq's errno while the monitor's
+ * own connection is still being set up (seen on a loaded machine: a port in use came back as
+ * EAGAIN, "Operation was not possible or timed out", instead of EADDRINUSE). The second answer,
+ * a moment later, carries the real cause, or succeeds if the address came free.
+ */
+async function bindOnce(socket: Socket, address: string): Promise<void> {
+  try {
+    await socket.bind(address)
+  } catch (error) {
+    if (errorCode(error) !== 'EAGAIN') throw error
+    await new Promise((resolve) => setImmediate(resolve))
+    await socket.bind(address)
+  }
 }
 
 /**
