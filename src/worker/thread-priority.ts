@@ -1,6 +1,7 @@
 import { readlinkSync } from 'node:fs'
 import { getPriority, setPriority } from 'node:os'
-import { type SocketSpec, THREAD_NICE_OFFSET } from '../shared/config'
+// The types module, not the config index: that would load envalid into every receive thread.
+import { type SocketSpec, THREAD_NICE_OFFSET } from '../shared/config/types'
 import { errorCode } from '../shared/errors'
 import type { Logger } from '../shared/logger'
 import type { SocketCounters } from '../shared/shared-state'
