@@ -7,9 +7,10 @@
  * counter per message was one of the hot path's main costs, so the worker adds plain numbers to a
  * pending area of the same buffer and moves them into the totals every few milliseconds, on the
  * liveness tick, and before it reports `stopped` or `failed`. Readers add the pending counts to
- * the totals (see #read), so /metrics is not behind the worker. The pending area lives in shared memory, not in the worker, so that once a
- * worker's thread is gone (even terminated mid-handler) the supervisor moves what it had not yet
- * flushed ({@link SocketCounters.absorbPending}) and received = handled + dropped stays exact.
+ * the totals (see #read), so /metrics is not behind the worker. The pending area lives in shared
+ * memory, not in the worker, so that once a worker's thread is gone (even terminated mid-handler)
+ * the supervisor moves what it had not yet flushed ({@link SocketCounters.absorbPending}) and
+ * received = handled + dropped stays exact.
  */
 
 /** Why a received message was not handled. Every received message is handled or one of these. */
@@ -136,8 +137,8 @@ export class SocketCounters {
   readonly #bySubscription: BigUint64Array
   /**
    * Counts a batching worker has not yet moved into the totals: the fixed counters, then the
-   * per-subscription ones. Plain (non-atomic) numbers with one writer, the worker; the
-   * supervisor touches them only once that worker's thread is gone.
+   * per-subscription ones. Plain (non-atomic) numbers with one writer, the worker, while it runs;
+   * readers only read them (see #read), and the supervisor moves them once the thread is gone.
    */
   readonly #pending: Float64Array
   #batched = false
