@@ -139,6 +139,7 @@ async function poolOverhead(): Promise<void> {
     subscriberTimeoutMs: 0,
     curve: undefined,
     pool: undefined,
+    nice: undefined,
   }
   const handler = (_m: unknown) => {}
   const inline: number[] = []

@@ -53,6 +53,7 @@ function hooks(): void {
     subscriberTimeoutMs: 0,
     curve: undefined,
     pool: undefined,
+    nice: undefined,
     envelope: true,
   } as const
   const log = createLogger('silent', {}, 'json')

@@ -1,7 +1,7 @@
-import { COMMANDS, findCommand, runCommand } from './cli'
+import type { Registry } from 'prom-client'
+import type * as Cli from './cli'
 import { releaseSignals, STOP_SIGNALS, type StopSignal } from './early-signals'
 import { HealthServer, readinessStatus } from './main/health'
-import { createMetrics } from './main/metrics'
 import { Supervisor } from './main/supervisor'
 import { describeUnknownVariable, loadConfig, unknownVariables } from './shared/config'
 import { ConfigError, ZcError } from './shared/errors'
@@ -126,9 +126,19 @@ export async function runContainer(): Promise<Outcome> {
     )
   for (const signal of early.splice(0)) onSignal(signal)
   let http: HealthServer | undefined
+  // prom-client is the largest module graph the container loads: made at the first scrape or
+  // once the container is ready, whichever comes first, so it does not delay start-up.
+  let registry: Registry | undefined
+  const metrics = () => {
+    registry ??= (require('./main/metrics') as typeof import('./main/metrics')).createMetrics(
+      supervisor,
+      { version: packageVersion() },
+    )
+    return registry
+  }
   try {
     // Up before the sockets, so probes get answers (live, not ready) during start-up.
-    if (config.http) http = await listenHttp(config.http, supervisor, log)
+    if (config.http) http = await listenHttp(config.http, supervisor, metrics, log)
     if (await supervisor.start()) {
       // Every socket is up; /readyz may still wait (for a subscriber gate, say). The same
       // function answers both, so the line and the probe cannot disagree.
@@ -142,6 +152,7 @@ export async function runContainer(): Promise<Outcome> {
         },
         'ready',
       )
+      if (config.http) setImmediate(metrics)
     }
   } catch (error) {
     // A service's own variables are configuration too (the camera's CAMERA_FPS, say), and so
@@ -182,15 +193,12 @@ export async function runContainer(): Promise<Outcome> {
 async function listenHttp(
   options: { port: number; host: string },
   supervisor: Supervisor,
+  metrics: () => Registry,
   log: Logger,
 ): Promise<HealthServer> {
   try {
-    return await HealthServer.listen(
-      options,
-      supervisor,
-      createMetrics(supervisor, { version: packageVersion() }),
-      log,
-      () => supervisor.info(packageVersion()),
+    return await HealthServer.listen(options, supervisor, metrics, log, () =>
+      supervisor.info(packageVersion()),
     )
   } catch (error) {
     const address = `${options.host}:${options.port}`
@@ -230,14 +238,22 @@ function reportConfigError(error: ConfigError): void {
   )
 }
 
-const USAGE = `Usage: zmq-container [run]
+/**
+ * The command-line tools, loaded only for a tool or the usage text: their module graph (yaml,
+ * the MCAP libraries...) would add tens of milliseconds to every container's start-up.
+ */
+const cli = (): typeof Cli => require('./cli') as typeof Cli
+
+const usage = () => `Usage: zmq-container [run]
        zmq-container <command> [options]    (zmq-container <command> --help for details)
 
 Runs the container described by the environment (see README "Configuration").
 
 Commands:
   run          start the container (the default)
-${COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
+${cli()
+  .COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`)
+  .join('\n')}
   --help, -h   show this help
   --version    print the version`
 
@@ -245,16 +261,17 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
 export function main(argv: readonly string[]): void {
   const [command = 'run', ...rest] = argv
   let run: () => Promise<Outcome>
-  const tool = findCommand(command)
+  const container = command === 'run' && rest.length === 0
+  const tool = container ? undefined : cli().findCommand(command)
   // Only the container acts on signals held during loading (see early-signals.ts).
-  const held = command === 'run' && rest.length === 0 ? [] : releaseSignals()
+  const held = container ? [] : releaseSignals()
   if (command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`)
+    process.stdout.write(`${usage()}\n`)
     return
   } else if (command === '--version') {
     process.stdout.write(`${packageVersion()}\n`)
     return
-  } else if (command === 'run' && rest.length === 0) {
+  } else if (container) {
     run = runContainer
   } else if (tool) {
     // The tools end cleanly on the first signal (hz prints its summary); a second one finds no
@@ -273,21 +290,23 @@ export function main(argv: readonly string[]): void {
       env: process.env,
       signal: stop.signal,
     }
-    runCommand(tool, rest, io).then(
-      (code) => {
-        // Not process.exit(): a pub's last messages are still leaving (linger), and libzmq
-        // holds the exit until they are out or the linger ends.
-        process.exitCode = code
-      },
-      (error: unknown) => {
-        process.stderr.write(`zmq-container ${command}: internal error: ${String(error)}\n`)
-        process.exit(EXIT.INTERNAL)
-      },
-    )
+    cli()
+      .runCommand(tool, rest, io)
+      .then(
+        (code) => {
+          // Not process.exit(): a pub's last messages are still leaving (linger), and libzmq
+          // holds the exit until they are out or the linger ends.
+          process.exitCode = code
+        },
+        (error: unknown) => {
+          process.stderr.write(`zmq-container ${command}: internal error: ${String(error)}\n`)
+          process.exit(EXIT.INTERNAL)
+        },
+      )
     return
   } else {
     process.stderr.write(
-      `zmq-container: unknown command or argument "${[command, ...rest].join(' ')}"\n${USAGE}\n`,
+      `zmq-container: unknown command or argument "${[command, ...rest].join(' ')}"\n${usage()}\n`,
     )
     process.exitCode = EXIT.USAGE
     return

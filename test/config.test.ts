@@ -78,6 +78,7 @@ describe('loadConfig: the seed camera .env', () => {
           subscriberTimeoutMs: 0,
           curve: undefined,
           pool: undefined,
+          nice: undefined,
         },
         {
           kind: 'pub',
@@ -90,6 +91,7 @@ describe('loadConfig: the seed camera .env', () => {
           subscriberTimeoutMs: 5000,
           curve: undefined,
           pool: undefined,
+          nice: undefined,
         },
       ],
       receiveTimeoutMs: 500,
@@ -118,6 +120,7 @@ describe('loadConfig: the seed camera .env', () => {
       receiveHwm: 1000,
       xpubNoDrop: false,
       record: undefined,
+      threadPriority: true,
     } satisfies Config)
   })
 
@@ -179,6 +182,7 @@ describe('loadConfig: sockets', () => {
         subscriberTimeoutMs: 0,
         curve: undefined,
         pool: undefined,
+        nice: undefined,
       },
     ])
   })

@@ -238,4 +238,23 @@ describe('TopicMatcher', () => {
     assert.equal(matcher.indexOf('lidar.scan'), 2)
     assert.equal(matcher.indexOf('lidar.scan2'), -1)
   })
+
+  it('indexOfBytes matches a topic frame exactly as indexOf matches its string', () => {
+    // Every row above, plus duplicates and a prefix listed before an exact one.
+    const cases: [string[], string][] = [
+      ...rows.map(([subs, topic]): [string[], string] => [subs, topic]),
+      [['a.b', 'a.b', 'a.'], 'a.b'],
+      [['a.', 'a.b'], 'a.b'],
+      [['a.bc', 'a.bd', 'a.'], 'a.bd'],
+      [['a.bc', 'a.bd'], 'a.be'],
+    ]
+    for (const [subs, topic] of cases) {
+      const matcher = new TopicMatcher(subs)
+      const index = matcher.indexOfBytes(Buffer.from(topic, 'latin1'))
+      assert.equal(index, matcher.indexOf(topic), `${JSON.stringify(subs)} ${topic}`)
+      // The topic string a match hands the handler without decoding: the subscription's own.
+      if (index !== -1 && !subs[index]?.endsWith('.'))
+        assert.equal(matcher.exactTopicAt(index), topic)
+    }
+  })
 })

@@ -158,6 +158,19 @@ export const container: Design = {
   },
 }
 
+/**
+ * The container with ZC_THREAD_PRIORITY=false: every receive thread at the nice it inherits, so
+ * the isolation scenario shows what the class priorities buy on saturated cores.
+ */
+export const containerNoPriority: Design = {
+  id: 'container-no-priority',
+  label: 'container, ZC_THREAD_PRIORITY=false',
+  unavailable: () => undefined,
+  start(plan, tools) {
+    return container.start({ ...plan, env: { ...plan.env, ZC_THREAD_PRIORITY: 'false' } }, tools)
+  },
+}
+
 function nodeBaseline(id: string, label: string, script: string, extra = {}): Design {
   const design: Design = {
     id,

@@ -2,6 +2,7 @@ import { attempt, type BenchContext, failureNote, type Scenario } from '../lib/c
 import {
   cFloor,
   container,
+  containerNoPriority,
   type Design,
   pyzmq,
   type SocketPlan,
@@ -50,7 +51,8 @@ export const isolation: Scenario = {
         id: 'two',
         label: 'control + 2 telemetry sockets (3 busy threads on 2 cores)',
         telemetrySockets: 2,
-        designs: ctx.available([container, zmqWorker, pyzmq, cFloor]),
+        // Priorities on (the default) and off, interleaved: what the class nice values buy.
+        designs: ctx.available([container, containerNoPriority, zmqWorker, pyzmq, cFloor]),
       },
     ]
     // --quick keeps to the first variant: the pyzmq runs of the second take tens of seconds.

@@ -1,5 +1,5 @@
 import { msToNs } from '../recording/format'
-import { type MessageToWrite, type RecordingSource, RecordingWriter } from '../recording/writer'
+import type { MessageToWrite, RecordingSource, RecordingWriter } from '../recording/writer'
 import type { RecordConfig, SocketSpec } from '../shared/config'
 import type { Logger } from '../shared/logger'
 import { BUDGET_WORDS, type RecordBatch } from '../shared/record-batch'
@@ -61,7 +61,10 @@ export class ContainerRecorder {
       ]),
     )
     const all = [...sources.values()]
-    const writer = await RecordingWriter.open(config.file, {
+    // Loaded only when recording: the MCAP libraries cost every container's start-up otherwise.
+    const { RecordingWriter: Writer } =
+      require('../recording/writer') as typeof import('../recording/writer')
+    const writer = await Writer.open(config.file, {
       source: {
         socket: all.map((s) => s.socket).join(', '),
         endpoint: all.map((s) => s.endpoint).join(', '),

@@ -66,11 +66,17 @@ export class HealthServer {
   static async listen(
     options: { port: number; host: string },
     source: HealthSource,
-    registry: Registry,
+    /** The registry, or a function that makes it on first use (start-up need not load it). */
+    registry: Registry | (() => Registry),
     log: Logger,
     info?: () => unknown,
     limits: HttpLimits = HTTP_LIMITS,
   ): Promise<HealthServer> {
+    let made = typeof registry === 'function' ? undefined : registry
+    const metrics = () => {
+      made ??= (registry as () => Registry)()
+      return made
+    }
     const server = createServer((request, response) => {
       const path = (request.url ?? '/').split('?')[0]
       if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -94,13 +100,16 @@ export class HealthServer {
           if (!info) break
           return json(true, info() as Record<string, unknown>)
         case '/metrics':
-          registry.metrics().then(
-            (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
-            (error: unknown) => {
-              log.error({ err: error }, 'metrics collection failed')
-              response.writeHead(500).end()
-            },
-          )
+          metrics()
+            .metrics()
+            .then(
+              (text) =>
+                response.writeHead(200, { 'content-type': metrics().contentType }).end(text),
+              (error: unknown) => {
+                log.error({ err: error }, 'metrics collection failed')
+                response.writeHead(500).end()
+              },
+            )
           return
       }
       response

@@ -270,6 +270,23 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
       perSlot((s) => s.counters.get('outOfMemory')),
     ),
     collector(
+      'zc_worker_nice',
+      "The receive thread's OS nice value (ZC_THREAD_PRIORITY); absent until the thread set it.",
+      'gauge',
+      () =>
+        slots().flatMap((slot) => {
+          const nice = slot.counters.nice
+          return nice === undefined
+            ? []
+            : [
+                {
+                  labels: { socket: slot.socket.name, class: slot.socket.latencyClass },
+                  value: nice,
+                },
+              ]
+        }),
+    ),
+    collector(
       'zc_worker_up',
       '1 while the socket has a running receive worker.',
       'gauge',

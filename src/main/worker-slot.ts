@@ -148,6 +148,8 @@ export class WorkerSlot {
    * the deadline): those are dropped as `worker_failed`, and received = handled + dropped holds.
    */
   #countLost(): void {
+    // The thread is gone: its counts not yet flushed (a terminate, a crash) join the totals.
+    this.counters.absorbPending()
     const { received, handled, droppedTotal } = this.counters.snapshot()
     const lost = received - handled - droppedTotal
     if (lost <= 0) return

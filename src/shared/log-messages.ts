@@ -46,6 +46,8 @@ export const LOG_MESSAGES = {
   publisherRestarted: { msg: 'publisher restarted', levels: ['info'] },
   deadlineMissed: { msg: 'deadline missed', levels: ['warn'] },
   deadlineRecovered: { msg: 'deadline recovered', levels: ['info'] },
+  threadPrioritySet: { msg: 'thread priority set', levels: ['info'] },
+  threadPriorityNotSet: { msg: 'thread priority not set', levels: ['warn'] },
   httpListening: { msg: 'http listening', levels: ['info'] },
   subscriberWaitTimedOut: {
     msg: 'subscriber wait timed out; not ready until they attach',

@@ -74,6 +74,13 @@ export class TopicMatcher {
   /** Exact subscriptions, each with its index in the list given. */
   readonly #exact: ReadonlyMap<string, number>
   readonly #prefixes: ReadonlyArray<readonly [string, number]>
+  /**
+   * The same subscriptions as bytes, for matching a received topic frame without decoding it
+   * first: exact ones grouped by length (most frames are ruled out by their length alone).
+   */
+  readonly #exactBytesByLength: ReadonlyMap<number, ReadonlyArray<readonly [Buffer, number]>>
+  readonly #prefixBytes: ReadonlyArray<readonly [Buffer, number]>
+  readonly #subscriptions: readonly string[]
 
   constructor(subscriptions: readonly string[]) {
     const exact = new Map<string, number>()
@@ -84,6 +91,36 @@ export class TopicMatcher {
     })
     this.#exact = exact
     this.#prefixes = prefixes
+    this.#subscriptions = [...subscriptions]
+    const byLength = new Map<number, Array<[Buffer, number]>>()
+    for (const [s, i] of exact) {
+      const bytes = Buffer.from(s, 'latin1')
+      const group = byLength.get(bytes.length) ?? []
+      group.push([bytes, i])
+      byLength.set(bytes.length, group)
+    }
+    this.#exactBytesByLength = byLength
+    this.#prefixBytes = prefixes.map(([s, i]) => [Buffer.from(s, 'latin1'), i] as const)
+  }
+
+  /**
+   * As {@link indexOf}, on a topic frame's raw bytes (already checked by isTopicBytes, so ASCII).
+   * Matching on bytes spares the hot path a string per message: an exact match's topic string
+   * is the subscription's own ({@link exactTopicAt}); only a prefix match needs decoding.
+   */
+  indexOfBytes(topic: Uint8Array): number {
+    const group = this.#exactBytesByLength.get(topic.length)
+    if (group !== undefined)
+      for (const [bytes, i] of group) if (startsWithBytes(topic, bytes)) return i
+    for (const [prefix, i] of this.#prefixBytes)
+      if (prefix.length <= topic.length && startsWithBytes(topic, prefix)) return i
+    return -1
+  }
+
+  /** The subscription at `index` when it is an exact one (the topic it matched), else undefined. */
+  exactTopicAt(index: number): string | undefined {
+    const s = this.#subscriptions[index]
+    return s === undefined || isPrefixSubscription(s) ? undefined : s
   }
 
   matches(topic: string): boolean {
@@ -97,4 +134,11 @@ export class TopicMatcher {
     for (const [prefix, i] of this.#prefixes) if (topic.startsWith(prefix)) return i
     return -1
   }
+}
+
+/** Whether `bytes` begins with `prefix` (`prefix` no longer than `bytes`); compared from the end,
+ * where topics sharing a component differ. A loop: for topics this short it beats a native call. */
+function startsWithBytes(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  for (let k = prefix.length - 1; k >= 0; k--) if (bytes[k] !== prefix[k]) return false
+  return true
 }

@@ -61,8 +61,15 @@ export function classifyFrames(
       }),
     }
   }
-  const topic = topicFrame.toString('latin1')
-  const subscription = matcher.indexOf(topic)
-  if (subscription === -1) return { ok: false, reason: 'unsubscribed', details: () => ({ topic }) }
+  // Matched on the bytes: an exact subscription's own string is the topic, so the common case
+  // decodes nothing; a prefix match, or a drop's log line, decodes the frame.
+  const subscription = matcher.indexOfBytes(topicFrame)
+  if (subscription === -1)
+    return {
+      ok: false,
+      reason: 'unsubscribed',
+      details: () => ({ topic: topicFrame.toString('latin1') }),
+    }
+  const topic = matcher.exactTopicAt(subscription) ?? topicFrame.toString('latin1')
   return { ok: true, topic, payload, subscription, envelope: decoded }
 }

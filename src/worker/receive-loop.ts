@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks'
 import type { MessagePort } from 'node:worker_threads'
 import { Reply, type Subscriber } from 'zeromq'
-import { LATENCY_BUDGET_MS, type PoolConfig } from '../shared/config'
+// The types module, not the config index: that would load envalid into every receive thread.
+import { LATENCY_BUDGET_MS, type PoolConfig } from '../shared/config/types'
 import { errorCode } from '../shared/errors'
 import { type Logger, LogThrottle, reportHeldBack } from '../shared/logger'
 import { post, type WorkerInit } from '../shared/protocol'

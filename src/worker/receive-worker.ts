@@ -28,6 +28,7 @@ import { PeerWatch } from './peers'
 import { ReceiveLoop } from './receive-loop'
 import { Reconnect } from './reconnect'
 import { RecordCapture } from './record-capture'
+import { applyThreadPriority } from './thread-priority'
 
 /**
  * The life of a receive worker: owns one SUB or REP socket, opens it, runs the receive loop
@@ -78,13 +79,14 @@ class ReceiveWorker {
   constructor(init: WorkerInit) {
     this.#init = init
     this.#port = init.port
-    this.#counters = new SocketCounters(init.counters)
+    this.#counters = SocketCounters.batched(init.counters)
     const { socket, config } = init
     this.#log = createLogger(
       config.logLevel,
       { socket: socket.name, class: socket.latencyClass },
       config.logFormat,
     )
+    applyThreadPriority(socket, config.threadPriority, this.#counters, this.#log)
     const { record } = config
     this.#capture =
       record && init.recordBudget && socket.kind === 'sub'
@@ -328,6 +330,8 @@ class ReceiveWorker {
   }
 
   #post(message: FromWorker): void {
+    // Batched counts reach shared memory before the supervisor reads them for either report.
+    if (message.type === 'stopped' || message.type === 'failed') this.#counters.flush()
     post(this.#port, message)
   }
 }

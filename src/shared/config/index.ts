@@ -96,6 +96,7 @@ export function loadConfig(rawEnv: Env = process.env): Config {
           compression: cleaned.ZMQ_RECORD_COMPRESSION as 'none' | 'zstd',
         }
       : undefined,
+    threadPriority: cleaned.ZC_THREAD_PRIORITY as boolean,
   })
 }
 

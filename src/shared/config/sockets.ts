@@ -18,6 +18,7 @@ import {
   CURVE_KEYS,
   NOT_REP_KEYS,
   PUB_ONLY_KEYS,
+  RECEIVE_ONLY_KEYS,
   SOCKET_KEYS,
   SOCKET_VAR_RE,
   type SocketDirection,
@@ -62,6 +63,14 @@ export function findSockets(env: Env, issues: ConfigIssue[]): Candidate[] {
     }
     if (direction !== 'SUB' && SUB_ONLY_KEYS.has(key)) {
       issues.push({ variable, problem: 'applies to SUB sockets only', example: '' })
+      continue
+    }
+    if (direction === 'PUB' && RECEIVE_ONLY_KEYS.has(key)) {
+      issues.push({
+        variable,
+        problem: 'applies to SUB and REP sockets only: a PUB socket has no thread of its own',
+        example: '',
+      })
       continue
     }
     if (direction === 'REP' && NOT_REP_KEYS.has(key)) {
@@ -174,6 +183,12 @@ export function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
     ...(c.kind === 'rep'
       ? {}
       : { [`${c.envPrefix}_ENVELOPE`]: flag({ default: false, example: 'true' }) }),
+    ...(c.kind === 'pub'
+      ? {}
+      : {
+          // Linux nice of the receive thread: below the process's own needs CAP_SYS_NICE.
+          [`${c.envPrefix}_NICE`]: integer(-20, 19)({ default: undefined, example: '5' }),
+        }),
     ...(c.kind === 'sub'
       ? {
           [`${c.envPrefix}_DEADLINE_MS`]: integer(
@@ -239,6 +254,7 @@ export function socketFrom(
     ...(value<boolean>('ENVELOPE') ? { envelope: true } : {}),
     ...optional('latestTopics', value<string[]>('LATEST_TOPICS')),
     ...optional('deadlineMs', value<number>('DEADLINE_MS')),
+    nice: value<number>('NICE'),
   }
 }
 

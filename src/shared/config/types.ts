@@ -39,6 +39,22 @@ export interface SocketSpec {
   readonly latestTopics?: readonly string[]
   /** SUB: a subscription silent this long after its first message has missed its deadline. */
   readonly deadlineMs?: number | undefined
+  /**
+   * SUB/REP: the receive thread's nice value (`_NICE`), absolute; undefined takes the class's
+   * default offset from the process's own nice (see THREAD_NICE_OFFSET).
+   */
+  readonly nice: number | undefined
+}
+
+/**
+ * How much nicer than the process each class's receive thread runs by default: raising a
+ * thread's nice needs no privilege, so these work everywhere, and on saturated cores the
+ * scheduler then favours control over telemetry over logging.
+ */
+export const THREAD_NICE_OFFSET: Readonly<Record<LatencyClass, number>> = {
+  control: 0,
+  telemetry: 5,
+  logging: 10,
 }
 
 /**
@@ -151,6 +167,8 @@ export interface Config {
   readonly service: string | undefined
   /** ZMQ_RECORD_FILE: what the SUB sockets receive is recorded to this MCAP file. */
   readonly record: RecordConfig | undefined
+  /** ZC_THREAD_PRIORITY: receive threads get a nice value from their class or `_NICE`. */
+  readonly threadPriority: boolean
 }
 
 /** Container recording (ZMQ_RECORD_*); see src/main/container-recorder.ts. */

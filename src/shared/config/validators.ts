@@ -23,12 +23,16 @@ const INTEGER_NOUNS: Record<IntegerUnit, string> = {
   port: 'a port',
 }
 
-/** A whole number from `min` to `max` (digits only: no sign, fraction or exponent). */
+/**
+ * A whole number from `min` to `max` (digits only: no fraction or exponent, and a minus sign only
+ * where `min` is negative).
+ */
 export const integer = (min: number, max: number, unit: IntegerUnit = 'number') =>
   makeValidator<number>((input) => {
     const text = input.trim()
     const n = Number(text)
-    if (!/^\d+$/.test(text) || n < min || n > max)
+    const digits = min < 0 ? /^-?\d+$/ : /^\d+$/
+    if (!digits.test(text) || n < min || n > max)
       throw new Error(`is "${input}"; it must be ${INTEGER_NOUNS[unit]} from ${min} to ${max}`)
     return n
   })

@@ -96,6 +96,8 @@ export function tunableSpecs(): Record<string, Spec<unknown>> {
       example: '67108864',
     }),
     ZMQ_RECORD_COMPRESSION: oneOf(['none', 'zstd'])({ default: 'none', example: 'zstd' }),
+    // Receive threads get an OS nice value from their latency class (worker/thread-priority.ts).
+    ZC_THREAD_PRIORITY: flag({ default: true, example: 'false' }),
   }
 }
 
@@ -122,6 +124,7 @@ export const SOCKET_KEYS = [
   'ENVELOPE',
   'LATEST_TOPICS',
   'DEADLINE_MS',
+  'NICE',
   ...CURVE_KEYS,
 ] as const
 export const PUB_ONLY_KEYS: ReadonlySet<string> = new Set([
@@ -137,6 +140,8 @@ export const SUB_ONLY_KEYS: ReadonlySet<string> = new Set([
 ])
 /** Keys of topic-carrying sockets: a REP answers every request, with no topic or envelope. */
 export const NOT_REP_KEYS: ReadonlySet<string> = new Set(['TOPICS', 'ENVELOPE'])
+/** Keys of the sockets that have a receive thread (SUB and REP): a PUB lives in the main thread. */
+export const RECEIVE_ONLY_KEYS: ReadonlySet<string> = new Set(['NICE'])
 export const SOCKET_DIRECTIONS = ['SUB', 'PUB', 'REP'] as const
 export type SocketDirection = (typeof SOCKET_DIRECTIONS)[number]
 
@@ -146,6 +151,7 @@ export function socketKeysFor(direction: SocketDirection): string[] {
     (k) =>
       !(direction !== 'PUB' && PUB_ONLY_KEYS.has(k)) &&
       !(direction !== 'SUB' && SUB_ONLY_KEYS.has(k)) &&
+      !(direction === 'PUB' && RECEIVE_ONLY_KEYS.has(k)) &&
       !(direction === 'REP' && NOT_REP_KEYS.has(k)),
   )
 }

@@ -1,0 +1,74 @@
+import { readlinkSync } from 'node:fs'
+import { getPriority, setPriority } from 'node:os'
+// The types module, not the config index: that would load envalid into every receive thread.
+import { type SocketSpec, THREAD_NICE_OFFSET } from '../shared/config/types'
+import { errorCode } from '../shared/errors'
+import type { Logger } from '../shared/logger'
+import type { SocketCounters } from '../shared/shared-state'
+
+/**
+ * Latency classes that hold when the cores are saturated: with more busy threads than cores,
+ * Linux's scheduler shares time by nice value, so a control thread at nice 0 beside telemetry
+ * threads at +5 gets about three times their share (each nice step is ~1.25x weight) and runs
+ * first when it wakes. Nice is per thread on Linux, and `setpriority(PRIO_PROCESS, tid)` (which
+ * `os.setPriority` calls) sets one thread's, so each receive thread sets its own at start-up.
+ */
+
+/** The nice value the receive thread of `socket` runs at, from `_NICE` or its class's offset. */
+export function targetNice(socket: SocketSpec, currentNice: number): number {
+  return socket.nice ?? Math.min(19, currentNice + THREAD_NICE_OFFSET[socket.latencyClass])
+}
+
+/**
+ * This thread's Linux task id. `/proc/thread-self` links to `<pid>/task/<tid>`; undefined where
+ * there is no such link (not Linux, or /proc not mounted).
+ */
+export function currentThreadId(): number | undefined {
+  try {
+    const tid = Number(/\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'))?.[1])
+    return Number.isInteger(tid) && tid > 0 ? tid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Sets the calling receive thread's nice value (ZC_THREAD_PRIORITY, `_NICE`) and publishes it in
+ * shared memory for /metrics. Called once, from the worker's start-up. A failure (no
+ * CAP_SYS_NICE for a value below the process's own, no /proc) is one warning, never fatal: the
+ * thread then simply runs at the nice it inherited.
+ */
+export function applyThreadPriority(
+  socket: SocketSpec,
+  enabled: boolean,
+  counters: SocketCounters,
+  log: Logger,
+): void {
+  if (!enabled) return
+  const tid = currentThreadId()
+  if (tid === undefined) {
+    log.warn({ reason: 'no /proc/thread-self (not Linux?)' }, 'thread priority not set')
+    return
+  }
+  const current = getPriority(tid)
+  const nice = targetNice(socket, current)
+  try {
+    if (nice !== current) setPriority(tid, nice)
+  } catch (error) {
+    counters.nice = current
+    log.warn(
+      {
+        tid,
+        nice,
+        current,
+        // Node's SystemError carries the errno name (EACCES, EPERM) in `info`.
+        code: errorCode((error as { info?: unknown }).info) ?? errorCode(error),
+        hint: 'a nice below the process own needs CAP_SYS_NICE',
+      },
+      'thread priority not set',
+    )
+    return
+  }
+  counters.nice = getPriority(tid)
+  log.info({ tid, nice: counters.nice }, 'thread priority set')
+}
