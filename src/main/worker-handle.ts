@@ -56,6 +56,13 @@ export interface WorkerHandleOptions {
 }
 
 const DEFAULT_ENTRY = threadEntry('receive')
+/**
+ * A receive worker's young generation, fixed at Node 20's size. Node 24 sizes it from the heap
+ * (192 MB beside a 96 MB old space): a scavenge that must promote that much exhausts the old
+ * space long before the heap watch's mark (worker/heap-watch.ts), V8 ends the thread, and with
+ * its monitor's receive pending that is SIGABRT for the whole process (seen in CI on Node 24).
+ */
+const WORKER_YOUNG_GENERATION_MB = 48
 
 /**
  * Where a handle is in its worker's life. `starting`: spawned, no ready handshake yet.
@@ -120,9 +127,12 @@ export class WorkerHandle {
       workerData: init,
       transferList: [port2],
       name: `receive:${options.socket.name}`,
-      ...(options.config.workerMaxOldMb
-        ? { resourceLimits: { maxOldGenerationSizeMb: options.config.workerMaxOldMb } }
-        : {}),
+      resourceLimits: {
+        maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB,
+        ...(options.config.workerMaxOldMb
+          ? { maxOldGenerationSizeMb: options.config.workerMaxOldMb }
+          : {}),
+      },
     })
     this.#port = port1
     this.#readiness = new Promise((resolve) => {
