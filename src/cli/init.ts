@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { subscriptionProblem, topicProblem } from '../shared/topics'
+import { containerSubscriptionProblem } from '../shared/config/validators'
+import { topicProblem } from '../shared/topics'
 import { UsageError } from './args'
 import { defineCommand } from './command'
 import { type InitPlan, projectFiles } from './init-templates'
@@ -54,7 +55,7 @@ export const init = defineCommand({
         `${values.name === undefined ? `the name taken from DIR, "${name}",` : `--name is "${name}";`} must start with a letter and hold only lower-case letters, digits and dashes (pass --name)`,
       )
     const component = name.replaceAll('-', '')
-    let sub = topicList('--sub', values.sub ?? [], subscriptionProblem)
+    let sub = topicList('--sub', values.sub ?? [], containerSubscriptionProblem)
     let pub = topicList('--pub', values.pub ?? [], topicProblem)
     const rep = values.rep ?? false
     if (sub.length === 0 && pub.length === 0 && !rep) {

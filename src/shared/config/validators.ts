@@ -106,16 +106,23 @@ export const endpointList = (defaultAction: EndpointAction) =>
 export const topicList = (kind: 'sub' | 'pub') =>
   makeValidator<string[]>((input) => parseTopicList(input, kind))
 
+/**
+ * What is wrong with `t` as a container subscription, or undefined: the topic rules, and a dot.
+ * Matching is exact and every topic has a dot, so a bare word would match nothing at all.
+ */
+export function containerSubscriptionProblem(t: string): string | undefined {
+  const problem = subscriptionProblem(t)
+  if (problem) return problem
+  if (!t.includes('.'))
+    return `has no dot, so it matches no topic (topics are <component>.<message_type>, matched exactly); subscribe to ${t}. for every ${t} topic, or to a full topic such as ${t}.cmd`
+  return undefined
+}
+
 function parseTopicList(input: string, kind: 'sub' | 'pub'): string[] {
   const topics = input.split(',').map((t) => t.trim())
   for (const t of topics) {
-    const problem = kind === 'sub' ? subscriptionProblem(t) : topicProblem(t)
+    const problem = kind === 'sub' ? containerSubscriptionProblem(t) : topicProblem(t)
     if (problem) throw new Error(`${JSON.stringify(t)} ${problem}`)
-    // Matching is exact and every topic has a dot, so a bare word would match nothing at all.
-    if (kind === 'sub' && !t.includes('.'))
-      throw new Error(
-        `${JSON.stringify(t)} has no dot, so it matches no topic (topics are <component>.<message_type>, matched exactly); subscribe to ${t}. for every ${t} topic, or to a full topic such as ${t}.cmd`,
-      )
   }
   const duplicate = topics.find((t, i) => topics.indexOf(t) !== i)
   if (duplicate) throw new Error(`lists ${duplicate} twice`)
