@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { XPublisher } from 'zeromq'
 import type { EndpointAction } from '../shared/endpoints'
-import { errorCode } from '../shared/errors'
+import { waitForSubscriptions } from '../shared/zmq/subscription-wait'
 import { endpointArgument, integerOption, numberOption, topicArgument, UsageError } from './args'
 import { defineCommand } from './command'
 import { curveNote, toolCurve } from './curve-env'
@@ -139,39 +139,25 @@ async function waitForSubscriber(
     'pub',
     `waiting ${timeoutMs === 0 ? 'without limit' : `up to ${timeoutMs} ms`} for a subscriber to ${topic}`,
   )
-  const startedAt = performance.now()
-  // Closing the socket is the only way to end a pending receive.
-  const close = () => socket.close()
-  io.signal.addEventListener('abort', close, { once: true })
-  try {
-    for (;;) {
-      const left = timeoutMs - (performance.now() - startedAt)
-      if (timeoutMs > 0 && left <= 0) break
-      socket.receiveTimeout = timeoutMs === 0 ? -1 : Math.ceil(left)
-      let frame: Buffer | undefined
-      try {
-        ;[frame] = await socket.receive()
-      } catch (error) {
-        if (socket.closed) {
-          note(io, 'pub', 'interrupted before a subscriber joined; nothing sent')
-          return interruptedCode(io.signal)
-        }
-        if (errorCode(error) === 'EAGAIN') break
-        throw error
-      }
-      if (frame?.[0] !== 1) continue
-      const prefix = frame.subarray(1).toString('latin1')
-      if (!topic.startsWith(prefix)) continue
-      const shown = prefix === '' ? 'every topic' : prefix
-      note(
-        io,
-        'pub',
-        `subscriber joined (subscription ${shown}) after ${Math.round(performance.now() - startedAt)} ms`,
-      )
-      return CLI_EXIT.OK
-    }
-  } finally {
-    io.signal.removeEventListener('abort', close)
+  const wait = await waitForSubscriptions(
+    socket,
+    (prefix) => topic.startsWith(prefix),
+    1,
+    timeoutMs,
+    io.signal,
+  )
+  if (wait.interrupted) {
+    note(io, 'pub', 'interrupted before a subscriber joined; nothing sent')
+    return interruptedCode(io.signal)
+  }
+  if (wait.seen > 0) {
+    const shown = wait.lastPrefix === '' ? 'every topic' : wait.lastPrefix
+    note(
+      io,
+      'pub',
+      `subscriber joined (subscription ${shown}) after ${Math.round(wait.elapsedMs)} ms`,
+    )
+    return CLI_EXIT.OK
   }
   note(
     io,

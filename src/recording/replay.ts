@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { XPublisher } from 'zeromq'
 import { type Endpoint, parseEndpoint } from '../shared/endpoints'
-import { errorCode } from '../shared/errors'
+import { waitForSubscriptions } from '../shared/zmq/subscription-wait'
 import { type ReadOptions, Recording } from './reader'
 
 export interface ReplayOptions {
@@ -87,7 +87,7 @@ export async function replayInto(
     const wanted = options.waitSubscribers ?? 0
     if (wanted > 0) {
       const topics = options.topics ?? recording.channels.map((c) => c.topic)
-      await waitForSubscriptions(
+      await waitForSubscribers(
         socket,
         topics,
         wanted,
@@ -163,43 +163,25 @@ async function play(
 }
 
 /**
- * Reads subscription frames (`\x01prefix`) until `wanted` of them match a replayed topic the
- * way libzmq matches: by prefix. The socket is verbose, so a second subscriber to the same
- * topic is seen too.
+ * Waits until `wanted` subscription frames match a replayed topic the way libzmq matches: by
+ * prefix. The socket is verbose, so a second subscriber to the same topic is seen too.
  */
-async function waitForSubscriptions(
+async function waitForSubscribers(
   socket: XPublisher,
   topics: readonly string[],
   wanted: number,
   timeoutMs: number,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const startedAt = performance.now()
-  let seen = 0
-  const close = () => socket.close()
-  signal?.addEventListener('abort', close, { once: true })
-  try {
-    while (seen < wanted) {
-      const left = timeoutMs - (performance.now() - startedAt)
-      if (timeoutMs > 0 && left <= 0) break
-      socket.receiveTimeout = timeoutMs === 0 ? -1 : Math.ceil(left)
-      let frame: Buffer | undefined
-      try {
-        ;[frame] = await socket.receive()
-      } catch (error) {
-        if (socket.closed) return
-        if (errorCode(error) === 'EAGAIN') break
-        throw error
-      }
-      if (frame?.[0] !== 1) continue
-      const prefix = frame.subarray(1).toString('latin1')
-      if (topics.some((t) => t.startsWith(prefix))) seen++
-    }
-  } finally {
-    signal?.removeEventListener('abort', close)
-  }
-  if (seen < wanted)
+  const wait = await waitForSubscriptions(
+    socket,
+    (prefix) => topics.some((t) => t.startsWith(prefix)),
+    wanted,
+    timeoutMs,
+    signal,
+  )
+  if (!wait.interrupted && wait.seen < wanted)
     throw new NoSubscriberError(
-      `${seen} of ${wanted} subscriber(s) joined within ${timeoutMs} ms; nothing was replayed`,
+      `${wait.seen} of ${wanted} subscriber(s) joined within ${timeoutMs} ms; nothing was replayed`,
     )
 }
