@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test'
 import { CliProcess } from './helpers/cli'
 import { MAIN, ROOT } from './helpers/container'
 import { TestPublisher } from './helpers/peers'
+import { count, waitForPane } from './helpers/tmux'
 
 const processes: CliProcess[] = []
 const publishers: TestPublisher[] = []
@@ -120,25 +121,3 @@ describe('zmq-container hz', () => {
     }
   })
 })
-
-function count(text: string, pattern: RegExp): number {
-  return [...text.matchAll(pattern)].length
-}
-
-/**
- * tmux cannot push a pane's content, so this reads it until `done` holds: a wait on output
- * with a deadline, not a sleep standing in for one.
- */
-async function waitForPane(
-  read: () => string,
-  done: (screen: string) => boolean,
-  deadlineMs = 10_000,
-): Promise<string> {
-  const until = performance.now() + deadlineMs
-  for (;;) {
-    const screen = read()
-    if (done(screen)) return screen
-    if (performance.now() > until) throw new Error(`pane never matched:\n${screen}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}

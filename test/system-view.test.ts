@@ -12,6 +12,7 @@ import { runCli } from './helpers/cli'
 import { ContainerProcess, fixtureService, MAIN, ROOT } from './helpers/container'
 import { get } from './helpers/http'
 import { TestPublisher } from './helpers/peers'
+import { count, waitForPane } from './helpers/tmux'
 
 const VERSION = (
   JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }
@@ -225,12 +226,16 @@ describe('system view: /info, graph --live, top', () => {
       const pane = () => tmux('capture-pane', '-p')
       // Three samples after the first (the first has no rate yet), each checked.
       for (let checked = 0, lastSample = ''; checked < 3; ) {
-        const screen = await waitForPane(pane, (s) => {
-          const m = /sample (\S+) over/.exec(s)
-          return (
-            m !== null && m[1] !== lastSample && /^ {2}sub +SUB +telemetry +1 +[\d.]+ /m.test(s)
-          )
-        })
+        const screen = await waitForPane(
+          pane,
+          (s) => {
+            const m = /sample (\S+) over/.exec(s)
+            return (
+              m !== null && m[1] !== lastSample && /^ {2}sub +SUB +telemetry +1 +[\d.]+ /m.test(s)
+            )
+          },
+          15_000,
+        )
         const echoBlock = screen.slice(screen.indexOf(`http://127.0.0.1:${echoPort}`))
         const m = /sample (\d\d):(\d\d):(\d\d)\.(\d{3}) over ([\d.]+) s/.exec(echoBlock)
         const rateShown = Number(/^ {2}sub +SUB +telemetry +1 +([\d.]+) /m.exec(echoBlock)?.[1])
@@ -264,7 +269,7 @@ describe('system view: /info, graph --live, top', () => {
       }
       tmux('send-keys', 'C-c')
       // The terminal echoes the Ctrl-C as ^C before the shell's line.
-      const end = await waitForPane(pane, (s) => /EXIT=\d+$/m.test(s))
+      const end = await waitForPane(pane, (s) => /EXIT=\d+$/m.test(s), 15_000)
       assert.match(end, /EXIT=0$/m)
     } finally {
       feeding = false
@@ -273,22 +278,3 @@ describe('system view: /info, graph --live, top', () => {
     }
   })
 })
-
-function count(text: string, pattern: RegExp): number {
-  return [...text.matchAll(pattern)].length
-}
-
-/** Reads the pane until `done` holds: a wait on output with a deadline, not a sleep. */
-async function waitForPane(
-  read: () => string,
-  done: (screen: string) => boolean,
-  deadlineMs = 15_000,
-): Promise<string> {
-  const until = performance.now() + deadlineMs
-  for (;;) {
-    const screen = read()
-    if (done(screen)) return screen
-    if (performance.now() > until) throw new Error(`pane never matched:\n${screen}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
