@@ -12,6 +12,7 @@ import { ContainerProcess, ROOT } from './helpers/container'
 import { type GateTarget, ReadinessGate } from './helpers/gate'
 import { probe } from './helpers/http'
 import type { LogLine } from './helpers/logs'
+import { within } from './helpers/within'
 
 type Name = 'camera' | 'dashboard'
 
@@ -92,19 +93,6 @@ async function servingReady(container: ContainerProcess): Promise<LogLine> {
   )
   assert.notEqual(ready.readyz, 'not ready', JSON.stringify(ready))
   return ready
-}
-
-/** Rejects when `promise` has not settled within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 async function stopCleanly(container: ContainerProcess): Promise<void> {

@@ -10,6 +10,7 @@ import { ContainerProcess, fixtureService } from './helpers/container'
 import { type Family, metric, metricSum, parsePrometheus, probe, scrape } from './helpers/http'
 import type { LogLine } from './helpers/logs'
 import { TestPublisher, TestSubscriber } from './helpers/peers'
+import { within } from './helpers/within'
 
 const cleanups: Array<() => void> = []
 afterEach(() => {
@@ -64,19 +65,6 @@ function subscribed(pub: TestPublisher, ...topics: string[]): Promise<void> {
   const promise = pub.subscribed(...topics)
   promise.catch(() => {})
   return promise
-}
-
-/** Rejects when `promise` has not settled within `ms`: the bound on "within a few seconds". */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /** The `n`th log line (past or future) that matches. */
