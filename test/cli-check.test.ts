@@ -12,18 +12,12 @@ import { keygen } from '../src/cli/keygen'
 import { runCli } from './helpers/cli'
 import { runInProcess } from './helpers/cli-io'
 import { ROOT } from './helpers/container'
+import { writeEnvFile } from './helpers/env-file'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'zc-check-'))
 let files = 0
 function envFile(lines: Record<string, string>): string {
-  const file = path.join(dir, `${files++}.env`)
-  writeFileSync(
-    file,
-    `${Object.entries(lines)
-      .map(([k, v]) => `${k}=${v}`)
-      .join('\n')}\n`,
-  )
-  return file
+  return writeEnvFile(path.join(dir, `${files++}.env`), lines)
 }
 
 interface Report {

@@ -1,25 +1,18 @@
 // `zmq-container check FILE...`: several containers (env files or a compose file) checked as one
 // system. Each finding has a deliberately broken pair of env files.
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import { runCli } from './helpers/cli'
+import { writeEnvFile } from './helpers/env-file'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'zc-topology-'))
 
 /** `<dir>/<name>/.env`, so the container is called `name`, as examples/camera/.env is camera. */
 function container(name: string, lines: Record<string, string>): string {
-  mkdirSync(path.join(dir, name), { recursive: true })
-  const file = path.join(dir, name, '.env')
-  writeFileSync(
-    file,
-    `${Object.entries(lines)
-      .map(([k, v]) => `${k}=${v}`)
-      .join('\n')}\n`,
-  )
-  return file
+  return writeEnvFile(path.join(dir, name, '.env'), lines)
 }
 
 interface Finding {

@@ -1,24 +1,17 @@
 // `zmq-container check` of a topology (issue 16): an enveloped PUB linked to a SUB that does not
 // read the envelope is a warning, on the SUB's _ENVELOPE variable; with the SUB reading it, none.
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import { runCli } from './helpers/cli'
+import { writeEnvFile } from './helpers/env-file'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'zc-envelope-check-'))
 
 function container(name: string, lines: Record<string, string>): string {
-  mkdirSync(path.join(dir, name), { recursive: true })
-  const file = path.join(dir, name, '.env')
-  writeFileSync(
-    file,
-    `${Object.entries(lines)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join('')}`,
-  )
-  return file
+  return writeEnvFile(path.join(dir, name, '.env'), lines)
 }
 
 interface Finding {
