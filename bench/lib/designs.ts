@@ -28,6 +28,8 @@ export interface ReceiverPlan {
   readonly hang?: boolean
   /** Shutdown join deadline (ZC_SHUTDOWN_TIMEOUT_MS for the container). */
   readonly joinMs?: number
+  /** Write the tail trace (see services/core.js startTrace) per socket to `outDir/<name>.trace.json`. */
+  readonly trace?: boolean
   /** Extra environment (container only). */
   readonly env?: Readonly<Record<string, string>>
 }
@@ -91,6 +93,7 @@ function benchEnv(plan: ReceiverPlan): Record<string, string> {
     BENCH_WARMUP: String(plan.warmup),
     BENCH_OUT: plan.outDir,
     BENCH_RELAY: plan.relay ? '1' : '0',
+    BENCH_TRACE: plan.trace ? '1' : '0',
   }
   for (const s of plan.sockets)
     if (s.burnMs) env[`BENCH_BURN_MS_${s.name.toUpperCase()}`] = String(s.burnMs)

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -38,6 +38,8 @@ export interface RunOutput {
   /** Per awaited socket (the sink's `sink` socket for a relay). */
   readonly results: Map<string, Result>
   readonly latencies: Map<string, Histogram>
+  /** Per awaited socket, with `plan.trace`: the receiver's trace file, parsed. */
+  readonly traces: Map<string, unknown>
   /** Messages the publisher sent, per stream. */
   readonly sent: number[]
   /** The receiver's warnings and errors (pino level >= 40), counted with their suppressed repeats. */
@@ -116,12 +118,18 @@ export async function runOnce(spec: RunSpec): Promise<RunOutput> {
       const h = readLatencies(path.join(dir, `${name}.f64`))
       if (h) latencies.set(name, h)
     }
+    const traces = new Map<string, unknown>()
+    for (const name of spec.plan?.trace ? awaited : []) {
+      const file = path.join(dir, `${name}.trace.json`)
+      if (existsSync(file)) traces.set(name, JSON.parse(readFileSync(file, 'utf8')))
+    }
     // The final log lines (shutdown counters, suppressed totals) come with the exit.
     await receiver.proc.end()
     return {
       readyMs,
       results,
       latencies,
+      traces,
       sent: (done?.sent as number[] | undefined) ?? [],
       warnings: warningsOf(receiver),
     }

@@ -5,7 +5,7 @@
 // the container loads services by path, and the compiled baselines load it by path too.
 const fs = require('node:fs')
 const path = require('node:path')
-const { performance } = require('node:perf_hooks')
+const { PerformanceObserver, performance } = require('node:perf_hooks')
 
 /**
  * @param {{ name: string, burnMs: number, latency: boolean, warmup: number, outDir: string,
@@ -16,6 +16,7 @@ function createReceiver(o) {
   let firstNs = 0
   let lat = new Float64Array(o.latency ? 1 << 16 : 0)
   let n = 0
+  const trace = o.trace && o.latency ? startTrace() : undefined
   return {
     /** One data message: its payload starts with the send time. */
     data(payload) {
@@ -28,6 +29,7 @@ function createReceiver(o) {
           lat = bigger
         }
         lat[n++] = us
+        trace?.handled(us)
       }
       if (o.burnMs > 0) {
         // A CPU-bound handler: busy for burnMs of wall time.
@@ -43,7 +45,34 @@ function createReceiver(o) {
           path.join(o.outDir, `${o.name}.f64`),
           Buffer.from(lat.buffer, lat.byteOffset, n * 8),
         )
+      if (trace) trace.write(path.join(o.outDir, `${o.name}.trace.json`))
       o.onResult({ socket: o.name, count, firstNs, lastNs })
+    },
+  }
+}
+
+/**
+ * BENCH_TRACE=1 (the tail-trace tool): every latency sample's handling time, and this thread's
+ * garbage collections, on the same clock (process.hrtime, CLOCK_MONOTONIC like the send time),
+ * so a slow message can be matched with a pause that overlapped it.
+ */
+function startTrace() {
+  // performance.now() of this thread, mapped onto hrtime once.
+  const baseNs = Number(process.hrtime.bigint()) - performance.now() * 1e6
+  const handledNs = []
+  const gcs = []
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries())
+      gcs.push([baseNs + e.startTime * 1e6, e.duration, e.detail?.kind ?? e.kind])
+  })
+  observer.observe({ entryTypes: ['gc'] })
+  return {
+    handled(us) {
+      handledNs.push(Number(process.hrtime.bigint()), us)
+    },
+    write(file) {
+      observer.disconnect()
+      fs.writeFileSync(file, JSON.stringify({ handled: handledNs, gcs }))
     },
   }
 }
@@ -56,6 +85,7 @@ function optionsFromEnv(name, env = process.env) {
     latency: env.BENCH_LATENCY === '1',
     warmup: Number(env.BENCH_WARMUP ?? 0),
     outDir: env.BENCH_OUT ?? '.',
+    trace: env.BENCH_TRACE === '1',
   }
 }
 

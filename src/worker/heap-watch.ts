@@ -31,15 +31,15 @@ export class HeapWatch {
   }
 
   /** The used heap in bytes when it is past the mark, else undefined. */
-  exceeded(): number | undefined {
-    this.#checkedAt = performance.now()
+  exceeded(nowMs = performance.now()): number | undefined {
+    this.#checkedAt = nowMs
     const used = v8.getHeapStatistics().used_heap_size
     return used > this.markBytes ? used : undefined
   }
 
   /** As {@link exceeded}, at most once per `intervalMs` (for the per-message path). */
-  exceededSince(intervalMs: number): number | undefined {
-    if (performance.now() - this.#checkedAt < intervalMs) return undefined
-    return this.exceeded()
+  exceededSince(intervalMs: number, nowMs = performance.now()): number | undefined {
+    if (nowMs - this.#checkedAt < intervalMs) return undefined
+    return this.exceeded(nowMs)
   }
 }

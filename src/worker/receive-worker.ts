@@ -101,7 +101,7 @@ class ReceiveWorker {
       log: this.#log,
       capture: this.#capture,
       stopping: () => this.#stopping,
-      afterMessage: () => this.#checkHeap(HEAP_CHECK_MIN_INTERVAL_MS),
+      afterMessage: (nowMs) => this.#checkHeap(HEAP_CHECK_MIN_INTERVAL_MS, nowMs),
     })
     this.#reconnect = new Reconnect({
       spec: socket,
@@ -289,9 +289,9 @@ class ReceiveWorker {
    * then the thread ends by itself and the supervisor restarts it. Left to V8's hard limit, Node
    * would tear the thread down with the monitor's receive pending, which aborts the process.
    */
-  #checkHeap(minIntervalMs = 0): void {
+  #checkHeap(minIntervalMs = 0, nowMs = performance.now()): void {
     if (this.#stopping) return
-    const used = this.#heap.exceededSince(minIntervalMs)
+    const used = this.#heap.exceededSince(minIntervalMs, nowMs)
     if (used === undefined) return
     const mb = (bytes: number) => Math.round(bytes / 2 ** 20)
     const percent = this.#init.config.workerHeapHighWaterPercent
