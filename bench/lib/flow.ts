@@ -40,6 +40,12 @@ export interface RunOutput {
   readonly latencies: Map<string, Histogram>
   /** Per awaited socket, with `plan.trace`: the receiver's trace file, parsed. */
   readonly traces: Map<string, unknown>
+  /**
+   * CPU time of the measured receiver's process (all its threads, user + system) from the
+   * start of sending to the last result: load-independent where rates are not. 10 ms
+   * resolution (Linux clock ticks); undefined off Linux.
+   */
+  readonly cpuMs: number | undefined
   /** Messages the publisher sent, per stream. */
   readonly sent: number[]
   /** The receiver's warnings and errors (pino level >= 40), counted with their suppressed repeats. */
@@ -100,6 +106,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutput> {
       awaited = ['sink']
     }
     await pub.subscribed()
+    const cpuAtGo = processCpuMs(measured.proc.child.pid)
     pub.go()
     const during = spec.whileRunning?.(receiver)
     const results = new Map<string, Result>()
@@ -109,6 +116,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutput> {
         results.set(name, await measured.result(name, spec.timeoutMs))
       }),
     ])
+    const cpuAtEnd = processCpuMs(measured.proc.child.pid)
     // A stream with no count sends until stopped and never reports done.
     const finite = spec.streams.every((s) => s.count > 0)
     const done = finite ? await pub.done(5000).catch(() => undefined) : undefined
@@ -130,12 +138,25 @@ export async function runOnce(spec: RunSpec): Promise<RunOutput> {
       results,
       latencies,
       traces,
+      cpuMs: cpuAtGo !== undefined && cpuAtEnd !== undefined ? cpuAtEnd - cpuAtGo : undefined,
       sent: (done?.sent as number[] | undefined) ?? [],
       warnings: warningsOf(receiver),
     }
   } finally {
     for (const step of cleanup) await step().catch(() => undefined)
     rmSync(outDir, { recursive: true, force: true })
+  }
+}
+
+/** utime + stime of a process in ms, from /proc (clock ticks of 10 ms). */
+function processCpuMs(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name, which may itself hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return undefined
   }
 }
 

@@ -1,10 +1,18 @@
 import os from 'node:os'
 import path from 'node:path'
 import { attempt, type BenchContext, failureNote, type Scenario } from '../lib/context'
-import { cFloor, container, type Design, pyzmq, zmqLoop, zmqWorker } from '../lib/designs'
+import {
+  cFloor,
+  container,
+  containerNoPriority,
+  type Design,
+  pyzmq,
+  zmqLoop,
+  zmqWorker,
+} from '../lib/designs'
 import { rotate, runOnce } from '../lib/flow'
 import type { PublisherKind } from '../lib/peers'
-import { goalList, num, ratio, table } from '../lib/report'
+import { type Goal, goalList, num, ratio, table } from '../lib/report'
 import { median } from '../lib/stats'
 
 const SIZES = [16, 1024, 65536] as const
@@ -41,10 +49,22 @@ export const throughput: Scenario = {
         transport: 'tcp',
         label: `${pyzmq.label}, pyzmq publisher`,
       })
+    // The class priority's price: the telemetry thread runs at nice +5, so on 2 cores shared
+    // with the publisher it gets less CPU than a bare worker at the publisher's nice.
+    for (const size of [16, 1024])
+      cases.push({
+        design: containerNoPriority,
+        size,
+        publisher,
+        transport: 'tcp',
+        label: containerNoPriority.label,
+      })
     for (const design of designs.filter((d) => d === container || d === zmqWorker || d === cFloor))
       cases.push({ design, size: 16, publisher, transport: 'ipc', label: `${design.label}, ipc` })
 
     const rates = new Map<Case, number[]>()
+    /** Receiver CPU time per message (us): what the hot path costs, whatever the load. */
+    const cpu = new Map<Case, number[]>()
     const losses = new Map<Case, number>()
     const failures: string[] = []
     for (let rep = 0; rep < ctx.reps; rep++) {
@@ -85,6 +105,8 @@ export const throughput: Scenario = {
           if (!r) continue
           const rate = (r.count / (r.lastNs - r.firstNs)) * 1e9
           rates.set(c, [...(rates.get(c) ?? []), rate])
+          if (out?.cpuMs !== undefined)
+            cpu.set(c, [...(cpu.get(c) ?? []), (out.cpuMs * 1000) / r.count])
           losses.set(c, (losses.get(c) ?? 0) + (count - r.count))
         }
       }
@@ -99,8 +121,12 @@ export const throughput: Scenario = {
           c.transport === transport &&
           c.publisher === publisher,
       )
+    const cpuOf = (c: Case | undefined) => (c ? median(cpu.get(c) ?? []) : undefined)
+    const isContainer = (c: Case) => c.design === container || c.design === containerNoPriority
     const rows = cases.map((c) => {
       const rate = med(c)
+      const cpuUs = cpuOf(c)
+      const bare = find(zmqWorker, c.size, c.transport)
       return [
         c.label,
         `${c.size} B`,
@@ -109,41 +135,47 @@ export const throughput: Scenario = {
         rate === undefined ? 'n/a' : num(rate / 1000),
         rate === undefined ? 'n/a' : num((rate * c.size) / 2 ** 20),
         String(losses.get(c) ?? 'n/a'),
-        c.design === container ? ratio(rate, med(find(zmqWorker, c.size, c.transport))) : '',
-        c.design === container ? ratio(rate, med(find(pyzmq, c.size))) : '',
-        c.design === container ? ratio(rate, med(find(cFloor, c.size, c.transport))) : '',
+        cpuUs === undefined || Number.isNaN(cpuUs) ? 'n/a' : num(cpuUs),
+        isContainer(c) ? ratio(cpuUs, cpuOf(bare)) : '',
+        isContainer(c) ? ratio(rate, med(bare)) : '',
+        isContainer(c) ? ratio(rate, med(find(pyzmq, c.size))) : '',
+        isContainer(c) ? ratio(rate, med(find(cFloor, c.size, c.transport))) : '',
       ]
     })
-    const at16 = med(find(container, 16))
-    const worker16 = med(find(zmqWorker, 16))
     const py16 = med(find(pyzmq, 16))
-    const goals = [
-      {
-        scenario: '2',
-        goal: 'container >= 0.9x a bare zeromq.js SUB in a worker (16 B, tcp)',
-        measured: ratio(at16, worker16),
-        met: at16 && worker16 ? at16 / worker16 >= 0.9 : undefined,
-      },
-      {
-        scenario: '2',
-        goal: 'stretch: container >= 1.0x the pyzmq seed design (16 B, tcp, C publisher)',
-        measured: ratio(at16, py16),
-        met: at16 && py16 ? at16 / py16 >= 1 : undefined,
-      },
-    ]
-    for (const size of [1024, 65536]) {
+    const goals: Goal[] = [16, 1024].map((size) => {
       const a = med(find(container, size))
       const w = med(find(zmqWorker, size))
+      return {
+        scenario: '2',
+        goal: `throughput >= 1.0x a bare zeromq.js SUB in a worker (${size === 16 ? '16 B' : '1 KiB'}, tcp)`,
+        measured: ratio(a, w),
+        met: a && w ? a / w >= 1 : undefined,
+      }
+    })
+    const at16 = med(find(container, 16))
+    goals.push({
+      scenario: '2',
+      goal: 'moonshot: throughput >= 1.0x the pyzmq seed design (16 B, tcp, C publisher)',
+      measured: ratio(at16, py16),
+      met: at16 && py16 ? at16 / py16 >= 1 : undefined,
+    })
+    for (const size of [16, 1024]) {
+      const a = cpuOf(find(container, size))
+      const w = cpuOf(find(zmqWorker, size))
       goals.push({
         scenario: '2',
-        goal: `container >= 0.9x a bare worker at ${size === 1024 ? '1 KiB' : '64 KiB'} (not an issue goal; same bar)`,
-        measured: ratio(a, w),
-        met: a && w ? a / w >= 0.9 : undefined,
+        goal: `receiver CPU per message vs a bare worker (${size === 16 ? '16 B' : '1 KiB'}; the hot path's own cost, load-independent; reported)`,
+        measured:
+          a !== undefined && w !== undefined
+            ? `${num(a)} µs vs ${num(w)} µs = ${ratio(a, w)}`
+            : 'n/a',
+        met: null,
       })
     }
     return {
       body: [
-        `Each run sends ${countFor(16, ctx.quick)} (16 B), ${countFor(1024, ctx.quick)} (1 KiB) or ${countFor(65536, ctx.quick)} (64 KiB) messages as fast as the receiver takes them: the publisher's XPUB has ZMQ_XPUB_NODROP, so a full queue blocks the sender and nothing is lost (the lost column counts messages sent but not handled, over all repetitions). Rate = messages handled / time from the first to the end marker, measured in the receiving thread. Medians of ${ctx.reps} interleaved repetitions.`,
+        `Each run sends ${countFor(16, ctx.quick)} (16 B), ${countFor(1024, ctx.quick)} (1 KiB) or ${countFor(65536, ctx.quick)} (64 KiB) messages as fast as the receiver takes them: the publisher's XPUB has ZMQ_XPUB_NODROP, so a full queue blocks the sender and nothing is lost (the lost column counts messages sent but not handled, over all repetitions). Rate = messages handled / time from the first to the end marker, measured in the receiving thread. CPU = the receiving process's CPU time (all threads, user + system, from /proc) from the start of sending to the end marker, per message: what a message costs, which load shifts far less than it shifts a rate. Medians of ${ctx.reps} interleaved repetitions.`,
         table(
           [
             'receiver',
@@ -153,6 +185,8 @@ export const throughput: Scenario = {
             'k msg/s',
             'MiB/s',
             'lost',
+            'CPU µs/msg',
+            'CPU vs bare worker',
             'vs bare worker',
             'vs pyzmq',
             'vs C',
@@ -171,6 +205,7 @@ export const throughput: Scenario = {
         publisher: c.publisher,
         rates: rates.get(c) ?? [],
         lost: losses.get(c) ?? 0,
+        cpuUsPerMessage: cpu.get(c) ?? [],
       })),
     }
   },
