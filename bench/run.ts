@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every scenario of issue 8 against its baselines, in one run, repetitions
+ * `npm run bench`: every scenario of issues 8, 11 and 14 against its baselines, in one run, repetitions
  * interleaved. Writes bench/results/results.md (medians, ratios, goals), results.json (every
  * repetition) and latency.svg. See bench/README.md.
  *
@@ -186,7 +186,7 @@ function write(
     ...tools.notes.map((n) => `- NOTE: ${n}`),
     `- Soak: ${args.soakMessages.toLocaleString('en')} messages${args.fullSoak ? " (the issue's full 10 M)" : ` (scaled down from the issue's 10 M; \`--full-soak\` runs 10 M)`}`,
     '',
-    '## Goals of issue 8',
+    '## Goals (issues 8, 11 and 14; issue 14 replaced the throughput, latency, start-up, footprint and relay targets of issue 8)',
     '',
     table(
       ['scenario', 'goal', 'measured (median)', 'result'],

@@ -1,6 +1,6 @@
 import os from 'node:os'
 
-/** A goal of issue 8 and whether this run met it (undefined: not measured). */
+/** A goal of an issue (8, 11, 14) and whether this run met it (undefined: not measured). */
 export interface Goal {
   readonly scenario: string
   readonly goal: string
