@@ -2,6 +2,7 @@ import { attempt, type BenchContext, failureNote, type Scenario } from '../lib/c
 import {
   cFloor,
   container,
+  containerControlBoost,
   containerNoPriority,
   type Design,
   pyzmq,
@@ -52,7 +53,14 @@ export const isolation: Scenario = {
         label: 'control + 2 telemetry sockets (3 busy threads on 2 cores)',
         telemetrySockets: 2,
         // Priorities on (the default) and off, interleaved: what the class nice values buy.
-        designs: ctx.available([container, containerNoPriority, zmqWorker, pyzmq, cFloor]),
+        designs: ctx.available([
+          container,
+          containerNoPriority,
+          containerControlBoost,
+          zmqWorker,
+          pyzmq,
+          cFloor,
+        ]),
       },
     ]
     // --quick keeps to the first variant: the pyzmq runs of the second take tens of seconds.
@@ -154,6 +162,14 @@ export const isolation: Scenario = {
         },
       ]
     })
+    const boosted = cells.find((x) => x.design === containerControlBoost)
+    if (boosted?.reps.length)
+      goals.push({
+        scenario: '1',
+        goal: `the same with CAP_SYS_NICE: control _NICE=-10 (${boosted.variant.label}; p99, max median (worst); reported)`,
+        measured: `${us(med(boosted, 'p99'))}, ${us(med(boosted, 'max'))} (${us(worst(boosted))})`,
+        met: null,
+      })
     const charts: ChartPanel[] = variants.map((variant) => ({
       title: `1. Control latency, ${variant.label}`,
       series: cells
