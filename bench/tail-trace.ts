@@ -87,7 +87,16 @@ function analyse(trace: Trace) {
 
 async function main(): Promise<void> {
   const tools = prepareTools()
+  const semi = args.includes('--semi-space') ? Number(args[args.indexOf('--semi-space') + 1]) : 0
   const designs: Design[] = [container, zmqWorker]
+  if (semi > 0)
+    designs.push({
+      ...container,
+      id: 'container-semi',
+      label: `container, node --min-semi-space-size=${semi}`,
+      start: (plan, tools) =>
+        container.start({ ...plan, nodeArgs: [`--min-semi-space-size=${semi}`] }, tools),
+    })
   process.stdout.write(
     `tail trace: ${RATE} msg/s of 1 KiB for ${SECONDS} s, ${REPS} repetitions; ${cpus().length} x ${cpus()[0]?.model}; load ${loadavg()
       .map((l) => l.toFixed(2))

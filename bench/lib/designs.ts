@@ -31,6 +31,8 @@ export interface ReceiverPlan {
   readonly joinMs?: number
   /** Write the tail trace (see services/core.js startTrace) per socket to `outDir/<name>.trace.json`. */
   readonly trace?: boolean
+  /** Node options before the script (container only), e.g. V8 heap flags. */
+  readonly nodeArgs?: readonly string[]
   /** Extra environment (container only). */
   readonly env?: Readonly<Record<string, string>>
 }
@@ -148,7 +150,7 @@ export const container: Design = {
     }
     if (plan.joinMs) env.ZC_SHUTDOWN_TIMEOUT_MS = String(plan.joinMs)
     Object.assign(env, plan.env)
-    const proc = new Proc('container', process.execPath, [MAIN], env)
+    const proc = new Proc('container', process.execPath, [...(plan.nodeArgs ?? []), MAIN], env)
     return new Receiver(proc, container, {
       ready: (l) => l.msg === 'ready',
       result: (l) => (l.msg === 'bench result' ? (l.bench as Result) : undefined),
