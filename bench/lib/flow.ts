@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -41,11 +41,12 @@ export interface RunOutput {
   /** Per awaited socket, with `plan.trace`: the receiver's trace file, parsed. */
   readonly traces: Map<string, unknown>
   /**
-   * CPU time of the measured receiver's process (all its threads, user + system) from the
-   * start of sending to the last result: load-independent where rates are not. 10 ms
-   * resolution (Linux clock ticks); undefined off Linux.
+   * CPU time (user + system) of the measured receiver from the start of sending to the last
+   * result: its whole process, and its busiest thread (the receive thread, in a throughput
+   * run). Load shifts these far less than it shifts rates. 10 ms resolution (Linux clock
+   * ticks); undefined off Linux.
    */
-  readonly cpuMs: number | undefined
+  readonly cpu: { readonly processMs: number; readonly busiestThreadMs: number } | undefined
   /** Messages the publisher sent, per stream. */
   readonly sent: number[]
   /** The receiver's warnings and errors (pino level >= 40), counted with their suppressed repeats. */
@@ -106,7 +107,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutput> {
       awaited = ['sink']
     }
     await pub.subscribed()
-    const cpuAtGo = processCpuMs(measured.proc.child.pid)
+    const cpuAtGo = threadCpuMs(measured.proc.child.pid)
     pub.go()
     const during = spec.whileRunning?.(receiver)
     const results = new Map<string, Result>()
@@ -116,7 +117,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutput> {
         results.set(name, await measured.result(name, spec.timeoutMs))
       }),
     ])
-    const cpuAtEnd = processCpuMs(measured.proc.child.pid)
+    const cpuAtEnd = threadCpuMs(measured.proc.child.pid)
     // A stream with no count sends until stopped and never reports done.
     const finite = spec.streams.every((s) => s.count > 0)
     const done = finite ? await pub.done(5000).catch(() => undefined) : undefined
@@ -138,7 +139,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutput> {
       results,
       latencies,
       traces,
-      cpuMs: cpuAtGo !== undefined && cpuAtEnd !== undefined ? cpuAtEnd - cpuAtGo : undefined,
+      cpu: cpuBetween(cpuAtGo, cpuAtEnd),
       sent: (done?.sent as number[] | undefined) ?? [],
       warnings: warningsOf(receiver),
     }
@@ -148,16 +149,35 @@ export async function runOnce(spec: RunSpec): Promise<RunOutput> {
   }
 }
 
-/** utime + stime of a process in ms, from /proc (clock ticks of 10 ms). */
-function processCpuMs(pid: number | undefined): number | undefined {
+/** utime + stime in ms of each thread of a process, from /proc (clock ticks of 10 ms). */
+function threadCpuMs(pid: number | undefined): Map<string, number> | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Fields after the command name, which may itself hold spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) * 10
+    const out = new Map<string, number>()
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      // Fields after the command name, which may itself hold spaces and parentheses.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      out.set(tid, (Number(fields[11]) + Number(fields[12])) * 10)
+    }
+    return out
   } catch {
     return undefined
   }
+}
+
+function cpuBetween(
+  before: Map<string, number> | undefined,
+  after: Map<string, number> | undefined,
+): RunOutput['cpu'] {
+  if (!before || !after) return undefined
+  let processMs = 0
+  let busiestThreadMs = 0
+  for (const [tid, ms] of after) {
+    const used = ms - (before.get(tid) ?? 0)
+    processMs += used
+    busiestThreadMs = Math.max(busiestThreadMs, used)
+  }
+  return { processMs, busiestThreadMs }
 }
 
 /** Rotates `items` by `rep`, so each repetition runs the designs in a different order. */
