@@ -11,13 +11,21 @@ import { ROOT } from './helpers/container'
 const DIST = path.join(ROOT, 'dist', 'src')
 
 /** The npm packages a fresh thread has loaded after requiring `file` (compiled code, dist/). */
-function packagesLoadedBy(file: string): Promise<string[]> {
+async function packagesLoadedBy(file: string): Promise<string[]> {
+  const names = (await filesLoadedBy(file))
+    .map((k) => (/node_modules[\\/]((@[^\\/]+[\\/])?[^\\/]+)/.exec(k) ?? [])[1])
+    .filter((name): name is string => name !== undefined)
+  return [...new Set(names)]
+}
+
+/** Every file a fresh thread has loaded after requiring `file`. */
+function filesLoadedBy(file: string): Promise<string[]> {
+  // A thread entry starts its work as it loads; without its workerData that work fails, which is
+  // not what this measures.
   const code = `
+    process.on('unhandledRejection', () => {})
     require(${JSON.stringify(file)})
-    const names = Object.keys(require.cache)
-      .map((k) => (/node_modules[\\\\/]((@[^\\\\/]+[\\\\/])?[^\\\\/]+)/.exec(k) || [])[1])
-      .filter(Boolean)
-    require('node:worker_threads').parentPort.postMessage([...new Set(names)])`
+    require('node:worker_threads').parentPort.postMessage(Object.keys(require.cache))`
   return new Promise((resolve, reject) => {
     const worker = new Worker(code, { eval: true })
     worker.once('message', resolve)
@@ -34,6 +42,27 @@ describe('start-up loading', () => {
     // piscina only with _POOL_THREADS, loaded when a pool is made.
     for (const spare of ['envalid', 'fastest-levenshtein', 'piscina'])
       assert.ok(!loaded.includes(spare), `${spare} in ${loaded.join(' ')}`)
+  })
+
+  it('the receive thread entry is one bundle: of the project it loads only itself and paths.js', async () => {
+    const loaded = await filesLoadedBy(path.join(ROOT, 'dist', 'workers', 'receive.js'))
+    const own = loaded
+      .filter((f) => !f.includes(`${path.sep}node_modules${path.sep}`))
+      .map((f) => path.relative(ROOT, f))
+      .sort()
+    // tsc's output would load some 30 of the project's modules here, and pino's dozen files.
+    assert.deepEqual(own, [
+      path.join('dist', 'src', 'shared', 'paths.js'),
+      path.join('dist', 'workers', 'receive.js'),
+    ])
+    // zeromq (its JS and the addon loader) is the one package left outside the bundle that
+    // every thread loads: native, so one copy per process. (A thread that loads nothing has the
+    // test runner's TypeScript loader: not the entry's.)
+    const runner = new Set(await packagesLoadedBy('node:os'))
+    const packages = (await packagesLoadedBy(path.join(ROOT, 'dist', 'workers', 'receive.js')))
+      .filter((name) => !runner.has(name))
+      .sort()
+    assert.deepEqual(packages, ['cmake-ts', 'zeromq'])
   })
 
   it('the container entry loads neither the tools, the recorder nor prom-client up front', async () => {
