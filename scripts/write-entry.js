@@ -25,9 +25,11 @@ fs.chmodSync(entry, 0o755)
 // Node finds the CommonJS build's named exports by static analysis (cjs-module-lexer), which
 // reads tsc's `exports.x = ...` and re-export getters, so `export *` needs no list of names.
 fs.mkdirSync(path.join(dist, 'esm'), { recursive: true })
-// One ESM entry per `exports` subpath: the library, and the test harness (zmq-container/testing).
+// One ESM entry per `exports` subpath: the library, the light service entry
+// (zmq-container/service), and the test harness (zmq-container/testing).
 for (const [name, target] of [
   ['index', '../src/index.js'],
+  ['service', '../src/service.js'],
   ['testing', '../src/testing/index.js'],
 ]) {
   fs.writeFileSync(path.join(dist, 'esm', `${name}.mjs`), `${header}export * from '${target}'\n`)

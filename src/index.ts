@@ -1,8 +1,10 @@
 /**
- * The library API: what a service module imports. A service is a few lines:
+ * The library API: everything, for tools and tests. A service module imports the light
+ * `zmq-container/service` instead (src/service.ts: every receive thread loads what a service
+ * imports). A service is a few lines:
  *
  * ```ts
- * import { defineService } from 'zmq-container'
+ * import { defineService } from 'zmq-container/service'
  * export default defineService({
  *   handlers: { control: (msg, ctx) => ctx.publish('robot.ack', msg.payload) },
  * })

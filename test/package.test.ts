@@ -77,6 +77,10 @@ describe('the npm package', () => {
       'dist/src/testing/index.js',
       'dist/esm/testing.mjs',
       'dist/esm/testing.d.mts',
+      'dist/src/service.js',
+      'dist/src/service.d.ts',
+      'dist/esm/service.mjs',
+      'dist/esm/service.d.mts',
     ])
       assert.ok(entries.has(`package/${file}`), `the tarball holds ${file}`)
     assert.ok(
@@ -93,6 +97,8 @@ describe('the npm package', () => {
         `const m = require('${PACKAGE}')
          if (typeof m.defineService !== 'function' || typeof m.Supervisor !== 'function') process.exit(1)
          if (typeof require('${PACKAGE}/testing').startContainer !== 'function') process.exit(2)
+         const light = require('${PACKAGE}/service')
+         if (typeof light.defineService !== 'function' || typeof light.codecs.json !== 'function') process.exit(3)
          console.log(require.resolve('${PACKAGE}'))`,
       ],
       project,
@@ -108,7 +114,9 @@ describe('the npm package', () => {
         '-e',
         `import { defineService, Supervisor, EXIT } from '${PACKAGE}'
          import { startContainer } from '${PACKAGE}/testing'
+         import { defineTypedService } from '${PACKAGE}/service'
          if (typeof startContainer !== 'function') process.exit(2)
+         if (typeof defineTypedService !== 'function') process.exit(3)
          if (typeof defineService !== 'function' || typeof Supervisor !== 'function' || EXIT.CONFIG_INVALID !== 78) process.exit(1)
          console.log(import.meta.resolve('${PACKAGE}'))`,
       ],

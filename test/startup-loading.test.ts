@@ -65,6 +65,29 @@ describe('start-up loading', () => {
     assert.deepEqual(packages, ['cmake-ts', 'zeromq'])
   })
 
+  it('zmq-container/service, which every receive thread loads with a service, is its entry and five small modules', async () => {
+    const loaded = await filesLoadedBy(path.join(DIST, 'service.js'))
+    const own = loaded
+      .filter((f) => f.startsWith(path.join(ROOT, 'dist')))
+      .map((f) => path.relative(DIST, f))
+      .sort()
+    // The package's main entry loads some 80 (the supervisor, the config validators, the
+    // recording reader...) and pino; a service importing it pays for them in every thread.
+    assert.deepEqual(own, [
+      path.join('service.js'),
+      path.join('shared', 'config', 'types.js'),
+      path.join('shared', 'define-service.js'),
+      path.join('shared', 'errors.js'),
+      path.join('shared', 'topics.js'),
+      path.join('shared', 'typed-topics.js'),
+    ])
+    const runner = new Set(await packagesLoadedBy('node:os'))
+    const packages = (await packagesLoadedBy(path.join(DIST, 'service.js'))).filter(
+      (name) => !runner.has(name),
+    )
+    assert.deepEqual(packages, [])
+  })
+
   it('the container entry loads neither the tools, the recorder nor prom-client up front', async () => {
     const loaded = await packagesLoadedBy(path.join(DIST, 'main.js'))
     for (const needed of ['zeromq', 'pino', 'envalid'])

@@ -50,7 +50,7 @@ function serviceBody(plan: InitPlan): string {
 export function serviceTs(plan: InitPlan): string {
   return `// The ${plan.name} service: what the container runs with ZC_SERVICE=${servicePath(plan)}.
 // The container owns the sockets, threads, shutdown and metrics; this file only handles messages.
-import { defineService } from 'zmq-container'
+import { defineService } from 'zmq-container/service'
 
 export default defineService({
 ${serviceBody(plan)}
@@ -61,7 +61,7 @@ ${serviceBody(plan)}
 export function serviceJs(plan: InitPlan): string {
   return `// The ${plan.name} service: what the container runs with ZC_SERVICE=${servicePath(plan)}.
 // The container owns the sockets, threads, shutdown and metrics; this file only handles messages.
-const { defineService } = require('zmq-container')
+const { defineService } = require('zmq-container/service')
 
 module.exports = defineService({
 ${serviceBody(plan)}

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Config, LatencyClass, SocketSpec } from './config'
+import { defineService } from './define-service'
 import { type ConfigIssue, errorCode, ZcError } from './errors'
 import { type Logger, previewPayload } from './logger'
 import { builtInServicePath } from './paths'
@@ -90,10 +91,7 @@ export interface Service {
 
 export type StopFn = () => void | Promise<void>
 
-/** Identity helper that gives a service module its types. */
-export function defineService(service: Service): Service {
-  return service
-}
+export { defineService } from './define-service'
 
 /**
  * The seed's behaviour when no service is chosen: log each message received (topic and
