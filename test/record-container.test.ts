@@ -1,12 +1,14 @@
 // ZMQ_RECORD_FILE: a running container records what its SUB sockets receive. Real container
 // processes, real sockets on 127.0.0.1; waits are on log lines and subscription frames.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { getPriority, tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
+import { RECORDER_NICE_OFFSET } from '../src/recorder/recorder-priority'
 import { Recording } from '../src/recording/reader'
-import { ContainerProcess } from './helpers/container'
+import { EXIT } from '../src/shared/exit-codes'
+import { ContainerProcess, fixtureService } from './helpers/container'
 import { metricSum, scrape } from './helpers/http'
 import type { LogLine } from './helpers/logs'
 import { TestPublisher } from './helpers/peers'
@@ -22,21 +24,46 @@ after(async () => {
 
 async function start(
   env: Record<string, string>,
+  topics = ['demo.a', 'demo.b'],
 ): Promise<{ container: ContainerProcess; pub: TestPublisher }> {
   const pub = await new TestPublisher().bind()
   sockets.push(pub)
   const container = new ContainerProcess({
     ZMQ_SUB_ENDPOINT: pub.endpoint,
-    ZMQ_SUB_TOPICS: 'demo.a,demo.b',
+    ZMQ_SUB_TOPICS: topics.join(','),
     ...env,
   })
   containers.push(container)
   await container.waitForLog('ready')
-  await pub.subscribed('demo.a', 'demo.b')
+  await pub.subscribed(...topics)
   return { container, pub }
 }
 
-type Counts = { recorded: number; overflow: number; skipped: number }
+type Counts = { recorded: number; overflow: number; skipped: number; lost: number }
+
+function closedCounts(container: ContainerProcess): Counts {
+  const closed = container.lines.find((l) => l.msg === 'recording closed') as
+    | (LogLine & { sockets: Record<string, Counts> })
+    | undefined
+  assert.ok(closed, container.dump())
+  return closed.sockets.sub as Counts
+}
+
+/** The file ends properly (summary, footer): its statistics count what the log says. */
+async function assertFinished(file: string, recorded: number): Promise<void> {
+  const recording = await Recording.open(file)
+  try {
+    assert.equal(recording.statistics?.messageCount, BigInt(recorded))
+  } finally {
+    await recording.close()
+  }
+}
+
+/** Field 19 of /proc/<pid>/task/<tid>/stat: the thread's nice value, as the kernel has it. */
+function kernelNice(pid: number, tid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19 - 3])
+}
 
 async function stopAndCount(
   container: ContainerProcess,
@@ -44,14 +71,12 @@ async function stopAndCount(
   container.signal('SIGTERM')
   const exit = await container.exited
   assert.equal(exit.code, 0, container.dump())
-  const closed = container.lines.find((l) => l.msg === 'recording closed') as LogLine & {
-    sockets: Record<string, Counts>
-  }
+  const counts = closedCounts(container)
   const stopped = container.lines.find((l) => l.msg === 'receive worker stopped') as LogLine & {
     received: number
   }
-  assert.ok(closed && stopped, container.dump())
-  return { counts: closed.sockets.sub as Counts, received: stopped.received }
+  assert.ok(stopped, container.dump())
+  return { counts, received: stopped.received }
 }
 
 describe('ZMQ_RECORD_FILE', () => {
@@ -74,8 +99,8 @@ describe('ZMQ_RECORD_FILE', () => {
     await pub.send(['demo.a', 'x', 'y'])
     await container.waitForLog((l) => l.msg === 'message dropped' && l.reason === 'bad_frames')
     const { counts, received } = await stopAndCount(container)
-    assert.deepEqual(counts, { recorded: 41, overflow: 0, skipped: 1 })
-    assert.equal(received, counts.recorded + counts.overflow + counts.skipped)
+    assert.deepEqual(counts, { recorded: 41, overflow: 0, skipped: 1, lost: 0 })
+    assert.equal(received, counts.recorded + counts.overflow + counts.skipped + counts.lost)
 
     const recording = await Recording.open(file)
     try {
@@ -117,7 +142,12 @@ describe('ZMQ_RECORD_FILE', () => {
       const families = await scrape(port)
       const read = (o: string) =>
         metricSum(families, 'zc_record_messages_total', { socket: 'sub', outcome: o })
-      return { recorded: read('recorded'), overflow: read('overflow'), skipped: read('skipped') }
+      return {
+        recorded: read('recorded'),
+        overflow: read('overflow'),
+        skipped: read('skipped'),
+        lost: read('lost'),
+      }
     }
     let scraped = await outcome()
     while (scraped.recorded + scraped.overflow < 100) scraped = await outcome()
@@ -125,13 +155,110 @@ describe('ZMQ_RECORD_FILE', () => {
     assert.deepEqual(scraped, counts)
     assert.equal(received, 100)
     assert.ok(counts.overflow > 0, JSON.stringify(counts))
-    assert.equal(counts.recorded + counts.overflow + counts.skipped, received)
-    const recording = await Recording.open(file)
-    try {
-      assert.equal(recording.statistics?.messageCount, BigInt(counts.recorded))
-    } finally {
-      await recording.close()
-    }
+    assert.equal(counts.recorded + counts.overflow + counts.skipped + counts.lost, received)
+    await assertFinished(file, counts.recorded)
+  })
+
+  it('the recorder thread runs nicer than the process (ZC_THREAD_PRIORITY), as the kernel reports', {
+    skip: !existsSync('/proc/thread-self') && 'needs Linux /proc',
+  }, async () => {
+    const { container } = await start({ ZMQ_RECORD_FILE: path.join(dir, 'nice.mcap') })
+    const set = container.lines.find(
+      (l) => l.msg === 'thread priority set' && l.thread === 'recorder',
+    )
+    assert.ok(set, container.dump())
+    const pid = container.child.pid as number
+    const expected = Math.min(19, getPriority(pid) + RECORDER_NICE_OFFSET)
+    assert.equal(kernelNice(pid, Number(set.tid)), expected)
+    assert.equal(set.nice, expected)
+    container.signal('SIGTERM')
+    assert.equal((await container.exited).code, EXIT.OK, container.dump())
+  })
+
+  it('SIGTERM while messages arrive: the recorder thread takes every last batch, ends the file, and exits before the container does', async () => {
+    const file = path.join(dir, 'sigterm.mcap')
+    const { container, pub } = await start({ ZMQ_RECORD_FILE: file })
+    let sending = true
+    let sent = 0
+    const flow = (async () => {
+      while (sending) {
+        await pub.send(['demo.a', Buffer.alloc(100, sent % 256)])
+        sent++
+      }
+    })()
+    await container.waitForLog((l) => l.msg === 'received')
+    container.signal('SIGTERM')
+    const exit = await container.exited
+    sending = false
+    await flow
+    assert.equal(exit.code, EXIT.OK, container.dump())
+    const msgs = container.lines.map((l) => l.msg)
+    assert.ok(msgs.indexOf('recording closed') < msgs.lastIndexOf('stopped'), container.dump())
+    const counts = closedCounts(container)
+    const stopped = container.lines.find((l) => l.msg === 'receive worker stopped')
+    assert.ok(stopped && counts.recorded > 0, container.dump())
+    assert.equal(
+      counts.recorded + counts.overflow + counts.skipped + counts.lost,
+      Number(stopped.received),
+    )
+    await assertFinished(file, counts.recorded)
+  })
+
+  // A handler stuck in synchronous code never lets its thread post the last batch: the capture
+  // in it is counted as lost, from the thread's shared tally, once the thread is terminated.
+  it('a hung handler terminated at the join deadline: its last batch is counted as lost; received = recorded + overflow + skipped + lost', async () => {
+    const file = path.join(dir, 'hung.mcap')
+    const deadline = 300
+    const { container, pub } = await start(
+      {
+        ZMQ_RECORD_FILE: file,
+        ZC_SERVICE: fixtureService('hang-sync'),
+        ZC_SHUTDOWN_TIMEOUT_MS: String(deadline),
+        ZMQ_MONITOR: 'false',
+      },
+      ['demo.a', 'x.hang'],
+    )
+    for (let i = 0; i < 5; i++) await pub.send(['demo.a', `before ${i}`])
+    await pub.send(['x.hang', ''])
+    await container.waitForLog('handler hanging forever')
+    container.signal('SIGTERM')
+    const exit = await container.exited
+    assert.equal(exit.code, EXIT.SHUTDOWN_TIMEOUT, container.dump())
+    const terminated = container.lines.find(
+      (l) => l.msg === 'receive worker did not stop cleanly; terminated',
+    )
+    assert.ok(terminated, container.dump())
+    assert.equal(terminated.received, 6)
+    const counts = closedCounts(container)
+    assert.ok(counts.lost >= 1, JSON.stringify(counts))
+    assert.equal(counts.recorded + counts.overflow + counts.skipped + counts.lost, 6)
+    await assertFinished(file, counts.recorded)
+  })
+
+  it('a second SIGTERM during shutdown: the hung worker is terminated and the file is still finished', async () => {
+    const file = path.join(dir, 'second-signal.mcap')
+    const { container, pub } = await start(
+      {
+        ZMQ_RECORD_FILE: file,
+        ZC_SERVICE: fixtureService('hang-sync'),
+        // Long enough that only the second signal ends the wait.
+        ZC_SHUTDOWN_TIMEOUT_MS: '60000',
+        ZMQ_MONITOR: 'false',
+      },
+      ['demo.a', 'x.hang'],
+    )
+    for (let i = 0; i < 3; i++) await pub.send(['demo.a', `before ${i}`])
+    await pub.send(['x.hang', ''])
+    await container.waitForLog('handler hanging forever')
+    container.signal('SIGTERM')
+    await container.waitForLog('shutdown requested')
+    container.signal('SIGTERM')
+    const exit = await container.exited
+    assert.equal(exit.code, 128 + 15, container.dump())
+    const counts = closedCounts(container)
+    assert.ok(counts.lost >= 1, JSON.stringify(counts))
+    assert.equal(counts.recorded + counts.overflow + counts.skipped + counts.lost, 4)
+    await assertFinished(file, counts.recorded)
   })
 
   it('a file that cannot be created: one line naming ZMQ_RECORD_FILE, exit 78', async () => {
