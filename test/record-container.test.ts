@@ -261,6 +261,26 @@ describe('ZMQ_RECORD_FILE', () => {
     await assertFinished(file, counts.recorded)
   })
 
+  it('a second SIGTERM with a backlog for the writer: the backlog is counted as lost, the file still finished', async (t) => {
+    const file = path.join(dir, 'backlog.mcap')
+    const { container, pub } = await start(
+      { ZMQ_RECORD_FILE: file, ZC_SERVICE: fixtureService('counting') },
+      ['demo.a'],
+    )
+    const payload = Buffer.alloc(200, 7)
+    for (let i = 0; i < 50_000; i++) await pub.send(['demo.a', payload])
+    container.signal('SIGTERM')
+    await container.waitForLog('shutdown requested')
+    container.signal('SIGTERM')
+    const exit = await container.exited
+    // 143 when the second signal found the shutdown still going (the usual case), 0 if not.
+    assert.ok(exit.code === 128 + 15 || exit.code === EXIT.OK, container.dump())
+    const counts = closedCounts(container)
+    t.diagnostic(`exit ${exit.code}, counts ${JSON.stringify(counts)}`)
+    assert.ok(counts.recorded + counts.lost + counts.overflow > 0, JSON.stringify(counts))
+    await assertFinished(file, counts.recorded)
+  })
+
   it('a file that cannot be created: one line naming ZMQ_RECORD_FILE, exit 78', async () => {
     const pub = await new TestPublisher().bind()
     sockets.push(pub)

@@ -331,11 +331,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     this.#publishers?.close()
     this.#zap?.close()
-    // The terminated workers' last batches are counted as lost; the file still gets its summary
-    // and footer, within a bound: a second signal asked for a quick end.
+    // The terminated workers' last batches and the recorder's backlog are counted as lost; the
+    // file still gets its summary and footer, within a bound: a second signal asked for a quick end.
     // (Not even an empty await without one: the slots' joins log their counts in the ticks
     // before main.ts logs its last line.)
-    if (this.#recorder) await this.#recorder.close(FORCED_RECORDER_CLOSE_MS)
+    if (this.#recorder) {
+      this.#recorder.hurry()
+      await this.#recorder.close(FORCED_RECORDER_CLOSE_MS)
+    }
     return pending.map((w) => w.socket.name)
   }
 }

@@ -55,6 +55,11 @@ class Recorder {
   readonly #indexOf: ReadonlyMap<string, number>
   /** Every receive thread's batch port, with the index of its socket. */
   readonly #ports = new Map<MessagePort, number>()
+  /** Batches waiting for the writer, oldest first: one in the writer at a time. */
+  readonly #queue: QueuedBatch[] = []
+  #writing: Promise<void> | undefined
+  /** A second signal: what waits is not written (counted as lost), so the file ends now. */
+  #hurry = false
   #writeFailed = false
   #closing = false
 
@@ -91,6 +96,10 @@ class Recorder {
       case 'close':
         void this.#close()
         return
+      case 'hurry':
+        this.#hurry = true
+        for (const batch of this.#queue.splice(0)) this.#drop(batch, 'lost')
+        return
       default:
         assertNever(message)
     }
@@ -121,16 +130,42 @@ class Recorder {
       offset += topicLength + payloadLength
     }
     if (messages.length === 0) return
-    this.#writer.addBatch(messages).then(
-      () => {
-        addCounts(this.#counts, index, { recorded: messages.length })
-        Atomics.sub(this.#pending, 0, offset)
-      },
-      (error: unknown) => {
-        // Counted as overflow: the budget is never given back, so the receive threads stop
-        // taking messages (counted there too), and the error is reported once.
-        addCounts(this.#counts, index, { overflow: messages.length })
-        if (this.#writeFailed) return
+    const queued = { index, messages, bytes: offset }
+    if (this.#hurry) this.#drop(queued, 'lost')
+    else this.#queue.push(queued)
+    this.#startWriting()
+  }
+
+  #startWriting(): void {
+    if (this.#writing) return
+    this.#writing = this.#writeQueued().finally(() => {
+      this.#writing = undefined
+      // A batch that arrived as the loop ended.
+      if (this.#queue.length > 0) this.#startWriting()
+    })
+  }
+
+  /** Not written: counted, and its bytes given back to the budget. */
+  #drop(batch: QueuedBatch, as: 'lost' | 'overflow'): void {
+    addCounts(this.#counts, batch.index, { [as]: batch.messages.length })
+    Atomics.sub(this.#pending, 0, batch.bytes)
+  }
+
+  async #writeQueued(): Promise<void> {
+    for (let batch = this.#queue.shift(); batch; batch = this.#queue.shift()) {
+      if (this.#writeFailed) {
+        // Counted as overflow and its bytes kept: the budget fills, so the receive threads stop
+        // taking messages (counted there too).
+        addCounts(this.#counts, batch.index, { overflow: batch.messages.length })
+        continue
+      }
+      try {
+        await this.#writer.addBatch(batch.messages)
+        addCounts(this.#counts, batch.index, { recorded: batch.messages.length })
+        Atomics.sub(this.#pending, 0, batch.bytes)
+      } catch (error) {
+        addCounts(this.#counts, batch.index, { overflow: batch.messages.length })
+        // Reported once.
         this.#writeFailed = true
         this.#post({
           type: 'failed',
@@ -138,8 +173,8 @@ class Recorder {
           error: serializeError(error),
           file: this.#writer.currentPath,
         })
-      },
-    )
+      }
+    }
   }
 
   /**
@@ -155,6 +190,8 @@ class Recorder {
         this.#accept(index, m.message as RecordBatch)
       port.close()
     }
+    // Everything queued is written first, unless a second signal said to hurry.
+    while (this.#writing) await this.#writing
     let error: unknown
     try {
       await this.#writer.close()
@@ -168,4 +205,11 @@ class Recorder {
     })
     this.#control.close()
   }
+}
+
+interface QueuedBatch {
+  readonly index: number
+  readonly messages: readonly MessageToWrite[]
+  /** Its bytes in the shared budget. */
+  readonly bytes: number
 }

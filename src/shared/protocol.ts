@@ -64,6 +64,8 @@ export type ToRecorder =
     }
   /** Every receive thread has stopped: take what is queued, end the file, exit. */
   | { type: 'close' }
+  /** A second signal: what waits for the writer is counted as lost, not written. */
+  | { type: 'hurry' }
 
 export type FromRecorder =
   | { type: 'opened' }
