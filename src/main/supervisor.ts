@@ -333,8 +333,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#zap?.close()
     // The terminated workers' last batches and the recorder's backlog are counted as lost; the
     // file still gets its summary and footer, within a bound: a second signal asked for a quick end.
-    // (Not even an empty await without one: the slots' joins log their counts in the ticks
-    // before main.ts logs its last line.)
+    // Awaited only with a recorder: any extra await, even of nothing, lets main.ts log its last
+    // line before the slots' joins have logged their counts.
     if (this.#recorder) {
       this.#recorder.hurry()
       await this.#recorder.close(FORCED_RECORDER_CLOSE_MS)
