@@ -1,10 +1,13 @@
 // ZMQ_RECORD_FILE: a running container records what its SUB sockets receive. Real container
 // processes, real sockets on 127.0.0.1; waits are on log lines and subscription frames.
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { type FileHandle, open } from 'node:fs/promises'
 import { getPriority, tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
+import { RECORDER_FINISH_MS } from '../src/main/container-recorder'
 import { RECORDER_NICE_OFFSET } from '../src/recorder/recorder-priority'
 import { Recording } from '../src/recording/reader'
 import { EXIT } from '../src/shared/exit-codes'
@@ -12,6 +15,7 @@ import { ContainerProcess, fixtureService } from './helpers/container'
 import { metricSum, scrape } from './helpers/http'
 import type { LogLine } from './helpers/logs'
 import { TestPublisher } from './helpers/peers'
+import { within } from './helpers/within'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'zc-record-container-'))
 const containers: ContainerProcess[] = []
@@ -63,6 +67,16 @@ async function assertFinished(file: string, recorded: number): Promise<void> {
 function kernelNice(pid: number, tid: number): number {
   const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19 - 3])
+}
+
+/** Everything a FIFO's writer writes, until it closes its end. */
+async function drain(reader: FileHandle): Promise<Buffer> {
+  const parts: Buffer[] = []
+  for (;;) {
+    const { bytesRead, buffer } = await reader.read({ buffer: Buffer.alloc(1 << 20) })
+    if (bytesRead === 0) return Buffer.concat(parts)
+    parts.push(buffer.subarray(0, bytesRead))
+  }
 }
 
 async function stopAndCount(
@@ -279,6 +293,90 @@ describe('ZMQ_RECORD_FILE', () => {
     t.diagnostic(`exit ${exit.code}, counts ${JSON.stringify(counts)}`)
     assert.ok(counts.recorded + counts.lost + counts.overflow > 0, JSON.stringify(counts))
     await assertFinished(file, counts.recorded)
+  })
+
+  // The test is the disk: ZMQ_RECORD_FILE is a FIFO the test reads only when it chooses, so the
+  // recorder's writes block and a backlog is certain, whatever the machine's speed. Without the
+  // bound the stop waits for the whole backlog (here: for the test to read, so forever).
+  it('a normal stop with a backlog: the recorder writes until ZC_SHUTDOWN_TIMEOUT_MS, counts the rest as lost, and the file still ends properly', {
+    skip: process.platform !== 'linux' && 'needs mkfifo',
+  }, async () => {
+    const fifo = path.join(dir, 'slow-disk.mcap')
+    execFileSync('mkfifo', [fifo])
+    // Settles once the container opens its end for writing.
+    const opening = open(fifo, 'r')
+    const deadline = 200
+    const { container, pub } = await start(
+      {
+        ZMQ_RECORD_FILE: fifo,
+        ZMQ_RECORD_BUFFER_BYTES: String(256 * 1024),
+        ZC_SERVICE: fixtureService('counting'),
+        ZC_SHUTDOWN_TIMEOUT_MS: String(deadline),
+        // At nice 19 on a busy machine the file's end could miss RECORDER_FINISH_MS; this test
+        // is about the bound, test 'runs nicer' about the priority.
+        ZC_THREAD_PRIORITY: 'false',
+        HTTP_PORT: '0',
+        HTTP_HOST: '127.0.0.1',
+      },
+      ['demo.a'],
+    )
+    const reader = await opening
+    try {
+      // Until the writer is blocked on the full pipe with a full budget waiting behind it: two
+      // rounds in a row in which messages overflowed and none was recorded. (Overflow alone
+      // can be a writer that is only slow, and then writes its backlog in time.)
+      const port = Number((await container.waitForLog('http listening')).port)
+      const outcomes = async () => {
+        const families = await scrape(port)
+        const read = (outcome: string) =>
+          metricSum(families, 'zc_record_messages_total', { socket: 'sub', outcome })
+        return { recorded: read('recorded'), overflow: read('overflow') }
+      }
+      const payload = Buffer.alloc(100, 7)
+      let last = await outcomes()
+      for (let stalled = 0; stalled < 2; ) {
+        for (let i = 0; i < 2000; i++) await pub.send(['demo.a', payload])
+        const now = await outcomes()
+        const stuck = now.overflow > last.overflow && now.recorded === last.recorded
+        stalled = stuck ? stalled + 1 : 0
+        last = now
+      }
+
+      container.signal('SIGTERM')
+      // Comes while the writer is still blocked (nothing read yet): the stop does not wait for
+      // the backlog. The bound on it is the deadline plus slack for a loaded machine.
+      const reached = await within(
+        container.waitForLog((l) => String(l.msg).startsWith('recording: shutdown deadline')),
+        deadline + 5000,
+        "the recorder's deadline line",
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}\n${container.dump()}`)
+      })
+      // What remained of the shutdown deadline after the joins, never more.
+      assert.ok(Number(reached.writeForMs) <= deadline, container.dump())
+      assert.ok(Number(reached.waitingBytes) > 0, container.dump())
+      const requested = await container.waitForLog('shutdown requested')
+      // It had that time: the cut came no earlier (log times are whole milliseconds).
+      const elapsedMs = Date.parse(String(reached.time)) - Date.parse(String(requested.time))
+      assert.ok(elapsedMs >= Number(reached.writeForMs) - 2, container.dump())
+      // The disk drains: the batch in the writer completes, then the summary and footer.
+      const bytes = await within(drain(reader), RECORDER_FINISH_MS * 10, 'the end of the file')
+      const exit = await container.exited
+      assert.equal(exit.code, EXIT.OK, container.dump())
+      const counts = closedCounts(container)
+      const stopped = container.lines.find((l) => l.msg === 'receive worker stopped')
+      assert.ok(stopped, container.dump())
+      assert.ok(counts.lost > 0 && counts.overflow > 0, JSON.stringify(counts))
+      assert.equal(
+        counts.recorded + counts.overflow + counts.skipped + counts.lost,
+        Number(stopped.received),
+      )
+      const copy = path.join(dir, 'slow-disk-copy.mcap')
+      writeFileSync(copy, bytes)
+      await assertFinished(copy, counts.recorded)
+    } finally {
+      await reader.close()
+    }
   })
 
   it('a file that cannot be created: one line naming ZMQ_RECORD_FILE, exit 78', async () => {

@@ -29,6 +29,14 @@ export interface RecordConnection {
 const EXIT_GRACE_MS = 1000
 
 /**
+ * Once the stop's time is up (what waits for the writer counted as lost), how long the file's end
+ * may take: the batch in the writer, the last chunk, summary and footer. Milliseconds normally;
+ * the bound is for a disk that hangs, and fits the 1 s margin README asks of an orchestrator's
+ * grace period beyond ZC_SHUTDOWN_TIMEOUT_MS.
+ */
+export const RECORDER_FINISH_MS = 1000
+
+/**
  * The main thread's side of container recording: starts the recorder thread
  * (recorder/recorder-thread.ts), which owns the MCAP writer; hands each receive thread a port
  * straight to it; reads the counts it keeps in shared memory; tells it to close once the receive
@@ -46,9 +54,14 @@ export class ContainerRecorder {
   /** Settles with the recorder's `closed` message, or undefined if the thread ended without. */
   readonly #closed: Promise<Extract<FromRecorder, { type: 'closed' }> | undefined>
   readonly #exited: Promise<number>
+  /** Word 0 set to 1: the stop's time is up (see RecorderInit.hurry). */
+  readonly #hurry: Int32Array
   #closing: Promise<void> | undefined
+  /** The wait for the file's end was given up: nothing more is logged about it. */
+  #gaveUp = false
 
   private constructor(worker: Worker, port: MessagePort, counts: SharedArrayBuffer, o: Opened) {
+    this.#hurry = new Int32Array(o.hurry, 0, 1)
     this.#worker = worker
     this.#port = port
     this.#counts = new BigInt64Array(counts)
@@ -91,6 +104,7 @@ export class ContainerRecorder {
     const counts = countsBuffer(sockets.length)
     const { port1, port2 } = new MessageChannel()
     const budget = new SharedArrayBuffer(BUDGET_WORDS * Int32Array.BYTES_PER_ELEMENT)
+    const hurry = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)
     const init: RecorderInit = {
       config,
       file: {
@@ -103,6 +117,7 @@ export class ContainerRecorder {
       sources,
       budget,
       counts,
+      hurry,
       port: port2,
     }
     const worker = new Worker(threadEntry('recorder'), {
@@ -130,6 +145,7 @@ export class ContainerRecorder {
       file: record.file,
       exited,
       budget,
+      hurry,
     })
   }
 
@@ -159,11 +175,12 @@ export class ContainerRecorder {
   }
 
   /**
-   * A second signal: batches still waiting for the writer are counted as lost instead of written,
-   * so the file gets its summary and footer within moments, however long the backlog.
+   * The stop's time is up (the shutdown deadline, a second signal): batches still waiting for the
+   * writer are counted as lost instead of written, so the file gets its summary and footer within
+   * moments, however long the backlog. The recorder checks before each batch.
    */
   hurry(): void {
-    this.#send({ type: 'hurry' })
+    Atomics.store(this.#hurry, 0, 1)
   }
 
   #send(message: ToRecorder, transfer?: MessagePort[]): void {
@@ -171,19 +188,42 @@ export class ContainerRecorder {
   }
 
   /**
-   * Tells the recorder to write what is queued and end the file (summary, footer), and waits
-   * for it, at most `deadlineMs` (a second signal). Call after the receive threads stopped:
-   * each posted its last batch before it said so. Idempotent.
+   * Tells the recorder to write what is queued and end the file (summary, footer), and waits for
+   * it. Past `writeForMs` (what remains of the shutdown deadline; 0 after a second signal), what
+   * still waits for the writer is counted as lost ({@link hurry}) and the file is ended at once;
+   * that gets at most `finishMs` more, then the wait is given up (an error line; the file may lack
+   * its footer). Call after the receive threads stopped: each posted its last batch before it
+   * said so. Idempotent: a later call can only shorten the wait.
    */
-  close(deadlineMs = Number.POSITIVE_INFINITY): Promise<void> {
+  async close(writeForMs = Number.POSITIVE_INFINITY, finishMs = RECORDER_FINISH_MS): Promise<void> {
     this.#closing ??= this.#close()
-    if (!Number.isFinite(deadlineMs)) return this.#closing
-    return withDeadline(this.#closing, deadlineMs, undefined)
+    if (!Number.isFinite(writeForMs)) return this.#closing
+    const closed = this.#closing.then(() => true)
+    if (await withDeadline(closed, writeForMs, false)) return
+    if (Atomics.load(this.#hurry, 0) === 0) {
+      this.hurry()
+      // Taken by receive threads and not yet written (the batch in the writer included).
+      const waitingBytes = Atomics.load(new Int32Array(this.budget, 0, BUDGET_WORDS), 0)
+      if (waitingBytes > 0)
+        this.#log.warn(
+          { file: this.#file, writeForMs: Math.round(writeForMs), waitingBytes },
+          'recording: shutdown deadline reached; what still waits for the writer is counted as lost',
+        )
+    }
+    if (await withDeadline(closed, finishMs, false)) return
+    if (this.#gaveUp) return
+    this.#gaveUp = true
+    this.#log.error(
+      { file: this.#file, finishMs, sockets: Object.fromEntries(this.counts) },
+      'recording not finished in time; the file may lack its summary and footer',
+    )
   }
 
   async #close(): Promise<void> {
     this.#send({ type: 'close' })
     const closed = await this.#closed
+    // Given up already (see close): the container's last line may be out; nothing after it.
+    if (this.#gaveUp) return
     if (closed?.error) this.#log.error({ err: closed.error, file: closed.file }, 'recording failed')
     this.#log.info(
       { file: closed?.file ?? this.#file, sockets: Object.fromEntries(this.counts) },
@@ -201,4 +241,5 @@ interface Opened {
   readonly file: string
   readonly exited: Promise<number>
   readonly budget: SharedArrayBuffer
+  readonly hurry: SharedArrayBuffer
 }

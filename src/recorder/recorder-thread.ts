@@ -58,8 +58,8 @@ class Recorder {
   /** Batches waiting for the writer, oldest first: one in the writer at a time. */
   readonly #queue: QueuedBatch[] = []
   #writing: Promise<void> | undefined
-  /** A second signal: what waits is not written (counted as lost), so the file ends now. */
-  #hurry = false
+  /** Set by the main thread (see RecorderInit.hurry): what waits is lost, the file ends now. */
+  readonly #hurry: Int32Array
   #writeFailed = false
   #closing = false
 
@@ -69,6 +69,7 @@ class Recorder {
     this.#control = init.port
     this.#pending = new Int32Array(init.budget, 0, BUDGET_WORDS)
     this.#counts = new BigInt64Array(init.counts)
+    this.#hurry = new Int32Array(init.hurry, 0, 1)
     this.#sources = init.sources
     this.#indexOf = new Map(init.sources.map((s, i) => [s.socket, i]))
   }
@@ -96,13 +97,14 @@ class Recorder {
       case 'close':
         void this.#close()
         return
-      case 'hurry':
-        this.#hurry = true
-        for (const batch of this.#queue.splice(0)) this.#drop(batch, 'lost')
-        return
       default:
         assertNever(message)
     }
+  }
+
+  /** The stop's time is up (the shutdown deadline, a second signal). */
+  #hurried(): boolean {
+    return Atomics.load(this.#hurry, 0) === 1
   }
 
   #index(socket: string): number {
@@ -131,7 +133,7 @@ class Recorder {
     }
     if (messages.length === 0) return
     const queued = { index, messages, bytes: offset }
-    if (this.#hurry) this.#drop(queued, 'lost')
+    if (this.#hurried()) this.#drop(queued, 'lost')
     else this.#queue.push(queued)
     this.#startWriting()
   }
@@ -153,6 +155,11 @@ class Recorder {
 
   async #writeQueued(): Promise<void> {
     for (let batch = this.#queue.shift(); batch; batch = this.#queue.shift()) {
+      // Checked before each batch: the backlog can be seconds of writing at nice 19.
+      if (this.#hurried()) {
+        this.#drop(batch, 'lost')
+        continue
+      }
       if (this.#writeFailed) {
         // Counted as overflow and its bytes kept: the budget fills, so the receive threads stop
         // taking messages (counted there too).
@@ -190,7 +197,7 @@ class Recorder {
         this.#accept(index, m.message as RecordBatch)
       port.close()
     }
-    // Everything queued is written first, unless a second signal said to hurry.
+    // Everything queued is written first, unless the stop's time is up (see #writeQueued).
     while (this.#writing) await this.#writing
     let error: unknown
     try {

@@ -46,6 +46,13 @@ export interface RecorderInit {
   readonly budget: SharedArrayBuffer
   /** Counts per socket (see countsBuffer in record-batch.ts). */
   readonly counts: SharedArrayBuffer
+  /**
+   * Int32 word 0 set to 1 by the main thread when the stop's time is up (the shutdown deadline,
+   * a second signal): what still waits for the writer is counted as lost, not written. Shared
+   * memory, not a message, so the writer sees it before its next batch even when its event loop
+   * is busy.
+   */
+  readonly hurry: SharedArrayBuffer
   /** The recorder's control channel from the main thread (transferred). */
   readonly port: MessagePort
 }
@@ -64,8 +71,6 @@ export type ToRecorder =
     }
   /** Every receive thread has stopped: take what is queued, end the file, exit. */
   | { type: 'close' }
-  /** A second signal: what waits for the writer is counted as lost, not written. */
-  | { type: 'hurry' }
 
 export type FromRecorder =
   | { type: 'opened' }
