@@ -129,7 +129,8 @@ export class ContainerRecorder {
     const exited = new Promise<number>((resolve) => worker.once('exit', resolve))
     const first = await new Promise<FromRecorder | undefined>((resolve) => {
       port1.once('message', resolve)
-      void exited.then(() => resolve(undefined))
+      // The port is not ordered with 'exit': read what the thread said (`failed`) before it ended.
+      void exited.then(() => resolve(receiveMessageOnPort(port1)?.message as FromRecorder))
     })
     if (first?.type !== 'opened') {
       const cause = first?.type === 'failed' ? first.error : undefined
