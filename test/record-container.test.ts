@@ -298,22 +298,25 @@ describe('ZMQ_RECORD_FILE', () => {
   // The test is the disk: ZMQ_RECORD_FILE is a FIFO the test reads only when it chooses, so the
   // recorder's writes block and a backlog is certain, whatever the machine's speed. Without the
   // bound the stop waits for the whole backlog (here: for the test to read, so forever).
-  it('a normal stop with a backlog: the recorder writes until ZC_SHUTDOWN_TIMEOUT_MS, counts the rest as lost, and the file still ends properly', {
-    skip: process.platform !== 'linux' && 'needs mkfifo',
-  }, async () => {
-    const fifo = path.join(dir, 'slow-disk.mcap')
+  const deadline = 200
+  const onLinux = { skip: process.platform !== 'linux' && 'needs mkfifo' }
+
+  /** A container recording into a FIFO, once its writer is blocked with a full budget waiting. */
+  async function blockedRecorder(
+    name: string,
+  ): Promise<{ container: ContainerProcess; reader: FileHandle }> {
+    const fifo = path.join(dir, `${name}.mcap`)
     execFileSync('mkfifo', [fifo])
     // Settles once the container opens its end for writing.
     const opening = open(fifo, 'r')
-    const deadline = 200
     const { container, pub } = await start(
       {
         ZMQ_RECORD_FILE: fifo,
         ZMQ_RECORD_BUFFER_BYTES: String(256 * 1024),
         ZC_SERVICE: fixtureService('counting'),
         ZC_SHUTDOWN_TIMEOUT_MS: String(deadline),
-        // At nice 19 on a busy machine the file's end could miss RECORDER_FINISH_MS; this test
-        // is about the bound, test 'runs nicer' about the priority.
+        // At nice 19 on a busy machine the file's end could miss RECORDER_FINISH_MS; these tests
+        // are about the bound, test 'runs nicer' about the priority.
         ZC_THREAD_PRIORITY: 'false',
         HTTP_PORT: '0',
         HTTP_HOST: '127.0.0.1',
@@ -321,63 +324,112 @@ describe('ZMQ_RECORD_FILE', () => {
       ['demo.a'],
     )
     const reader = await opening
-    try {
-      // Until the writer is blocked on the full pipe with a full budget waiting behind it: two
-      // rounds in a row in which messages overflowed and none was recorded. (Overflow alone
-      // can be a writer that is only slow, and then writes its backlog in time.)
-      const port = Number((await container.waitForLog('http listening')).port)
-      const outcomes = async () => {
-        const families = await scrape(port)
-        const read = (outcome: string) =>
-          metricSum(families, 'zc_record_messages_total', { socket: 'sub', outcome })
-        return { recorded: read('recorded'), overflow: read('overflow') }
-      }
-      const payload = Buffer.alloc(100, 7)
-      let last = await outcomes()
-      for (let stalled = 0; stalled < 2; ) {
-        for (let i = 0; i < 2000; i++) await pub.send(['demo.a', payload])
-        const now = await outcomes()
-        const stuck = now.overflow > last.overflow && now.recorded === last.recorded
-        stalled = stuck ? stalled + 1 : 0
-        last = now
-      }
-
-      container.signal('SIGTERM')
-      // Comes while the writer is still blocked (nothing read yet): the stop does not wait for
-      // the backlog. The bound on it is the deadline plus slack for a loaded machine.
-      const reached = await within(
-        container.waitForLog((l) => String(l.msg).startsWith('recording: shutdown deadline')),
-        deadline + 5000,
-        "the recorder's deadline line",
-      ).catch((error: Error) => {
-        throw new Error(`${error.message}\n${container.dump()}`)
-      })
-      // What remained of the shutdown deadline after the joins, never more.
-      assert.ok(Number(reached.writeForMs) <= deadline, container.dump())
-      assert.ok(Number(reached.waitingBytes) > 0, container.dump())
-      const requested = await container.waitForLog('shutdown requested')
-      // It had that time: the cut came no earlier (log times are whole milliseconds).
-      const elapsedMs = Date.parse(String(reached.time)) - Date.parse(String(requested.time))
-      assert.ok(elapsedMs >= Number(reached.writeForMs) - 2, container.dump())
-      // The disk drains: the batch in the writer completes, then the summary and footer.
-      const bytes = await within(drain(reader), RECORDER_FINISH_MS * 10, 'the end of the file')
-      const exit = await container.exited
-      assert.equal(exit.code, EXIT.OK, container.dump())
-      const counts = closedCounts(container)
-      const stopped = container.lines.find((l) => l.msg === 'receive worker stopped')
-      assert.ok(stopped, container.dump())
-      assert.ok(counts.lost > 0 && counts.overflow > 0, JSON.stringify(counts))
-      assert.equal(
-        counts.recorded + counts.overflow + counts.skipped + counts.lost,
-        Number(stopped.received),
-      )
-      const copy = path.join(dir, 'slow-disk-copy.mcap')
-      writeFileSync(copy, bytes)
-      await assertFinished(copy, counts.recorded)
-    } finally {
-      await reader.close()
+    // Until the writer is blocked on the full pipe with a full budget waiting behind it: two
+    // rounds in a row in which messages overflowed and none was recorded. (Overflow alone can be
+    // a writer that is only slow, and then writes its backlog in time.)
+    const port = Number((await container.waitForLog('http listening')).port)
+    const outcomes = async () => {
+      const families = await scrape(port)
+      const read = (outcome: string) =>
+        metricSum(families, 'zc_record_messages_total', { socket: 'sub', outcome })
+      return { recorded: read('recorded'), overflow: read('overflow') }
     }
-  })
+    const payload = Buffer.alloc(100, 7)
+    let last = await outcomes()
+    for (let stalled = 0; stalled < 2; ) {
+      for (let i = 0; i < 2000; i++) await pub.send(['demo.a', payload])
+      const now = await outcomes()
+      const stuck = now.overflow > last.overflow && now.recorded === last.recorded
+      stalled = stuck ? stalled + 1 : 0
+      last = now
+    }
+    return { container, reader }
+  }
+
+  /** Rejects with the container's log when `promise` has not settled within `ms`. */
+  const inTime = <T>(container: ContainerProcess, promise: Promise<T>, ms: number, what: string) =>
+    within(promise, ms, what).catch((error: Error) => {
+      throw new Error(`${error.message}\n${container.dump()}`)
+    })
+
+  it(
+    'a normal stop with a backlog: the recorder writes until ZC_SHUTDOWN_TIMEOUT_MS, counts the rest as lost, and the file still ends properly',
+    onLinux,
+    async () => {
+      const { container, reader } = await blockedRecorder('slow-disk')
+      try {
+        container.signal('SIGTERM')
+        // Comes while the writer is still blocked (nothing read yet): the stop does not wait for
+        // the backlog. The bound on it is the deadline plus slack for a loaded machine.
+        const reached = await inTime(
+          container,
+          container.waitForLog((l) => String(l.msg).startsWith('recording: shutdown deadline')),
+          deadline + 5000,
+          "the recorder's deadline line",
+        )
+        // What remained of the shutdown deadline after the joins, never more.
+        assert.ok(Number(reached.writeForMs) <= deadline, container.dump())
+        assert.ok(Number(reached.waitingBytes) > 0, container.dump())
+        const requested = await container.waitForLog('shutdown requested')
+        // It had that time: the cut came no earlier (log times are whole milliseconds).
+        const elapsedMs = Date.parse(String(reached.time)) - Date.parse(String(requested.time))
+        assert.ok(elapsedMs >= Number(reached.writeForMs) - 2, container.dump())
+        // The disk drains: the batch in the writer completes, then the summary and footer.
+        const bytes = await inTime(container, drain(reader), RECORDER_FINISH_MS * 10, 'file end')
+        const exit = await container.exited
+        assert.equal(exit.code, EXIT.OK, container.dump())
+        const counts = closedCounts(container)
+        const stopped = container.lines.find((l) => l.msg === 'receive worker stopped')
+        assert.ok(stopped, container.dump())
+        assert.ok(counts.lost > 0 && counts.overflow > 0, JSON.stringify(counts))
+        assert.equal(
+          counts.recorded + counts.overflow + counts.skipped + counts.lost,
+          Number(stopped.received),
+        )
+        const copy = path.join(dir, 'slow-disk-copy.mcap')
+        writeFileSync(copy, bytes)
+        await assertFinished(copy, counts.recorded)
+      } finally {
+        await reader.close()
+      }
+    },
+  )
+
+  // A thread blocked in a file write can be neither terminated nor waited out by process.exit():
+  // the container ends as with a stuck receive worker, `stopped` (137) then SIGKILL.
+  it(
+    'a disk that never takes the file: the stop still ends, one error line, `stopped` last, exit 137',
+    onLinux,
+    async () => {
+      const { container, reader } = await blockedRecorder('hung-disk')
+      try {
+        container.signal('SIGTERM')
+        // The deadline, then RECORDER_FINISH_MS for the file's end, plus slack for a loaded machine.
+        const exit = await inTime(
+          container,
+          container.exited,
+          deadline + RECORDER_FINISH_MS + 5000,
+          'exit',
+        )
+        assert.equal(exit.signal, 'SIGKILL', container.dump())
+        assert.equal(container.lastLine?.exitCode, EXIT.KILLED_STUCK_WORKER, container.dump())
+        const msgs = container.lines.map((l) => l.msg)
+        assert.ok(
+          msgs.some((m) => String(m).startsWith('recording: shutdown deadline')),
+          container.dump(),
+        )
+        const given = container.lines.find((l) =>
+          String(l.msg).startsWith('recording not finished'),
+        )
+        assert.ok(given, container.dump())
+        assert.equal(given.finishMs, RECORDER_FINISH_MS)
+        assert.ok(!msgs.includes('recording closed'), container.dump())
+        assert.equal(container.lastLine?.msg, 'stopped', container.dump())
+      } finally {
+        await reader.close()
+      }
+    },
+  )
 
   it('a file that cannot be created: one line naming ZMQ_RECORD_FILE, exit 78', async () => {
     const pub = await new TestPublisher().bind()

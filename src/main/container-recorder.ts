@@ -59,6 +59,7 @@ export class ContainerRecorder {
   #closing: Promise<void> | undefined
   /** The wait for the file's end was given up: nothing more is logged about it. */
   #gaveUp = false
+  #ended = false
 
   private constructor(worker: Worker, port: MessagePort, counts: SharedArrayBuffer, o: Opened) {
     this.#hurry = new Int32Array(o.hurry, 0, 1)
@@ -69,6 +70,9 @@ export class ContainerRecorder {
     this.#log = o.log
     this.#file = o.file
     this.#exited = o.exited
+    void o.exited.then(() => {
+      this.#ended = true
+    })
     this.budget = o.budget
     this.#closed = new Promise((resolve) => {
       const onMessage = (message: FromRecorder) => {
@@ -127,11 +131,16 @@ export class ContainerRecorder {
     })
     worker.on('error', (error) => log.error({ err: error }, 'recorder thread crashed'))
     const exited = new Promise<number>((resolve) => worker.once('exit', resolve))
+    let started = false
     const first = await new Promise<FromRecorder | undefined>((resolve) => {
       port1.once('message', resolve)
-      // The port is not ordered with 'exit': read what the thread said (`failed`) before it ended.
-      void exited.then(() => resolve(receiveMessageOnPort(port1)?.message as FromRecorder))
+      // The port is not ordered with 'exit': read what the thread said (`failed`) before it
+      // ended. Only during start-up: later messages (`closed`) are the constructor's to read.
+      void exited.then(() => {
+        if (!started) resolve(receiveMessageOnPort(port1)?.message as FromRecorder | undefined)
+      })
     })
+    started = true
     if (first?.type !== 'opened') {
       const cause = first?.type === 'failed' ? first.error : undefined
       await exited
@@ -153,6 +162,15 @@ export class ContainerRecorder {
   /** Per SUB socket: received by the recorder = recorded + overflow + skipped + lost. */
   get counts(): Map<string, RecordCounts> {
     return new Map(this.#sockets.map((socket, i) => [socket, readCounts(this.#counts, i)]))
+  }
+
+  /**
+   * The wait for the file's end was given up and the thread still runs: it is blocked (in a
+   * write the disk never completes, say). Neither terminate() nor process.exit() can end a thread
+   * blocked in a file write (both wait for it), so the process must end with SIGKILL.
+   */
+  get stuck(): boolean {
+    return this.#gaveUp && !this.#ended
   }
 
   /** A new line for a receive thread of `socket`: one per thread, as a restart makes a new one. */

@@ -40,7 +40,9 @@ export interface CloseResult {
   readonly terminated: readonly string[]
   /**
    * Sockets whose worker missed the deadline in a state where terminating it would abort the
-   * process. The caller must end the process without tearing the thread down (SIGKILL).
+   * process, and `recorder` when the recorder thread is blocked writing its file (see
+   * ContainerRecorder.stuck). The caller must end the process without tearing the thread down
+   * (SIGKILL).
    */
   readonly stuck: readonly string[]
   readonly elapsedMs: number
@@ -301,6 +303,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // backlog in what remains of the deadline (at nice 19 a full budget of small messages takes
     // seconds); the rest is counted as lost, and the file still ends properly.
     await this.#recorder?.close(Math.max(0, deadline - (performance.now() - started)))
+    if (this.#recorder?.stuck) return { ...result, stuck: [...result.stuck, 'recorder'] }
     return result
   }
 
@@ -317,7 +320,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /**
    * For a second signal: ends every worker now. A worker with native zeromq work in flight
    * cannot be terminated (that aborts the process); it was told to stop and normally closes its
-   * socket within milliseconds. Resolves with the sockets still unsafe after `graceMs`.
+   * socket within milliseconds. Resolves with the sockets still unsafe after `graceMs`, and
+   * `recorder` when the recorder thread is blocked writing its file (see CloseResult.stuck).
    */
   async forceStop(graceMs = 200): Promise<string[]> {
     this.#on('force')
@@ -341,7 +345,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.#recorder.hurry()
       await this.#recorder.close(0, FORCED_RECORDER_CLOSE_MS)
     }
-    return pending.map((w) => w.socket.name)
+    const unsafe = pending.map((w) => w.socket.name)
+    if (this.#recorder?.stuck) unsafe.push('recorder')
+    return unsafe
   }
 }
 
