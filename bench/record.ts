@@ -3,6 +3,11 @@
  * (ZMQ_RECORD_FILE), same loss-free publisher, repetitions interleaved, and how much of the
  * stream the recording kept (the rest is counted as overflow, never waited for).
  *
+ * What "on" costs: the hook in the receive thread (printed first), and the recorder thread's
+ * MCAP writing, which runs at nice 19 and so takes mostly CPU the receive thread leaves idle; on
+ * a loaded 2-core host it falls behind and the recorded share drops rather than throughput. The
+ * machine is shared: compare runs made back to back, and read the load printed with the table.
+ *
  *   npm run bench:record -- [--quick] [--compression zstd]
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -77,6 +82,8 @@ async function main(): Promise<void> {
                 mode === 'on' ? { ZMQ_RECORD_FILE: file, ZMQ_RECORD_COMPRESSION: compression } : {},
             },
             timeoutMs: 120_000,
+            // The recorder writes its whole backlog (up to ZMQ_RECORD_BUFFER_BYTES) at the stop.
+            stopGraceMs: 120_000,
           })
           const r = out.results.get('b')
           if (!r) throw new Error(`no result for ${size} B ${mode}`)

@@ -42,13 +42,14 @@ export async function runContainer(): Promise<Outcome> {
   // The outcome comes from an orderly stop, or from a second signal, whichever ends first.
   let resolveOutcome: (outcome: Outcome | Promise<Outcome>) => void = () => {}
   let resolveForced: (outcome: Outcome) => void = () => {}
+  const forced = new Promise<Outcome>((resolve) => {
+    resolveForced = resolve
+  })
   const finished = Promise.race([
     new Promise<Outcome>((resolve) => {
       resolveOutcome = resolve
     }),
-    new Promise<Outcome>((resolve) => {
-      resolveForced = resolve
-    }),
+    forced,
   ])
 
   let stopReason: 'signal' | 'fatal' | undefined
@@ -57,7 +58,10 @@ export async function runContainer(): Promise<Outcome> {
     if (stopReason) return
     stopReason = reason
     resolveOutcome(
-      supervisor.close(reason).then((result): Outcome => {
+      supervisor.close(reason).then((result): Outcome | Promise<Outcome> => {
+        // After a second signal the forced stop decides, even when the joins end first (it
+        // terminated the workers they waited for, and is still finishing the recording).
+        if (forcing) return forced
         if (result.stuck.length > 0) return { exitCode: EXIT.KILLED_STUCK_WORKER, kill: true }
         if (!result.clean && code === EXIT.OK)
           return { exitCode: EXIT.SHUTDOWN_TIMEOUT, kill: false }

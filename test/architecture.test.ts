@@ -16,6 +16,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   pool: ['shared', 'pool'],
   worker: ['shared', 'worker', 'recording', 'pool'],
   main: ['shared', 'main', 'recording'],
+  // The recorder thread (ZMQ_RECORD_FILE): the MCAP writer, fed by the receive threads.
+  recorder: ['shared', 'recorder', 'recording'],
   cli: ['shared', 'cli', 'client', 'recording'],
   // zmq-container/testing runs a whole container in the test's process, as main.ts does.
   testing: ['shared', 'testing', 'main', 'client', 'recording'],
@@ -24,6 +26,7 @@ const ALLOWED: Record<string, readonly string[]> = {
 const ENTRIES: Record<string, readonly string[]> = {
   'workers/receive.ts': ['shared', 'worker'],
   'workers/pool-task.ts': ['shared', 'pool'],
+  'workers/recorder.ts': ['shared', 'recorder'],
 }
 
 const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)'(\.{1,2}\/[^']*)'/gm

@@ -74,6 +74,7 @@ describe('the npm package', () => {
       'dist/esm/index.mjs',
       'dist/esm/index.d.mts',
       'dist/workers/receive.js',
+      'dist/workers/recorder.js',
       'dist/src/testing/index.js',
       'dist/esm/testing.mjs',
       'dist/esm/testing.d.mts',

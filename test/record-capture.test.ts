@@ -1,7 +1,7 @@
 // The receive thread's recording hook on its own: no threads, no sockets, no timing.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { BUDGET_WORDS, type RecordBatch } from '../src/shared/record-batch'
+import { BUDGET_WORDS, type RecordBatch, TALLY, TALLY_WORDS } from '../src/shared/record-batch'
 import { RecordCapture } from '../src/worker/record-capture'
 
 function capture(limitBytes: number) {
@@ -71,5 +71,25 @@ describe('RecordCapture', () => {
     hook.stop()
     const sizes = batches.map((b) => unpack(b).map(([, hex]) => hex.length / 2))
     assert.deepEqual(sizes, [[600 * 1024], [600 * 1024], [3 * 1024 * 1024]])
+  })
+
+  it('what is captured and not yet posted is in the shared tally (for a thread that is terminated); a post clears it', () => {
+    const budget = new SharedArrayBuffer(BUDGET_WORDS * 4)
+    const tally = new SharedArrayBuffer(TALLY_WORDS * 4)
+    const words = new Int32Array(tally)
+    const batches: RecordBatch[] = []
+    const hook = new RecordCapture(budget, 100, (batch) => batches.push(batch), tally)
+    hook.add([Buffer.from('a.b'), Buffer.alloc(40)])
+    hook.add([Buffer.from('a.b'), Buffer.alloc(40)])
+    hook.add([Buffer.from('a.b'), Buffer.alloc(40)])
+    hook.add([Buffer.from('a.b')])
+    assert.deepEqual(
+      [words[TALLY.messages], words[TALLY.bytes], words[TALLY.overflow], words[TALLY.skipped]],
+      [2, 86, 1, 1],
+    )
+    assert.equal(batches.length, 0)
+    hook.stop()
+    assert.equal(batches.length, 1)
+    assert.deepEqual([...words], [0, 0, 0, 0])
   })
 })

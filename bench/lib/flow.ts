@@ -29,6 +29,8 @@ export interface RunSpec {
   readonly publisher?: PublisherKind
   /** How long to wait for results once sending starts. */
   readonly timeoutMs: number
+  /** How long the receiver may take to stop before SIGKILL (a recording finishing its file). */
+  readonly stopGraceMs?: number
   /** Called once sending has started; its promise is awaited along with the results. */
   readonly whileRunning?: (receiver: Receiver) => Promise<void> | void
 }
@@ -133,7 +135,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutput> {
       if (existsSync(file)) traces.set(name, JSON.parse(readFileSync(file, 'utf8')))
     }
     // The final log lines (shutdown counters, suppressed totals) come with the exit.
-    await receiver.proc.end()
+    await receiver.proc.end(spec.stopGraceMs)
     return {
       readyMs,
       results,

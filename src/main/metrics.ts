@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Registry } from 'prom-client'
+import { RECORD_OUTCOMES } from '../shared/record-batch'
 import {
   DROP_REASONS,
   DURATION_BUCKETS,
@@ -239,7 +240,7 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
       'counter',
       () =>
         [...supervisor.recordCounts()].flatMap(([socket, counts]) =>
-          (['recorded', 'overflow', 'skipped'] as const).map((outcome) => ({
+          RECORD_OUTCOMES.map((outcome) => ({
             labels: { socket, outcome },
             value: counts[outcome],
           })),

@@ -24,6 +24,9 @@ import {
 import { type GiveUpReason, WorkerSlot } from './worker-slot'
 import { ZapHandler, type ZapStats } from './zap'
 
+/** After a second signal, how long the recorder may take to finish its file. */
+const FORCED_RECORDER_CLOSE_MS = 2000
+
 export interface SupervisorOptions {
   readonly log: Logger
   /** Overrides the worker thread entry (tests use fixture workers). */
@@ -37,7 +40,9 @@ export interface CloseResult {
   readonly terminated: readonly string[]
   /**
    * Sockets whose worker missed the deadline in a state where terminating it would abort the
-   * process. The caller must end the process without tearing the thread down (SIGKILL).
+   * process, and `recorder` when the recorder thread is blocked writing its file (see
+   * ContainerRecorder.stuck). The caller must end the process without tearing the thread down
+   * (SIGKILL).
    */
   readonly stuck: readonly string[]
   readonly elapsedMs: number
@@ -155,12 +160,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           onCall: (data, name) => this.#service.call(data, name),
           onGiveUp: (reason, error) => this.emit('gaveUp', socket.name, reason, error),
           ...(recorder && socket.kind === 'sub'
-            ? {
-                record: {
-                  budget: recorder.budget,
-                  onBatch: (batch) => recorder.accept(socket.name, batch),
-                },
-              }
+            ? { record: () => recorder.connect(socket.name) }
             : {}),
         }),
       )
@@ -299,8 +299,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     reportJoins(this.#log, this.#slots, outcomes, deadline)
     this.#publishers?.close()
     this.#zap?.close()
-    // After the joins: every receive thread has sent its last batch.
-    await this.#recorder?.close()
+    // After the joins: every receive thread has sent its last batch. The recorder writes its
+    // backlog in what remains of the deadline (at nice 19 a full budget of small messages takes
+    // seconds); the rest is counted as lost, and the file still ends properly.
+    await this.#recorder?.close(Math.max(0, deadline - (performance.now() - started)))
+    if (this.#recorder?.stuck) return { ...result, stuck: [...result.stuck, 'recorder'] }
     return result
   }
 
@@ -317,7 +320,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /**
    * For a second signal: ends every worker now. A worker with native zeromq work in flight
    * cannot be terminated (that aborts the process); it was told to stop and normally closes its
-   * socket within milliseconds. Resolves with the sockets still unsafe after `graceMs`.
+   * socket within milliseconds. Resolves with the sockets still unsafe after `graceMs`, and
+   * `recorder` when the recorder thread is blocked writing its file (see CloseResult.stuck).
    */
   async forceStop(graceMs = 200): Promise<string[]> {
     this.#on('force')
@@ -333,7 +337,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     this.#publishers?.close()
     this.#zap?.close()
-    return pending.map((w) => w.socket.name)
+    // The terminated workers' last batches and the recorder's backlog are counted as lost; the
+    // file still gets its summary and footer, within a bound: a second signal asked for a quick end.
+    // Awaited only with a recorder: any extra await, even of nothing, lets main.ts log its last
+    // line before the slots' joins have logged their counts.
+    if (this.#recorder) {
+      this.#recorder.hurry()
+      await this.#recorder.close(0, FORCED_RECORDER_CLOSE_MS)
+    }
+    const unsafe = pending.map((w) => w.socket.name)
+    if (this.#recorder?.stuck) unsafe.push('recorder')
+    return unsafe
   }
 }
 
@@ -342,7 +356,7 @@ async function openRecorder(config: Config, log: Logger): Promise<ContainerRecor
   const record = config.record as NonNullable<Config['record']>
   const subs = config.sockets.filter((s) => s.kind === 'sub')
   try {
-    return await ContainerRecorder.open(record, subs, log)
+    return await ContainerRecorder.open(config, subs, log)
   } catch (error) {
     throw new ConfigError([
       {

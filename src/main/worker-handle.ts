@@ -18,6 +18,7 @@ import {
   type WorkerInit,
 } from '../shared/protocol'
 import { SocketCounters } from '../shared/shared-state'
+import type { RecordConnection } from './container-recorder'
 
 /** How a join ended. */
 export type JoinOutcome =
@@ -48,11 +49,8 @@ export interface WorkerHandleOptions {
   readonly onCall: (data: unknown, socket: string) => Promise<unknown>
   /** A failure after the ready handshake, including a thread that ended on its own. */
   readonly onFailure: (error: SerializedError) => void
-  /** ZMQ_RECORD_FILE: the recorder's budget, and where its batches go. */
-  readonly record?: {
-    readonly budget: SharedArrayBuffer
-    readonly onBatch: (batch: Extract<FromWorker, { type: 'record' }>) => void
-  }
+  /** ZMQ_RECORD_FILE: a new line to the recorder thread for each worker (a restart, too). */
+  readonly record?: () => RecordConnection
 }
 
 const DEFAULT_ENTRY = threadEntry('receive')
@@ -108,6 +106,7 @@ export class WorkerHandle {
   #resolveStopped: () => void = () => {}
   #resolveReadiness: (error: SerializedError | undefined) => void = () => {}
   #phase: HandlePhase = 'starting'
+  readonly #recording: RecordConnection | undefined
 
   constructor(options: WorkerHandleOptions) {
     this.#options = options
@@ -115,17 +114,19 @@ export class WorkerHandle {
     this.counters = options.counters ?? new SocketCounters()
     this.counters.resetForRestart()
     const { port1, port2 } = new MessageChannel()
+    const recording = options.record?.()
+    this.#recording = recording
     const init: WorkerInit = {
       socket: options.socket,
       config: options.config,
       servicePath: options.servicePath,
       port: port2,
       counters: this.counters.buffer,
-      ...(options.record ? { recordBudget: options.record.budget } : {}),
+      ...(recording ? { record: recording.link } : {}),
     }
     this.#worker = new Worker(options.entry ?? DEFAULT_ENTRY, {
       workerData: init,
-      transferList: [port2],
+      transferList: recording ? [port2, recording.link.port] : [port2],
       name: `receive:${options.socket.name}`,
       resourceLimits: {
         maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB,
@@ -223,6 +224,8 @@ export class WorkerHandle {
     // and ended can be seen exiting first. Read what it said before calling it an early exit.
     for (let m = receiveMessageOnPort(this.#port); m; m = receiveMessageOnPort(this.#port))
       this.#onMessage(m.message as FromWorker)
+    // Terminated in a hung handler, or crashed: what it captured and never posted is counted.
+    this.#recording?.release()
     const stopRequested = this.#phase === 'stopping' || this.#phase === 'terminating'
     const stopped = stopRequested
       ? 'stopped during start-up'
@@ -259,9 +262,6 @@ export class WorkerHandle {
         return
       case 'service':
         this.#options.onServiceMessage(message.data, this.socket.name)
-        return
-      case 'record':
-        this.#options.record?.onBatch(message)
         return
       case 'call': {
         const { id } = message

@@ -5,7 +5,11 @@
  */
 import type * as Mcap from '@mcap/core' with { 'resolution-mode': 'import' }
 
+import { useNativeCrc32 } from './native-crc32'
+
 const core = require('@mcap/core') as typeof Mcap
+// Every file this process writes or checks: same CRC values, computed natively.
+useNativeCrc32()
 
 export const McapWriter = core.McapWriter
 export type McapWriter = Mcap.McapWriter

@@ -10,7 +10,7 @@ const CODE_ROOT = path.resolve(__dirname, '..', '..')
 const EXTENSION = path.extname(__filename)
 
 /** A thread entry of `workers/`: the receive worker or the piscina pool task. */
-export function threadEntry(name: 'receive' | 'pool-task'): string {
+export function threadEntry(name: 'receive' | 'pool-task' | 'recorder'): string {
   return path.join(CODE_ROOT, 'workers', `${name}${EXTENSION}`)
 }
 

@@ -1,7 +1,8 @@
 /**
  * Container recording (ZMQ_RECORD_FILE) crosses threads: receive threads fill batches
- * (worker/record-capture.ts) and the main thread writes them (main/container-recorder.ts). What
- * both sides must agree on lives here.
+ * (worker/record-capture.ts) and post them straight to the recorder thread
+ * (recorder/recorder-thread.ts), which writes them; the main thread (main/container-recorder.ts)
+ * starts and ends it and reads its counts. What the three sides must agree on lives here.
  */
 export interface RecordBatch {
   readonly type: 'record'
@@ -17,3 +18,47 @@ export interface RecordBatch {
 
 /** The shared budget: Int32 word 0 holds the bytes taken and not yet written. */
 export const BUDGET_WORDS = 1
+
+/**
+ * A receive thread's capture not yet posted, in shared memory (Int32 words), written by the
+ * receive thread only. Read by the main thread once that thread is gone: a thread terminated in
+ * a hung handler never posts its last batch, and these words say what it held.
+ */
+export const TALLY = { messages: 0, bytes: 1, overflow: 2, skipped: 3 } as const
+export const TALLY_WORDS = 4
+
+/** Per socket: received by the recorder = recorded + overflow + skipped + lost. */
+export interface RecordCounts {
+  recorded: number
+  overflow: number
+  skipped: number
+  /** Captured by a receive thread that ended without posting them (terminated, crashed). */
+  lost: number
+}
+
+export const RECORD_OUTCOMES = ['recorded', 'overflow', 'skipped', 'lost'] as const
+
+/**
+ * The recorder thread's counts in shared memory: BigInt64 words, RECORD_OUTCOMES.length per SUB
+ * socket in the order the recorder was given them. Written by the recorder thread only (Atomics),
+ * read by the main thread whenever /metrics or the closing log line asks.
+ */
+export function countsBuffer(sockets: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(sockets * RECORD_OUTCOMES.length * BigInt64Array.BYTES_PER_ELEMENT)
+}
+
+/** Reads socket `index`'s counts from a {@link countsBuffer}. */
+export function readCounts(words: BigInt64Array, index: number): RecordCounts {
+  const at = index * RECORD_OUTCOMES.length
+  const read = (i: number) => Number(Atomics.load(words, at + i))
+  return { recorded: read(0), overflow: read(1), skipped: read(2), lost: read(3) }
+}
+
+/** Adds to socket `index`'s counts in a {@link countsBuffer}. */
+export function addCounts(words: BigInt64Array, index: number, add: Partial<RecordCounts>): void {
+  const at = index * RECORD_OUTCOMES.length
+  RECORD_OUTCOMES.forEach((outcome, i) => {
+    const by = add[outcome]
+    if (by) Atomics.add(words, at + i, BigInt(by))
+  })
+}

@@ -88,10 +88,15 @@ class ReceiveWorker {
     )
     applyThreadPriority(socket, config.threadPriority, this.#counters, this.#log)
     const { record } = config
+    const link = init.record
     this.#capture =
-      record && init.recordBudget && socket.kind === 'sub'
-        ? new RecordCapture(init.recordBudget, record.bufferBytes, (batch, transfer) =>
-            post(this.#port, batch, transfer),
+      record && link && socket.kind === 'sub'
+        ? new RecordCapture(
+            link.budget,
+            record.bufferBytes,
+            // Straight to the recorder thread: the main thread's event loop is not in the path.
+            (batch, transfer) => link.port.postMessage(batch, transfer),
+            link.tally,
           )
         : undefined
     this.#calls = new MainCalls(this.#port, this.#counters)
@@ -323,7 +328,8 @@ class ReceiveWorker {
     await this.#closeSocket()
     // The receive loop may have set Receiving on its way out after the close.
     this.#counters.state = WorkerState.Closed
-    // The last batch before `stopped`: the port keeps order, so the recorder has it all.
+    // The last batch before `stopped`: a post queues it at the recorder thread at once, so when
+    // the main thread hears `stopped` and tells the recorder to close, the batch is there.
     this.#capture?.stop()
     this.#post({ type: 'stopped' })
     this.#port.close()

@@ -1,14 +1,17 @@
 import { wallClockMs } from '../recording/format'
-import type { RecordBatch } from '../shared/record-batch'
+import { type RecordBatch, TALLY, TALLY_WORDS } from '../shared/record-batch'
 
 /**
  * The receive thread's side of container recording (ZMQ_RECORD_FILE): one call per received
  * message, which copies the two frames into a batch buffer and adds to a counter, so the
- * receive loop never waits on the file. Batches go to the main thread as transferred buffers.
+ * receive loop never waits on the file. Batches go to the recorder thread as transferred buffers.
  *
  * The buffer is bounded across all sockets by a byte budget in shared memory: bytes taken here
- * and not yet written by the main thread. A message that does not fit is not recorded and is
+ * and not yet written by the recorder thread. A message that does not fit is not recorded and is
  * counted (overflow); receiving and handling go on as before.
+ *
+ * What is captured and not yet posted is counted in shared memory (the tally), so that a thread
+ * terminated in a hung handler, which never posts its last batch, still leaves a count of it.
  */
 /** A batch leaves at this many messages, when its buffer is full, or after FLUSH_MS. */
 const BATCH_MESSAGES = 1024
@@ -22,18 +25,19 @@ export class RecordCapture {
   readonly #timer: NodeJS.Timeout
   /** Copies of the frames: zeromq's buffers are not ours to keep (a handler may transfer them). */
   #data: Uint8Array | undefined
-  #used = 0
   readonly #layout = new Float64Array(BATCH_MESSAGES * 3)
-  #count = 0
-  #overflow = 0
-  #skipped = 0
+  /** Messages, bytes, overflow and skipped since the last batch (TALLY words). */
+  readonly #tally: Int32Array
 
+  /** `tally`: shared with the main thread (see TALLY); a private one when nobody reads it. */
   constructor(
     budget: SharedArrayBuffer,
     limitBytes: number,
     post: (batch: RecordBatch, transfer: ArrayBuffer[]) => void,
+    tally = new SharedArrayBuffer(TALLY_WORDS * Int32Array.BYTES_PER_ELEMENT),
   ) {
     this.#pending = new Int32Array(budget)
+    this.#tally = new Int32Array(tally)
     this.#limitBytes = limitBytes
     this.#post = post
     this.#timer = setInterval(() => this.flush(), FLUSH_MS)
@@ -42,8 +46,9 @@ export class RecordCapture {
 
   /** The hook in the receive loop: one copy of the bytes, no wait, never blocks. */
   add(frames: readonly Buffer[]): void {
+    const tally = this.#tally
     if (frames.length !== 2) {
-      this.#skipped++
+      tally[TALLY.skipped] = (tally[TALLY.skipped] as number) + 1
       return
     }
     const [topic, payload] = frames as [Buffer, Buffer]
@@ -51,49 +56,56 @@ export class RecordCapture {
     // Taken optimistically, given back if over: two threads may race past the limit otherwise.
     if (Atomics.add(this.#pending, 0, size) + size > this.#limitBytes) {
       Atomics.sub(this.#pending, 0, size)
-      this.#overflow++
+      tally[TALLY.overflow] = (tally[TALLY.overflow] as number) + 1
       return
     }
-    if (this.#data && this.#used + size > this.#data.length) {
+    if (this.#data && (tally[TALLY.bytes] as number) + size > this.#data.length) {
       this.flush()
       if (this.#data && size > this.#data.length) this.#data = undefined
     }
+    const used = tally[TALLY.bytes] as number
     this.#data ??= new Uint8Array(Math.max(BATCH_BYTES, size))
-    this.#data.set(topic, this.#used)
-    this.#data.set(payload, this.#used + topic.length)
-    this.#used += size
-    const at = 3 * this.#count++
+    this.#data.set(topic, used)
+    this.#data.set(payload, used + topic.length)
+    tally[TALLY.bytes] = used + size
+    const count = tally[TALLY.messages] as number
+    const at = 3 * count
     this.#layout[at] = topic.length
     this.#layout[at + 1] = payload.length
     this.#layout[at + 2] = wallClockMs()
-    if (this.#count === BATCH_MESSAGES) this.flush()
+    tally[TALLY.messages] = count + 1
+    if (count + 1 === BATCH_MESSAGES) this.flush()
   }
 
   /**
-   * Sends what is waiting as one batch. A buffer at least half full moves to the main thread
+   * Sends what is waiting as one batch. A buffer at least half full moves to the recorder thread
    * whole (no copy) and a new one is made on the next message; a smaller batch is copied out,
    * so that a slow trickle does not allocate a megabyte every 50 ms.
    */
   flush(): void {
-    if (this.#count === 0 && this.#overflow === 0 && this.#skipped === 0) return
+    const tally = this.#tally
+    const count = tally[TALLY.messages] as number
+    const used = tally[TALLY.bytes] as number
+    const overflow = tally[TALLY.overflow] as number
+    const skipped = tally[TALLY.skipped] as number
+    if (count === 0 && overflow === 0 && skipped === 0) return
     let data: ArrayBuffer
-    if (!this.#data || this.#used === 0) {
+    if (!this.#data || used === 0) {
       data = new ArrayBuffer(0)
-    } else if (this.#used * 2 >= this.#data.length) {
+    } else if (used * 2 >= this.#data.length) {
       data = this.#data.buffer as ArrayBuffer
       this.#data = undefined
     } else {
-      data = this.#data.slice(0, this.#used).buffer as ArrayBuffer
+      data = this.#data.slice(0, used).buffer as ArrayBuffer
     }
-    const layout = this.#layout.slice(0, this.#count * 3)
-    this.#post({ type: 'record', data, layout, overflow: this.#overflow, skipped: this.#skipped }, [
+    const layout = this.#layout.slice(0, count * 3)
+    this.#post({ type: 'record', data, layout, overflow, skipped }, [
       data,
       layout.buffer as ArrayBuffer,
     ])
-    this.#used = 0
-    this.#count = 0
-    this.#overflow = 0
-    this.#skipped = 0
+    // Cleared right after the post, which has queued the batch at the recorder: a terminate that
+    // lands between the two would count this batch twice, never lose it silently.
+    tally.fill(0)
   }
 
   /** Sends the last batch; nothing is taken after this. */

@@ -1,10 +1,10 @@
-import { readlinkSync } from 'node:fs'
 import { getPriority, setPriority } from 'node:os'
 // The types module, not the config index: that would load envalid into every receive thread.
 import { type SocketSpec, THREAD_NICE_OFFSET } from '../shared/config/types'
 import { errorCode } from '../shared/errors'
 import type { Logger } from '../shared/logger'
 import type { SocketCounters } from '../shared/shared-state'
+import { currentThreadId } from '../shared/thread-id'
 
 /**
  * Latency classes that hold when the cores are saturated: with more busy threads than cores,
@@ -17,19 +17,6 @@ import type { SocketCounters } from '../shared/shared-state'
 /** The nice value the receive thread of `socket` runs at, from `_NICE` or its class's offset. */
 export function targetNice(socket: SocketSpec, currentNice: number): number {
   return socket.nice ?? Math.min(19, currentNice + THREAD_NICE_OFFSET[socket.latencyClass])
-}
-
-/**
- * This thread's Linux task id. `/proc/thread-self` links to `<pid>/task/<tid>`; undefined where
- * there is no such link (not Linux, or /proc not mounted).
- */
-export function currentThreadId(): number | undefined {
-  try {
-    const tid = Number(/\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'))?.[1])
-    return Number.isInteger(tid) && tid > 0 ? tid : undefined
-  } catch {
-    return undefined
-  }
 }
 
 /**

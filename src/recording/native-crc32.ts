@@ -1,0 +1,43 @@
+import path from 'node:path'
+import zlib from 'node:zlib'
+
+/**
+ * @mcap/core computes every CRC32 of a file it writes (each chunk, the data section, the summary)
+ * with @foxglove/crc, a table-driven JavaScript CRC: in a profile of the container's recorder it
+ * was about a third of the writer's time. Its TypeScript writer has no option to skip them (the
+ * Rust and C++ writers do), and a CRC of 0 would mean "not computed" to readers, so the checks
+ * would be lost. Node's zlib.crc32 (Node 20.15+, 22.2+) computes the same CRC-32 natively; the
+ * writer looks its CRC functions up on the module object at every call, so swapping them there
+ * keeps every value, and so every byte of the file, the same.
+ */
+type CrcModule = {
+  crc32Update: (prev: number, data: Uint8Array) => number
+  crc32: (data: Uint8Array) => number
+}
+
+/** The @foxglove/crc instance @mcap/core itself loads (resolved from its folder). */
+export function mcapCrcModule(): CrcModule {
+  const core = path.dirname(require.resolve('@mcap/core'))
+  return require(require.resolve('@foxglove/crc', { paths: [core] })) as CrcModule
+}
+
+let javascript: Pick<CrcModule, 'crc32Update' | 'crc32'> | undefined
+
+/** Points @mcap/core's CRC32 at zlib.crc32 when this Node has it; false when it has not. */
+export function useNativeCrc32(): boolean {
+  // Typed as always there, but older Node 20 releases lack it.
+  const native: typeof zlib.crc32 | undefined = zlib.crc32
+  if (typeof native !== 'function') return false
+  const crc = mcapCrcModule()
+  javascript ??= { crc32Update: crc.crc32Update, crc32: crc.crc32 }
+  // @foxglove/crc carries the register (the CRC before its final inversion) between updates,
+  // zlib the finished CRC: one inversion each way.
+  crc.crc32Update = (prev, data) => ~native(data, ~prev >>> 0)
+  crc.crc32 = (data) => native(data)
+  return true
+}
+
+/** Back to @foxglove/crc's own JavaScript CRC32 (tests compare the two). */
+export function useJavaScriptCrc32(): void {
+  if (javascript) Object.assign(mcapCrcModule(), javascript)
+}
