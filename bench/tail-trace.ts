@@ -10,6 +10,7 @@
  *   npm run bench:tail -- [--rate 10000] [--seconds 10] [--reps 3]
  */
 import { cpus, loadavg } from 'node:os'
+import { constants } from 'node:perf_hooks'
 import { container, type Design, zmqWorker } from './lib/designs'
 import { rotate, runOnce } from './lib/flow'
 import { prepareTools } from './lib/peers'
@@ -28,12 +29,12 @@ interface Trace {
   readonly gcs: Array<[number, number, number]>
 }
 
-/** V8's NodeGCPerformanceDetail kinds. */
+/** perf_hooks' `entry.detail.kind` values (constants.NODE_PERFORMANCE_GC_*). */
 const GC_KIND: Record<number, string> = {
-  1: 'scavenge',
-  2: 'mark-compact',
-  4: 'incremental',
-  8: 'weak callbacks',
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental marking',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
 }
 
 function quantile(sorted: number[], q: number): number {
