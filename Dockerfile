@@ -40,15 +40,23 @@ FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 RUN apt-get update \
     && apt-get install -y --no-install-recommends tini \
     && rm -rf /var/lib/apt/lists/*
+# NODE_COMPILE_CACHE: Node 22.1+ keeps the V8 code of the modules it compiled there, and reads it
+# back at the next start (Node 20 ignores it). Filled below, at build time, so every container
+# starts with it, a read-only one too (it then only reads).
 ENV NODE_ENV=production \
-    HTTP_PORT=9464
+    HTTP_PORT=9464 \
+    NODE_COMPILE_CACHE=/app/.compile-cache
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY scripts/healthcheck.js ./scripts/
+COPY scripts/healthcheck.js scripts/warm-compile-cache.js ./scripts/
+RUN mkdir .compile-cache && chown 1000:1000 .compile-cache
 # The node image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
+# One start on loopback fills the cache; Node names its directory after the user id, so it runs
+# as the image's user (another uid at run time finds no cache, and starts as without it).
+RUN node scripts/warm-compile-cache.js
 # Health and metrics (HTTP_PORT). ZeroMQ ports depend on the service's env and are published by
 # the orchestrator (compose.yaml, deploy/k8s/).
 EXPOSE 9464

@@ -203,6 +203,16 @@ else
   echo "$out" | sed 's/^/  /'
 fi
 
+# The compile cache filled at build time is read by a read-only container (Node 22.1+ only).
+if [ "$(quiet podman exec "$RUN-camera" node -p 'typeof require("node:module").getCompileCacheDir')" != function ]; then
+  echo "note: this image's Node has no compile cache (Node 20); its check is skipped"
+elif accepted=$(podman exec -e NODE_DEBUG_NATIVE=COMPILE_CACHE "$RUN-camera" node dist/main.js check 2>&1 |
+  grep -c 'was accepted') && [ "$accepted" -gt 0 ]; then
+  pass "camera: the compile cache baked into the image is read ($accepted modules' code accepted, read-only root)"
+else
+  fail "camera: the compile cache baked into the image is not read (NODE_COMPILE_CACHE=/app/.compile-cache)"
+fi
+
 # --- a derived image with a service of the user's own (the README's Docker recipe) -------------
 echo "== image check: a derived image that adds a service importing zmq-container by name"
 derived_ctx=$(mktemp -d /tmp/$RUN-derived.XXXXXX)
