@@ -48,7 +48,7 @@ function hookCost(): void {
     const n = Math.round((size === 65536 ? 20_000 : 500_000) / (quick ? 8 : 1))
     const frames = [Buffer.from('b.data'), Buffer.alloc(size, 1)]
     const startedAt = performance.now()
-    for (let i = 0; i < n; i++) hook.add(frames)
+    for (let i = 0; i < n; i++) hook.add(frames, performance.now())
     hook.stop()
     const us = ((performance.now() - startedAt) * 1000) / n
     process.stdout.write(`  ${String(size).padStart(5)} B: ${us.toFixed(3)} us\n`)

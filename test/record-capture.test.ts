@@ -1,7 +1,13 @@
 // The receive thread's recording hook on its own: no threads, no sockets, no timing.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { BUDGET_WORDS, type RecordBatch, TALLY, TALLY_WORDS } from '../src/shared/record-batch'
+import {
+  BUDGET_WORDS,
+  RECORD_BATCH_BYTES,
+  type RecordBatch,
+  TALLY,
+  TALLY_WORDS,
+} from '../src/shared/record-batch'
 import { RecordCapture } from '../src/worker/record-capture'
 
 function capture(limitBytes: number) {
@@ -31,7 +37,7 @@ describe('RecordCapture', () => {
   it('copies the frames: a payload changed after the call is recorded as received', () => {
     const { hook, batches } = capture(1 << 20)
     const payload = Buffer.from([1, 2, 3])
-    hook.add([Buffer.from('a.b'), payload])
+    hook.add([Buffer.from('a.b'), payload], performance.now())
     payload.fill(9)
     hook.stop()
     assert.deepEqual(unpack(batches[0] as RecordBatch), [['a.b', '010203']])
@@ -39,10 +45,11 @@ describe('RecordCapture', () => {
 
   it('over the byte budget: left out and counted, never waited for; written bytes free the budget', () => {
     const { hook, batches, pending } = capture(100)
-    for (let i = 0; i < 5; i++) hook.add([Buffer.from('a.b'), Buffer.alloc(40, i)])
+    for (let i = 0; i < 5; i++)
+      hook.add([Buffer.from('a.b'), Buffer.alloc(40, i)], performance.now())
     // 43 bytes each: two fit in 100.
     assert.equal(pending(), 86)
-    hook.add([Buffer.from('a.b'), Buffer.from('x'), Buffer.from('y')])
+    hook.add([Buffer.from('a.b'), Buffer.from('x'), Buffer.from('y')], performance.now())
     hook.stop()
     const [batch] = batches
     assert.equal(batch?.layout.length, 6)
@@ -50,24 +57,46 @@ describe('RecordCapture', () => {
     assert.equal(batch?.skipped, 1)
   })
 
-  it('receive times are wall-clock milliseconds, in order', () => {
+  it("receive times are the loop's own readings, as wall-clock milliseconds", () => {
     const { hook, batches } = capture(1 << 20)
-    const before = performance.timeOrigin + performance.now()
-    hook.add([Buffer.from('a.b'), Buffer.from('1')])
-    hook.add([Buffer.from('a.b'), Buffer.from('2')])
+    const first = performance.now()
+    hook.add([Buffer.from('a.b'), Buffer.from('1')], first)
+    hook.add([Buffer.from('a.b'), Buffer.from('2')], first + 2.5)
     hook.stop()
     const layout = batches[0]?.layout as Float64Array
-    assert.ok((layout[2] as number) >= before)
-    assert.ok((layout[5] as number) >= (layout[2] as number))
+    assert.equal(layout[2], performance.timeOrigin + first)
+    assert.equal(layout[5], performance.timeOrigin + first + 2.5)
+  })
+
+  it('a batch buffer the recorder gives back is filled again, not a new one', () => {
+    const { hook, batches } = capture(1 << 30)
+    const half = Buffer.alloc(512 * 1024, 1)
+    hook.add([Buffer.from('a.b'), half], performance.now())
+    hook.flush()
+    const first = batches[0]?.data as ArrayBuffer
+    assert.equal(first.byteLength, RECORD_BATCH_BYTES, 'half full or more: the buffer leaves whole')
+    hook.recycle(first)
+    hook.add([Buffer.from('a.b'), Buffer.alloc(512 * 1024, 2)], performance.now())
+    hook.flush()
+    assert.equal(batches[1]?.data, first, 'the same buffer again')
+    assert.deepEqual(
+      unpack(batches[1] as RecordBatch).map(([t, hex]) => [t, hex.slice(0, 4), hex.length / 2]),
+      [['a.b', '0202', 512 * 1024]],
+    )
+    // Anything else is left to the garbage collector.
+    hook.recycle(new ArrayBuffer(16))
+    hook.add([Buffer.from('a.b'), half], performance.now())
+    hook.flush()
+    assert.notEqual(batches[2]?.data.byteLength, 16)
   })
 
   it('a full batch buffer leaves at once; a message larger than the buffer gets its own', () => {
     const { hook, batches } = capture(1 << 30)
     const big = Buffer.alloc(600 * 1024, 1)
-    hook.add([Buffer.from('a.b'), big])
-    hook.add([Buffer.from('a.b'), big])
+    hook.add([Buffer.from('a.b'), big], performance.now())
+    hook.add([Buffer.from('a.b'), big], performance.now())
     assert.equal(batches.length, 1, 'the second did not fit: the first batch left')
-    hook.add([Buffer.from('a.b'), Buffer.alloc(3 * 1024 * 1024, 2)])
+    hook.add([Buffer.from('a.b'), Buffer.alloc(3 * 1024 * 1024, 2)], performance.now())
     hook.stop()
     const sizes = batches.map((b) => unpack(b).map(([, hex]) => hex.length / 2))
     assert.deepEqual(sizes, [[600 * 1024], [600 * 1024], [3 * 1024 * 1024]])
@@ -79,10 +108,10 @@ describe('RecordCapture', () => {
     const words = new Int32Array(tally)
     const batches: RecordBatch[] = []
     const hook = new RecordCapture(budget, 100, (batch) => batches.push(batch), tally)
-    hook.add([Buffer.from('a.b'), Buffer.alloc(40)])
-    hook.add([Buffer.from('a.b'), Buffer.alloc(40)])
-    hook.add([Buffer.from('a.b'), Buffer.alloc(40)])
-    hook.add([Buffer.from('a.b')])
+    hook.add([Buffer.from('a.b'), Buffer.alloc(40)], performance.now())
+    hook.add([Buffer.from('a.b'), Buffer.alloc(40)], performance.now())
+    hook.add([Buffer.from('a.b'), Buffer.alloc(40)], performance.now())
+    hook.add([Buffer.from('a.b')], performance.now())
     assert.deepEqual(
       [words[TALLY.messages], words[TALLY.bytes], words[TALLY.overflow], words[TALLY.skipped]],
       [2, 86, 1, 1],

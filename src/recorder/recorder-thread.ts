@@ -9,7 +9,12 @@ import {
   type RecorderInit,
   type ToRecorder,
 } from '../shared/protocol'
-import { addCounts, BUDGET_WORDS, type RecordBatch } from '../shared/record-batch'
+import {
+  addCounts,
+  BUDGET_WORDS,
+  RECORD_BATCH_BYTES,
+  type RecordBatch,
+} from '../shared/record-batch'
 import { applyRecorderPriority } from './recorder-priority'
 
 /**
@@ -80,7 +85,7 @@ class Recorder {
         const index = this.#index(message.socket)
         const { port } = message
         this.#ports.set(port, index)
-        port.on('message', (batch: RecordBatch) => this.#accept(index, batch))
+        port.on('message', (batch: RecordBatch) => this.#accept(index, batch, port))
         return
       }
       case 'lost': {
@@ -113,7 +118,7 @@ class Recorder {
     return index
   }
 
-  #accept(index: number, batch: RecordBatch): void {
+  #accept(index: number, batch: RecordBatch, port: MessagePort): void {
     addCounts(this.#counts, index, { overflow: batch.overflow, skipped: batch.skipped })
     const data = new Uint8Array(batch.data)
     const { layout } = batch
@@ -132,7 +137,7 @@ class Recorder {
       offset += topicLength + payloadLength
     }
     if (messages.length === 0) return
-    const queued = { index, messages, bytes: offset }
+    const queued = { index, messages, bytes: offset, data: batch.data, port }
     if (this.#hurried()) this.#drop(queued, 'lost')
     else this.#queue.push(queued)
     this.#startWriting()
@@ -170,6 +175,9 @@ class Recorder {
         await this.#writer.addBatch(batch.messages)
         addCounts(this.#counts, batch.index, { recorded: batch.messages.length })
         Atomics.sub(this.#pending, 0, batch.bytes)
+        // Written: MCAP's chunk builder has copied the bytes, so the buffer can be filled again.
+        if (batch.data.byteLength === RECORD_BATCH_BYTES && !this.#closing)
+          batch.port.postMessage(batch.data, [batch.data])
       } catch (error) {
         addCounts(this.#counts, batch.index, { overflow: batch.messages.length })
         // Reported once.
@@ -194,7 +202,7 @@ class Recorder {
     this.#closing = true
     for (const [port, index] of this.#ports) {
       for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port))
-        this.#accept(index, m.message as RecordBatch)
+        this.#accept(index, m.message as RecordBatch, port)
       port.close()
     }
     // Everything queued is written first, unless the stop's time is up (see #writeQueued).
@@ -219,4 +227,7 @@ interface QueuedBatch {
   readonly messages: readonly MessageToWrite[]
   /** Its bytes in the shared budget. */
   readonly bytes: number
+  /** Where its buffer goes back once written (see RECORD_BATCH_BYTES). */
+  readonly data: ArrayBuffer
+  readonly port: MessagePort
 }

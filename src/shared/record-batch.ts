@@ -16,6 +16,14 @@ export interface RecordBatch {
   readonly skipped: number
 }
 
+/**
+ * A receive thread's batch buffer. Once the recorder has written a batch that filled one, it
+ * posts the buffer back on the same port, and the receive thread fills it again: a fresh
+ * megabyte per batch costs the receive thread its allocation, zeroing and page faults, and the
+ * recorder thread's free of it unmaps the pages under the receive thread's feet.
+ */
+export const RECORD_BATCH_BYTES = 1024 * 1024
+
 /** The shared budget: Int32 word 0 holds the bytes taken and not yet written. */
 export const BUDGET_WORDS = 1
 

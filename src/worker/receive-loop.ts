@@ -136,11 +136,12 @@ export class ReceiveLoop {
       }
       counters.state = WorkerState.Handling
       counters.add('received')
-      this.#options.capture?.add(frames)
+      const receivedAt = this.#clock()
+      this.#options.capture?.add(frames, receivedAt)
       if (socket instanceof Reply) {
-        await this.#answer(socket, frames, handler as ReplyHandler, ctx)
+        await this.#answer(socket, frames, handler as ReplyHandler, ctx, receivedAt)
       } else {
-        const pending = this.#dispatch(frames, handler as Handler, matcher, ctx)
+        const pending = this.#dispatch(frames, handler as Handler, matcher, ctx, receivedAt)
         // Only an async handler costs an await; a sync one goes straight back to receive.
         if (pending) await pending
       }
@@ -157,8 +158,8 @@ export class ReceiveLoop {
     frames: Buffer[],
     handler: ReplyHandler,
     ctx: HandlerContext,
+    receivedAt: number,
   ): Promise<void> {
-    const receivedAt = this.#clock()
     const spec = this.#options.init.socket
     let reply: Array<string | Buffer | Uint8Array>
     const [payload] = frames
@@ -205,8 +206,8 @@ export class ReceiveLoop {
     handler: Handler,
     matcher: TopicMatcher,
     ctx: HandlerContext,
+    receivedAt: number,
   ): Promise<void> | undefined {
-    const receivedAt = this.#clock()
     const spec = this.#options.init.socket
     const verdict = classifyFrames(frames, matcher, spec.envelope === true)
     if (!verdict.ok) return this.#drop(verdict.reason, verdict.details)

@@ -99,6 +99,13 @@ class ReceiveWorker {
             link.tally,
           )
         : undefined
+    if (this.#capture && link) {
+      const capture = this.#capture
+      // Written batch buffers come back on the same port. Unref'd: it must not keep a stopped
+      // thread alive.
+      link.port.on('message', (buffer: ArrayBuffer) => capture.recycle(buffer))
+      link.port.unref()
+    }
     this.#calls = new MainCalls(this.#port, this.#counters)
     this.#loop = new ReceiveLoop({
       init,

@@ -1,5 +1,4 @@
-import { wallClockMs } from '../recording/format'
-import { type RecordBatch, TALLY, TALLY_WORDS } from '../shared/record-batch'
+import { RECORD_BATCH_BYTES, type RecordBatch, TALLY, TALLY_WORDS } from '../shared/record-batch'
 
 /**
  * The receive thread's side of container recording (ZMQ_RECORD_FILE): one call per received
@@ -15,8 +14,9 @@ import { type RecordBatch, TALLY, TALLY_WORDS } from '../shared/record-batch'
  */
 /** A batch leaves at this many messages, when its buffer is full, or after FLUSH_MS. */
 const BATCH_MESSAGES = 1024
-const BATCH_BYTES = 1024 * 1024
 const FLUSH_MS = 50
+/** Buffers the recorder gave back, kept for the next batches (more are left to the GC). */
+const SPARE_BUFFERS = 2
 
 export class RecordCapture {
   readonly #pending: Int32Array
@@ -28,6 +28,8 @@ export class RecordCapture {
   readonly #layout = new Float64Array(BATCH_MESSAGES * 3)
   /** Messages, bytes, overflow and skipped since the last batch (TALLY words). */
   readonly #tally: Int32Array
+  /** Batch buffers the recorder wrote and posted back (see RECORD_BATCH_BYTES). */
+  readonly #spare: ArrayBuffer[] = []
 
   /** `tally`: shared with the main thread (see TALLY); a private one when nobody reads it. */
   constructor(
@@ -44,8 +46,18 @@ export class RecordCapture {
     this.#timer.unref()
   }
 
-  /** The hook in the receive loop: one copy of the bytes, no wait, never blocks. */
-  add(frames: readonly Buffer[]): void {
+  /** A batch buffer back from the recorder, written: filled again instead of a new one. */
+  recycle(buffer: ArrayBuffer): void {
+    if (buffer.byteLength === RECORD_BATCH_BYTES && this.#spare.length < SPARE_BUFFERS)
+      this.#spare.push(buffer)
+  }
+
+  /**
+   * The hook in the receive loop: one copy of the bytes, no wait, never blocks. `receivedAtMs`
+   * is the loop's own reading of the receive time (performance.now()), so recording costs no
+   * clock read of its own.
+   */
+  add(frames: readonly Buffer[], receivedAtMs: number): void {
     const tally = this.#tally
     if (frames.length !== 2) {
       tally[TALLY.skipped] = (tally[TALLY.skipped] as number) + 1
@@ -64,7 +76,12 @@ export class RecordCapture {
       if (this.#data && size > this.#data.length) this.#data = undefined
     }
     const used = tally[TALLY.bytes] as number
-    this.#data ??= new Uint8Array(Math.max(BATCH_BYTES, size))
+    if (this.#data === undefined) {
+      const spare = size <= RECORD_BATCH_BYTES ? this.#spare.pop() : undefined
+      this.#data = spare
+        ? new Uint8Array(spare)
+        : new Uint8Array(Math.max(RECORD_BATCH_BYTES, size))
+    }
     this.#data.set(topic, used)
     this.#data.set(payload, used + topic.length)
     tally[TALLY.bytes] = used + size
@@ -72,7 +89,8 @@ export class RecordCapture {
     const at = 3 * count
     this.#layout[at] = topic.length
     this.#layout[at + 1] = payload.length
-    this.#layout[at + 2] = wallClockMs()
+    // Wall-clock ms, as MCAP's log time wants: the same sum as recording/format's wallClockMs.
+    this.#layout[at + 2] = performance.timeOrigin + receivedAtMs
     tally[TALLY.messages] = count + 1
     if (count + 1 === BATCH_MESSAGES) this.flush()
   }
