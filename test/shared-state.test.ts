@@ -3,6 +3,7 @@
 // not know).
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { Worker } from 'node:worker_threads'
 import { FLUSH_DELAY_MS, SocketCounters } from '../src/shared/shared-state'
 
 /** The supervisor's counters for a socket with two subscriptions, and a worker's batched view. */
@@ -98,5 +99,54 @@ describe('SocketCounters batching', () => {
     const { main } = pair()
     main.add('restarts')
     assert.equal(main.get('restarts'), 1)
+  })
+})
+
+describe('SocketCounters histograms under a concurrent writer', () => {
+  it('a reader never sees a bucket above the count (+Inf), while a worker observes and flushes', async () => {
+    const main = new SocketCounters(undefined, 1)
+    const stop = new SharedArrayBuffer(4)
+    // A real thread writing as a receive worker does: a bucket, the sum, then the count, with a
+    // flush now and then, as fast as it can until told to stop. The reader below reads between
+    // those writes: before the fix, a bucket it read could include a message the count did not.
+    const worker = new Worker(
+      `
+      const { workerData, parentPort } = require('node:worker_threads')
+      require('tsx/cjs')
+      const { SocketCounters } = require(workerData.module)
+      const counters = SocketCounters.batched(workerData.buffer)
+      const stop = new Int32Array(workerData.stop)
+      parentPort.postMessage('running')
+      for (let i = 0; Atomics.load(stop, 0) === 0; i++) {
+        counters.observeDuration((i % 7) * 0.0005)
+        if (i % 1000 === 0) counters.flush()
+      }
+      counters.flush()
+      `,
+      {
+        eval: true,
+        workerData: {
+          buffer: main.buffer,
+          stop,
+          module: require.resolve('../src/shared/shared-state'),
+        },
+      },
+    )
+    await new Promise((resolve) => worker.once('message', resolve))
+    let bad: string | undefined
+    let reads = 0
+    for (; reads < 300_000 && bad === undefined; reads++) {
+      const h = main.durationHistogram()
+      const last = h.buckets[h.buckets.length - 1] as number
+      if (last > h.count) bad = `bucket ${last} > count ${h.count} at read ${reads}`
+      for (let i = 1; i < h.buckets.length; i++)
+        if ((h.buckets[i] as number) < (h.buckets[i - 1] as number))
+          bad = `buckets not cumulative at read ${reads}`
+    }
+    const seen = main.durationHistogram().count
+    Atomics.store(new Int32Array(stop), 0, 1)
+    await new Promise((resolve) => worker.once('exit', resolve))
+    assert.equal(bad, undefined)
+    assert.ok(seen > 10_000, `the worker wrote while the reader read (${seen} observations)`)
   })
 })

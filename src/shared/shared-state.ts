@@ -432,7 +432,13 @@ export class SocketCounters {
       running += this.#read(this.#counts, first + i, first + i)
       buckets.push(running)
     }
-    return { buckets, sumSeconds: this.get(sum) / 1e6, count: this.get(count) }
+    const sumSeconds = this.get(sum) / 1e6
+    // Read last, and no bucket may pass it: a worker counts a message's bucket first and its
+    // count a moment later, so a read in between sees the one and not yet the other, and
+    // Prometheus rejects a bucket above +Inf. That message shows in the next scrape.
+    const total = this.get(count)
+    for (let i = 0; i < buckets.length; i++) buckets[i] = Math.min(buckets[i] as number, total)
+    return { buckets, sumSeconds, count: total }
   }
 
   /** The worker's event loop ticks this; /livez reads it. */
