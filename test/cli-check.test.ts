@@ -97,6 +97,32 @@ describe('zmq-container check', () => {
     assert.equal(sub?.curve, null)
   })
 
+  it("shows each receive thread's nice as the worker sets it: the class's offset, _NICE, or off", async () => {
+    const env = {
+      ZMQ_SUB_TEL_ENDPOINT: 'tcp://127.0.0.1:5601',
+      ZMQ_SUB_TEL_TOPICS: 'cam.frame',
+      ZMQ_SUB_TEL_CLASS: 'telemetry',
+      ZMQ_SUB_CTL_ENDPOINT: 'tcp://127.0.0.1:5602',
+      ZMQ_SUB_CTL_TOPICS: 'cam.cmd',
+      ZMQ_SUB_CTL_CLASS: 'control',
+      ZMQ_SUB_CTL_NICE: '-5',
+    }
+    const on = await runInProcess(check, [], env)
+    assert.equal(on.code, 0, on.stdout + on.stderr)
+    // Not "nice off": a telemetry thread without _NICE still runs 5 above the process.
+    assert.match(
+      on.stdout,
+      /^SUB tel .*\n(?: .*\n)*? {2}limits .*nice \+5 over the process's own \(telemetry class\)/m,
+    )
+    assert.match(on.stdout, /^SUB ctl .*\n(?: .*\n)*? {2}limits .*nice -5 \(ZMQ_SUB_CTL_NICE\)/m)
+    const off = await runInProcess(check, [], { ...env, ZC_THREAD_PRIORITY: 'false' })
+    assert.match(
+      off.stdout,
+      /^SUB tel .*\n(?: .*\n)*? {2}limits .*nice the process's own \(ZC_THREAD_PRIORITY=false\)/m,
+    )
+    assert.doesNotMatch(on.stdout + off.stdout, /nice off/)
+  })
+
   it('warns about a prefix collision between subscriptions on two sockets (exit 2)', async () => {
     const env = {
       ZMQ_SUB_CONTROL_ENDPOINT: 'tcp://nav:5555',

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { parseEnv } from 'node:util'
-import { type Config, LATENCY_BUDGET_MS, loadConfig, type SocketSpec } from '../shared/config'
+import {
+  type Config,
+  LATENCY_BUDGET_MS,
+  loadConfig,
+  type SocketSpec,
+  THREAD_NICE_OFFSET,
+} from '../shared/config'
 import { ConfigError, type ConfigIssue, formatIssue, ZcError } from '../shared/errors'
 import { loadService, resolveServicePath, serviceKeyIssues } from '../shared/service'
 import { isPrefixSubscription } from '../shared/topics'
@@ -219,7 +225,7 @@ function report(
       : `${files.join(', ')} over the environment (file values win)`
   const { sockets, service, logLevel, ...settings } = config
   const out: string[] = [`configuration: ${source}`, '']
-  for (const s of sockets) out.push(...socketLines(s, env))
+  for (const s of sockets) out.push(...socketLines(s, env, config.threadPriority))
   out.push('', 'settings')
   const width = Math.max(...Object.keys(settings).map((k) => k.length))
   for (const [key, value] of Object.entries(settings))
@@ -245,7 +251,7 @@ function showValue(value: unknown): string {
   return typeof safe === 'object' ? JSON.stringify(safe) : String(safe)
 }
 
-function socketLines(s: SocketSpec, env: Env): string[] {
+function socketLines(s: SocketSpec, env: Env, threadPriority: boolean): string[] {
   const defaulted = env[`${s.envPrefix}_CLASS`] === undefined ? ', default' : ''
   const lines = [
     `${s.kind.toUpperCase()} ${s.name} (${s.envPrefix}_*): ${s.latencyClass} class, ${LATENCY_BUDGET_MS[s.latencyClass]} ms budget${defaulted}`,
@@ -265,9 +271,23 @@ function socketLines(s: SocketSpec, env: Env): string[] {
   lines.push(`  ${'security'.padEnd(8)} ${securityLine(s.curve)}`)
   const limits = Object.entries(s)
     .filter(([key]) => !SHOWN_SOCKET_FIELDS.has(key))
-    .map(([key, value]) => `${key} ${showValue(value)}`)
+    .map(([key, value]) =>
+      key === 'nice' ? `nice ${niceLine(s, threadPriority)}` : `${key} ${showValue(value)}`,
+    )
   if (limits.length > 0) lines.push(`  ${'limits'.padEnd(8)} ${limits.join(', ')}`)
   return lines
+}
+
+/**
+ * The receive thread's nice as the worker will set it (worker/thread-priority.ts): `_NICE` when
+ * given, else the class's offset over the process's own nice. A PUB has no thread of its own.
+ */
+function niceLine(s: SocketSpec, threadPriority: boolean): string {
+  if (s.kind === 'pub') return 'n/a (the main thread)'
+  if (!threadPriority) return "the process's own (ZC_THREAD_PRIORITY=false)"
+  if (s.nice !== undefined) return `${s.nice} (${s.envPrefix}_NICE)`
+  const offset = THREAD_NICE_OFFSET[s.latencyClass]
+  return `+${offset} over the process's own (${s.latencyClass} class)`
 }
 
 /** The CURVE role and public keys; the secret key is never printed. */
