@@ -2,7 +2,7 @@
 // In-process, through the CliIo seam main.ts uses (env given, output captured); one test runs
 // the real binary, for what only a process shows.
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, it } from 'node:test'
@@ -121,6 +121,23 @@ describe('zmq-container check', () => {
       /^SUB tel .*\n(?: .*\n)*? {2}limits .*nice the process's own \(ZC_THREAD_PRIORITY=false\)/m,
     )
     assert.doesNotMatch(on.stdout + off.stdout, /nice off/)
+  })
+
+  it('--help names every finding the checks can report, within a container and between them', async () => {
+    const { stdout } = await runInProcess(check, ['--help'])
+    const sources = ['src/cli/check-warnings.ts', 'src/cli/topology/findings.ts'].map((f) =>
+      readFileSync(path.join(ROOT, f), 'utf8'),
+    )
+    // Every kind a finding or warning is made with, as the sources spell it.
+    const kinds = new Set(
+      sources.flatMap((src) =>
+        [...src.matchAll(/(?:kind: |finding\(\s*'(?:error|warning)',\s*)'([a-z-]+)'/g)].map(
+          (m) => m[1] as string,
+        ),
+      ),
+    )
+    assert.ok(kinds.size >= 10, `found the kinds in the sources: ${[...kinds].join(' ')}`)
+    for (const kind of kinds) assert.match(stdout, new RegExp(`^ {2}${kind}\\b`, 'm'), kind)
   })
 
   it('warns about a prefix collision between subscriptions on two sockets (exit 2)', async () => {

@@ -69,6 +69,8 @@ container gets the checks above, then the checks between them:
   unsubscribed-topic  warning: a declared topic that no linked subscriber takes
   prefix-matches-nothing
                       warning: a prefix subscription (camera.) no linked publisher's topic has
+  envelope-unread     warning: a SUB without _ENVELOPE=true linked to a PUB that sends the
+                      envelope frame: it would drop every such message (bad_frames)
 
 One line per finding: FILE: VARIABLE: message (errors on stderr). One FILE that is an env file
 is the single-container check above, over the environment, as with --env-file.
