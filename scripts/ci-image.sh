@@ -226,7 +226,7 @@ if quiet podman build -q --layers=false --format docker -t "$DERIVED" "$derived_
   quiet podman run -d --name "$RUN-derived" --network "$NET" "${HARDENING[@]}" \
     -e ZMQ_SUB_ENDPOINT=tcp://camera:5555 -e ZMQ_SUB_TOPICS=camera.frame "$DERIVED" >/dev/null &&
   wait_log "$RUN-derived" '"msg":"handled by a service that imports zmq-container"' 30; then
-  pass "derived image: /app/services/my-service.js requires 'zmq-container' and its handler runs"
+  pass "derived image: /app/services/my-service.js requires 'zmq-container/service' and its handler runs"
   check_stop "$RUN-derived" derived
 else
   fail "derived image with a service importing zmq-container by name"
