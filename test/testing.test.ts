@@ -116,6 +116,25 @@ describe('startContainer', () => {
     }
   })
 
+  it("waitForMessages: the handlers' ctx.toMain data is in messages when it resolves", async () => {
+    // A handler posts its toMain data, then its message is counted; the main thread delivers
+    // port messages a moment later. Read at once, `messages` used to miss the last ones now and
+    // then (seen in CI: an envelope test found [] after waitForMessages(6)).
+    const container = await startContainer({
+      service: fixtureService('envelope-echo'),
+      env: { ZMQ_SUB_TOPICS: 'x.data', LOG_LEVEL: 'fatal' },
+    })
+    try {
+      for (let i = 1; i <= 200; i++) {
+        await container.publish('x.data', `m${i}`)
+        await container.waitForMessages(i)
+        assert.equal(container.messages.length, i, `after message ${i}`)
+      }
+    } finally {
+      await container.close()
+    }
+  })
+
   it('close() is idempotent and stops the workers cleanly', async () => {
     const container = await startContainer({ env: { ZMQ_SUB_TOPICS: 'camera.cmd' } })
     const [a, b] = await Promise.all([container.close(), container.close()])

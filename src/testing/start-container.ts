@@ -68,8 +68,9 @@ export interface TestContainer {
   nextMessage(match?: (data: unknown, socket: string) => boolean): Promise<unknown>
   /**
    * Resolves with a socket's counters once `count` messages it received are done with (handled
-   * or dropped): how a test knows a handler ran when it publishes nothing. Rejects after
-   * `timeoutMs` (default: the harness's) with the counts so far.
+   * or dropped): how a test knows a handler ran when it publishes nothing. What those handlers
+   * sent with `ctx.toMain` is in `messages` by then. Rejects after `timeoutMs` (default: the
+   * harness's) with the counts so far.
    */
   waitForMessages(
     count: number,
@@ -184,7 +185,13 @@ export async function startContainer(options: StartContainerOptions = {}): Promi
       for (;;) {
         const counts = supervisor.counters()[name]
         if (!counts) throw new Error(`no receive socket "${name}"`)
-        if (counts.handled + counts.droppedTotal >= count) return counts
+        if (counts.handled + counts.droppedTotal >= count) {
+          // A handler's ctx.toMain data was posted before its message was counted, but the main
+          // thread takes port messages in its poll phase: one turn of the event loop (poll, then
+          // this check-phase callback) delivers them to `messages` before the test reads it.
+          await new Promise((resolve) => setImmediate(resolve))
+          return supervisor.counters()[name] ?? counts
+        }
         if (performance.now() >= deadline)
           throw new Error(
             `socket ${name}: ${counts.handled} handled and ${counts.droppedTotal} dropped, not ${count}, within the timeout`,
