@@ -1,7 +1,5 @@
-import { getPriority, setPriority } from 'node:os'
-import { errorCode } from '../shared/errors'
 import type { Logger } from '../shared/logger'
-import { currentThreadId } from '../shared/thread-id'
+import { setThreadNice } from '../shared/thread-nice'
 
 /**
  * The recorder thread runs at the lowest priority nice offers (19), below every receive class
@@ -18,20 +16,5 @@ export const RECORDER_NICE_OFFSET = 19
  * fatal.
  */
 export function applyRecorderPriority(enabled: boolean, log: Logger): void {
-  if (!enabled) return
-  const tid = currentThreadId()
-  if (tid === undefined) {
-    log.warn({ reason: 'no /proc/thread-self (not Linux?)' }, 'thread priority not set')
-    return
-  }
-  const current = getPriority(tid)
-  const nice = Math.min(19, current + RECORDER_NICE_OFFSET)
-  try {
-    if (nice !== current) setPriority(tid, nice)
-  } catch (error) {
-    const code = errorCode((error as { info?: unknown }).info) ?? errorCode(error)
-    log.warn({ tid, nice, current, code }, 'thread priority not set')
-    return
-  }
-  log.info({ tid, nice: getPriority(tid) }, 'thread priority set')
+  if (enabled) setThreadNice((current) => Math.min(19, current + RECORDER_NICE_OFFSET), log)
 }

@@ -1,10 +1,8 @@
-import { getPriority, setPriority } from 'node:os'
 // The types module, not the config index: that would load envalid into every receive thread.
 import { type SocketSpec, THREAD_NICE_OFFSET } from '../shared/config/types'
-import { errorCode } from '../shared/errors'
 import type { Logger } from '../shared/logger'
 import type { SocketCounters } from '../shared/shared-state'
-import { currentThreadId } from '../shared/thread-id'
+import { setThreadNice } from '../shared/thread-nice'
 
 /**
  * Latency classes that hold when the cores are saturated: with more busy threads than cores,
@@ -32,30 +30,5 @@ export function applyThreadPriority(
   log: Logger,
 ): void {
   if (!enabled) return
-  const tid = currentThreadId()
-  if (tid === undefined) {
-    log.warn({ reason: 'no /proc/thread-self (not Linux?)' }, 'thread priority not set')
-    return
-  }
-  const current = getPriority(tid)
-  const nice = targetNice(socket, current)
-  try {
-    if (nice !== current) setPriority(tid, nice)
-  } catch (error) {
-    counters.nice = current
-    log.warn(
-      {
-        tid,
-        nice,
-        current,
-        // Node's SystemError carries the errno name (EACCES, EPERM) in `info`.
-        code: errorCode((error as { info?: unknown }).info) ?? errorCode(error),
-        hint: 'a nice below the process own needs CAP_SYS_NICE',
-      },
-      'thread priority not set',
-    )
-    return
-  }
-  counters.nice = getPriority(tid)
-  log.info({ tid, nice: counters.nice }, 'thread priority set')
+  counters.nice = setThreadNice((current) => targetNice(socket, current), log)
 }
