@@ -25,41 +25,13 @@ export {
   type ReplaySummary,
   replayInto,
 } from './recording/replay'
-export type { Config, LatencyClass, SocketKind, SocketSpec } from './shared/config'
-export { LATENCY_BUDGET_MS, loadConfig, readEnv } from './shared/config'
+// What a service module needs (defineService, codecs, topic checks, error codes, types): the
+// light entry's list, so the two cannot drift apart.
+export * from './service'
+export type { Config } from './shared/config'
+export { loadConfig, readEnv } from './shared/config'
 export type { Endpoint, EndpointAction } from './shared/endpoints'
-export {
-  ConfigError,
-  type ConfigIssue,
-  ERROR_CODES,
-  type ErrorCode,
-  ZcError,
-} from './shared/errors'
+export { ConfigError, type ConfigIssue } from './shared/errors'
 export { EXIT } from './shared/exit-codes'
-export type {
-  Handler,
-  HandlerContext,
-  MainContext,
-  Message,
-  Payload,
-  PublishOptions,
-  ReplyHandler,
-  Service,
-  StopFn,
-} from './shared/service'
-export { defineService } from './shared/service'
 export type { CounterSnapshot, DropReason } from './shared/shared-state'
-export { MAX_TOPIC_LENGTH, TopicMatcher, topicProblem, validateTopic } from './shared/topics'
-export {
-  type CodecValue,
-  codecs,
-  defineTypedService,
-  type PayloadCodec,
-  PayloadDecodeError,
-  type TopicCodecs,
-  type TypedHandler,
-  type TypedHandlerContext,
-  type TypedMainContext,
-  type TypedMessage,
-  type TypedService,
-} from './shared/typed-topics'
+export { TopicMatcher } from './shared/topics'
