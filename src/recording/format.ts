@@ -40,9 +40,15 @@ export function frameFromTopic(topic: string): Buffer {
   return Buffer.from(topic, 'latin1')
 }
 
-/** Milliseconds since the epoch with sub-millisecond precision (a float64 keeps ~0.2 µs). */
-export function wallClockMs(): number {
-  return performance.timeOrigin + performance.now()
+/** This thread's performance.now() origin, read once: it is fixed for the thread's life. */
+const TIME_ORIGIN_MS = performance.timeOrigin
+
+/**
+ * Milliseconds since the epoch with sub-millisecond precision (a float64 keeps ~0.2 µs), of now
+ * or of an earlier `performance.now()` reading of this thread (the receive loop's).
+ */
+export function wallClockMs(at: number = performance.now()): number {
+  return TIME_ORIGIN_MS + at
 }
 
 /** Milliseconds since the epoch (fractional) to MCAP's nanoseconds. */

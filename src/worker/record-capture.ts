@@ -1,3 +1,4 @@
+import { wallClockMs } from '../recording/format'
 import { RECORD_BATCH_BYTES, type RecordBatch, TALLY, TALLY_WORDS } from '../shared/record-batch'
 
 /**
@@ -89,8 +90,7 @@ export class RecordCapture {
     const at = 3 * count
     this.#layout[at] = topic.length
     this.#layout[at + 1] = payload.length
-    // Wall-clock ms, as MCAP's log time wants: the same sum as recording/format's wallClockMs.
-    this.#layout[at + 2] = performance.timeOrigin + receivedAtMs
+    this.#layout[at + 2] = wallClockMs(receivedAtMs)
     tally[TALLY.messages] = count + 1
     if (count + 1 === BATCH_MESSAGES) this.flush()
   }
