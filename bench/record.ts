@@ -8,7 +8,7 @@
  * a loaded 2-core host it falls behind and the recorded share drops rather than throughput. The
  * machine is shared: compare runs made back to back, and read the load printed with the table.
  *
- *   npm run bench:record -- [--quick] [--compression zstd]
+ *   npm run bench:record -- [--quick] [--reps N] [--compression zstd]
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -25,7 +25,8 @@ const quick = process.argv.includes('--quick')
 const compression = process.argv.includes('--compression')
   ? (process.argv[process.argv.indexOf('--compression') + 1] ?? 'none')
   : 'none'
-const REPS = quick ? 1 : 3
+const repsAt = process.argv.indexOf('--reps')
+const REPS = repsAt > 0 ? Number(process.argv[repsAt + 1]) : quick ? 1 : 3
 const SIZES = [16, 1024, 65536] as const
 
 function countFor(size: number): number {
@@ -63,6 +64,9 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'zc-bench-record-'))
   const rates = new Map<string, number[]>()
   const kept = new Map<string, number[]>()
+  /** CPU per message, µs: the busiest thread (the receive thread) and the whole process. */
+  const threadUs = new Map<string, number[]>()
+  const processUs = new Map<string, number[]>()
   try {
     for (let rep = 0; rep < REPS; rep++) {
       for (const size of SIZES) {
@@ -90,6 +94,16 @@ async function main(): Promise<void> {
           const rate = (r.count / (r.lastNs - r.firstNs)) * 1e9
           const key = `${size}:${mode}`
           rates.set(key, [...(rates.get(key) ?? []), rate])
+          if (out.cpu) {
+            threadUs.set(key, [
+              ...(threadUs.get(key) ?? []),
+              (out.cpu.busiestThreadMs * 1000) / r.count,
+            ])
+            processUs.set(key, [
+              ...(processUs.get(key) ?? []),
+              (out.cpu.processMs * 1000) / r.count,
+            ])
+          }
           if (mode === 'on') {
             const recording = await Recording.open(file)
             const recorded = Number(recording.statistics?.messageCount ?? 0n)
@@ -112,14 +126,16 @@ async function main(): Promise<void> {
     `\nrecording on vs off (${publisher} publisher, tcp, ${REPS} rep(s), compression ${compression}, ${cpus().length} cores, load ${loadavg()[0]?.toFixed(2)}):\n`,
   )
   process.stdout.write(
-    '| size | off k msg/s | on k msg/s | on / off | recorded |\n|---|---|---|---|---|\n',
+    '| size | off k msg/s | on k msg/s | on / off | recorded | receive thread CPU/msg off / on | process CPU/msg off / on |\n|---|---|---|---|---|---|---|\n',
   )
   for (const size of SIZES) {
     const off = median(rates.get(`${size}:off`) ?? [])
     const on = median(rates.get(`${size}:on`) ?? [])
     const share = median(kept.get(`${size}:on`) ?? [])
+    const us = (m: Map<string, number[]>, mode: string) =>
+      `${median(m.get(`${size}:${mode}`) ?? []).toFixed(2)}`
     process.stdout.write(
-      `| ${size} B | ${Math.round(off / 1000)} | ${Math.round(on / 1000)} | ${(on / off).toFixed(2)} | ${(share * 100).toFixed(1)} % |\n`,
+      `| ${size} B | ${Math.round(off / 1000)} | ${Math.round(on / 1000)} | ${(on / off).toFixed(2)} | ${(share * 100).toFixed(1)} % | ${us(threadUs, 'off')} / ${us(threadUs, 'on')} µs | ${us(processUs, 'off')} / ${us(processUs, 'on')} µs |\n`,
     )
   }
 }

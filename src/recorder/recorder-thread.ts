@@ -1,6 +1,5 @@
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads'
-import { msToNs } from '../recording/format'
-import type { MessageToWrite, RecordingSource, RecordingWriter } from '../recording/writer'
+import type { PackedMessages, RecordingSource, RecordingWriter } from '../recording/writer'
 import { serializeError } from '../shared/errors'
 import { createLogger } from '../shared/logger'
 import {
@@ -12,6 +11,7 @@ import {
 import {
   addCounts,
   BUDGET_WORDS,
+  LAYOUT_WORDS,
   RECORD_BATCH_BYTES,
   type RecordBatch,
 } from '../shared/record-batch'
@@ -120,24 +120,15 @@ class Recorder {
 
   #accept(index: number, batch: RecordBatch, port: MessagePort): void {
     addCounts(this.#counts, index, { overflow: batch.overflow, skipped: batch.skipped })
-    const data = new Uint8Array(batch.data)
-    const { layout } = batch
-    const messages: MessageToWrite[] = []
+    const messages = batch.layout.length / LAYOUT_WORDS
+    if (messages === 0) return
     const source = this.#sources[index]
-    let offset = 0
-    for (let i = 0; i < layout.length; i += 3) {
-      const topicLength = layout[i] as number
-      const payloadLength = layout[i + 1] as number
-      messages.push({
-        ...(source ? { source } : {}),
-        topicFrame: data.subarray(offset, offset + topicLength),
-        payload: data.subarray(offset + topicLength, offset + topicLength + payloadLength),
-        logTimeNs: msToNs(layout[i + 2] as number),
-      })
-      offset += topicLength + payloadLength
+    const packed = {
+      data: new Uint8Array(batch.data),
+      layout: batch.layout,
+      ...(source ? { source } : {}),
     }
-    if (messages.length === 0) return
-    const queued = { index, messages, bytes: offset, data: batch.data, port }
+    const queued = { index, packed, messages, bytes: batch.bytes, data: batch.data, port }
     if (this.#hurried()) this.#drop(queued, 'lost')
     else this.#queue.push(queued)
     this.#startWriting()
@@ -154,7 +145,7 @@ class Recorder {
 
   /** Not written: counted, and its bytes given back to the budget. */
   #drop(batch: QueuedBatch, as: 'lost' | 'overflow'): void {
-    addCounts(this.#counts, batch.index, { [as]: batch.messages.length })
+    addCounts(this.#counts, batch.index, { [as]: batch.messages })
     Atomics.sub(this.#pending, 0, batch.bytes)
   }
 
@@ -168,18 +159,18 @@ class Recorder {
       if (this.#writeFailed) {
         // Counted as overflow and its bytes kept: the budget fills, so the receive threads stop
         // taking messages (counted there too).
-        addCounts(this.#counts, batch.index, { overflow: batch.messages.length })
+        addCounts(this.#counts, batch.index, { overflow: batch.messages })
         continue
       }
       try {
-        await this.#writer.addBatch(batch.messages)
-        addCounts(this.#counts, batch.index, { recorded: batch.messages.length })
+        await this.#writer.addPacked(batch.packed)
+        addCounts(this.#counts, batch.index, { recorded: batch.messages })
         Atomics.sub(this.#pending, 0, batch.bytes)
         // Written: MCAP's chunk builder has copied the bytes, so the buffer can be filled again.
         if (batch.data.byteLength === RECORD_BATCH_BYTES && !this.#closing)
           batch.port.postMessage(batch.data, [batch.data])
       } catch (error) {
-        addCounts(this.#counts, batch.index, { overflow: batch.messages.length })
+        addCounts(this.#counts, batch.index, { overflow: batch.messages })
         // Reported once.
         this.#writeFailed = true
         this.#post({
@@ -224,7 +215,8 @@ class Recorder {
 
 interface QueuedBatch {
   readonly index: number
-  readonly messages: readonly MessageToWrite[]
+  readonly packed: PackedMessages
+  readonly messages: number
   /** Its bytes in the shared budget. */
   readonly bytes: number
   /** Where its buffer goes back once written (see RECORD_BATCH_BYTES). */

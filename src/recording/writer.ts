@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises'
 import path from 'node:path'
 import { FileHandleWritable } from '@mcap/nodejs'
+import { LAYOUT_WORDS } from '../shared/record-batch'
 import { loadedZstd, loadZstd } from './codecs'
 import {
   CHANNEL_KEYS,
@@ -8,6 +9,7 @@ import {
   ENCODINGS,
   LIBRARY,
   METADATA_NAME,
+  msToNs,
   type PayloadEncoding,
   PROFILE,
   topicFromFrame,
@@ -45,6 +47,18 @@ export interface MessageToWrite {
   readonly logTimeNs: bigint
 }
 
+/**
+ * Messages back to back in `data` (topic frame, then payload), with LAYOUT_WORDS numbers each in
+ * `layout`: topic length, payload length, receive time in ms since the epoch (fractional). This
+ * is how the container's receive threads batch them (shared/record-batch.ts).
+ */
+export interface PackedMessages {
+  /** The receiving socket, when it is not the file's source. */
+  readonly source?: RecordingSource
+  readonly data: Uint8Array
+  readonly layout: Float64Array
+}
+
 /** MCAP's own default chunk size: large chunks compress well and index cheaply. */
 const CHUNK_BYTES = 1024 * 1024
 /** The smallest chunk when --max-bytes is small, so that splitting still has a meaning. */
@@ -59,6 +73,7 @@ export class RecordingWriter {
   readonly #basePath: string
   readonly #options: RecordingWriterOptions
   readonly #chunkBytes: number
+  readonly #maxBytes: bigint | undefined
   #file: OpenFile | undefined
   #tail: Promise<void> = Promise.resolve()
   #index = 0
@@ -72,6 +87,7 @@ export class RecordingWriter {
   private constructor(basePath: string, options: RecordingWriterOptions) {
     this.#basePath = basePath
     this.#options = options
+    this.#maxBytes = options.maxBytes === undefined ? undefined : BigInt(options.maxBytes)
     this.#chunkBytes =
       options.maxBytes === undefined
         ? CHUNK_BYTES
@@ -105,18 +121,53 @@ export class RecordingWriter {
     return this.#enqueue(async () => {
       if (this.#closed) throw new Error('the recording is closed')
       for (const m of messages) {
-        let file = this.#file as OpenFile
-        const maxBytes = this.#options.maxBytes
-        if (maxBytes !== undefined && file.writable.position() >= BigInt(maxBytes)) {
-          await file.close()
-          file = await this.#openNext()
-          this.#file = file
-        }
-        await file.add(topicFromFrame(m.topicFrame), m.payload, m.logTimeNs, m.source)
+        const file = await this.#fileWithRoom()
+        await file.add(m.topicFrame, 0, m.topicFrame.byteLength, m.payload, m.logTimeNs, m.source)
         this.messages++
         this.bytes += m.payload.byteLength
       }
     })
+  }
+
+  /**
+   * Messages packed back to back, as the container's receive threads batch them: no object per
+   * message on the way in, and the topic frame is compared as bytes with the one before it (a
+   * batch is mostly one topic), so the recorder thread's cost per message is little more than
+   * the MCAP library's.
+   */
+  addPacked(packed: PackedMessages): Promise<void> {
+    return this.#enqueue(async () => {
+      if (this.#closed) throw new Error('the recording is closed')
+      const { data, layout, source } = packed
+      let offset = 0
+      for (let i = 0; i + 2 < layout.length; i += LAYOUT_WORDS) {
+        const topicLength = layout[i] as number
+        const payloadLength = layout[i + 1] as number
+        const payloadAt = offset + topicLength
+        const file = await this.#fileWithRoom()
+        await file.add(
+          data,
+          offset,
+          topicLength,
+          data.subarray(payloadAt, payloadAt + payloadLength),
+          msToNs(layout[i + 2] as number),
+          source,
+        )
+        offset = payloadAt + payloadLength
+        this.messages++
+        this.bytes += payloadLength
+      }
+    })
+  }
+
+  /** The file to write the next message to: the next numbered one once --max-bytes is reached. */
+  async #fileWithRoom(): Promise<OpenFile> {
+    const file = this.#file as OpenFile
+    const maxBytes = this.#maxBytes
+    if (maxBytes === undefined || file.writable.position() < maxBytes) return file
+    await file.close()
+    this.#file = await this.#openNext()
+    return this.#file
   }
 
   /** Ends the file properly (chunk, summary, footer); safe to call twice. */
@@ -163,6 +214,8 @@ class OpenFile {
   readonly #writer: McapWriter
   readonly #options: RecordingWriterOptions
   readonly #channels = new Map<string, number>()
+  /** The channel of the message before: most messages share their predecessor's. */
+  #lastChannel: { source: RecordingSource; topic: Uint8Array; id: number } | undefined
   #sequence = 0
 
   private constructor(
@@ -203,31 +256,70 @@ class OpenFile {
     return file
   }
 
-  async add(
-    topic: string,
+  /**
+   * One message, its topic frame given as `frames[topicAt..topicAt + topicLength]`. Not async
+   * itself: the common case (a known channel) is one call into McapWriter, one promise.
+   */
+  add(
+    frames: Uint8Array,
+    topicAt: number,
+    topicLength: number,
     payload: Uint8Array,
     logTimeNs: bigint,
     from: RecordingSource | undefined,
   ): Promise<void> {
-    // A channel per socket and topic: each says which socket and endpoints its messages came from.
     const source = from ?? this.#options.source
-    const key = `${source.socket}\n${topic}`
-    let channelId = this.#channels.get(key)
-    if (channelId === undefined) {
-      channelId = await this.#writer.registerChannel({
-        topic,
-        schemaId: 0,
-        messageEncoding: ENCODINGS[this.#options.encoding ?? 'bytes'],
-        metadata: new Map([
-          [CHANNEL_KEYS.endpoint, source.endpoint],
-          [CHANNEL_KEYS.socket, source.socket],
-          [CHANNEL_KEYS.topicEncoding, 'latin1'],
-        ]),
-      })
-      this.#channels.set(key, channelId)
-    }
-    await this.#writer.addMessage({
+    const last = this.#lastChannel
+    const channelId =
+      last && last.source === source && sameBytes(last.topic, frames, topicAt, topicLength)
+        ? last.id
+        : this.#channels.get(
+            `${source.socket}\n${topicFromFrame(frames.subarray(topicAt, topicAt + topicLength))}`,
+          )
+    if (channelId === undefined)
+      return this.#addOnNewChannel(
+        frames.slice(topicAt, topicAt + topicLength),
+        payload,
+        logTimeNs,
+        source,
+      )
+    if (last?.id !== channelId)
+      this.#lastChannel = {
+        source,
+        topic: frames.slice(topicAt, topicAt + topicLength),
+        id: channelId,
+      }
+    return this.#writer.addMessage({
       channelId,
+      sequence: this.#sequence++,
+      logTime: logTimeNs,
+      publishTime: logTimeNs,
+      data: payload,
+    })
+  }
+
+  /** A channel per socket and topic: each says which socket and endpoints its messages came from. */
+  async #addOnNewChannel(
+    topicFrame: Uint8Array,
+    payload: Uint8Array,
+    logTimeNs: bigint,
+    source: RecordingSource,
+  ): Promise<void> {
+    const topic = topicFromFrame(topicFrame)
+    const id = await this.#writer.registerChannel({
+      topic,
+      schemaId: 0,
+      messageEncoding: ENCODINGS[this.#options.encoding ?? 'bytes'],
+      metadata: new Map([
+        [CHANNEL_KEYS.endpoint, source.endpoint],
+        [CHANNEL_KEYS.socket, source.socket],
+        [CHANNEL_KEYS.topicEncoding, 'latin1'],
+      ]),
+    })
+    this.#channels.set(`${source.socket}\n${topic}`, id)
+    this.#lastChannel = { source, topic: topicFrame, id }
+    await this.#writer.addMessage({
+      channelId: id,
       sequence: this.#sequence++,
       logTime: logTimeNs,
       publishTime: logTimeNs,
@@ -246,4 +338,11 @@ class OpenFile {
 
 function compressZstd(chunk: Uint8Array): { compression: string; compressedData: Uint8Array } {
   return { compression: 'zstd', compressedData: loadedZstd().compress(chunk) }
+}
+
+/** `a` equals `bytes[at..at + length]`: a topic is a few bytes, so a loop beats a view and a call. */
+function sameBytes(a: Uint8Array, bytes: Uint8Array, at: number, length: number): boolean {
+  if (a.length !== length) return false
+  for (let i = 0; i < length; i++) if (a[i] !== bytes[at + i]) return false
+  return true
 }

@@ -8,13 +8,20 @@ export interface RecordBatch {
   readonly type: 'record'
   /** Topic and payload bytes of every message, back to back. */
   readonly data: ArrayBuffer
-  /** Per message: topic length, payload length, receive time (ms since the epoch, fractional). */
+  /** How many of `data`'s bytes are messages (it may be a whole, partly filled batch buffer). */
+  readonly bytes: number
+  /**
+   * LAYOUT_WORDS per message: topic length, payload length, receive time (ms since the epoch,
+   * fractional). The recorder hands data and layout to the writer as they are (PackedMessages).
+   */
   readonly layout: Float64Array
   /** Messages since the last batch that did not fit the budget. */
   readonly overflow: number
   /** Messages since the last batch that were not two frames (nothing to record faithfully). */
   readonly skipped: number
 }
+
+export const LAYOUT_WORDS = 3
 
 /**
  * A receive thread's batch buffer. Once the recorder has written a batch that filled one, it

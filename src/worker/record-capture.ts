@@ -1,5 +1,11 @@
 import { wallClockMs } from '../recording/format'
-import { RECORD_BATCH_BYTES, type RecordBatch, TALLY, TALLY_WORDS } from '../shared/record-batch'
+import {
+  LAYOUT_WORDS,
+  RECORD_BATCH_BYTES,
+  type RecordBatch,
+  TALLY,
+  TALLY_WORDS,
+} from '../shared/record-batch'
 
 /**
  * The receive thread's side of container recording (ZMQ_RECORD_FILE): one call per received
@@ -26,7 +32,7 @@ export class RecordCapture {
   readonly #timer: NodeJS.Timeout
   /** Copies of the frames: zeromq's buffers are not ours to keep (a handler may transfer them). */
   #data: Uint8Array | undefined
-  readonly #layout = new Float64Array(BATCH_MESSAGES * 3)
+  readonly #layout = new Float64Array(BATCH_MESSAGES * LAYOUT_WORDS)
   /** Messages, bytes, overflow and skipped since the last batch (TALLY words). */
   readonly #tally: Int32Array
   /** Batch buffers the recorder wrote and posted back (see RECORD_BATCH_BYTES). */
@@ -87,7 +93,7 @@ export class RecordCapture {
     this.#data.set(payload, used + topic.length)
     tally[TALLY.bytes] = used + size
     const count = tally[TALLY.messages] as number
-    const at = 3 * count
+    const at = LAYOUT_WORDS * count
     this.#layout[at] = topic.length
     this.#layout[at + 1] = payload.length
     this.#layout[at + 2] = wallClockMs(receivedAtMs)
@@ -116,8 +122,8 @@ export class RecordCapture {
     } else {
       data = this.#data.slice(0, used).buffer as ArrayBuffer
     }
-    const layout = this.#layout.slice(0, count * 3)
-    this.#post({ type: 'record', data, layout, overflow, skipped }, [
+    const layout = this.#layout.slice(0, count * LAYOUT_WORDS)
+    this.#post({ type: 'record', data, bytes: used, layout, overflow, skipped }, [
       data,
       layout.buffer as ArrayBuffer,
     ])
