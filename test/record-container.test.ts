@@ -333,6 +333,21 @@ describe('ZMQ_RECORD_FILE', () => {
       throw new Error(`${error.message}\n${container.dump()}`)
     })
 
+  /**
+   * Reads the blocked disk until the recorder closes it: the batch in the writer completes, then
+   * the summary and footer. Returns a copy of what was written, as a file to check.
+   */
+  async function drainToFile(
+    container: ContainerProcess,
+    reader: FileHandle,
+    name: string,
+  ): Promise<string> {
+    const bytes = await inTime(container, drain(reader), RECORDER_FINISH_MS * 10, 'file end')
+    const copy = path.join(dir, `${name}-copy.mcap`)
+    writeFileSync(copy, bytes)
+    return copy
+  }
+
   // The backlog is certain: the writer is blocked on the FIFO until the test reads. The shutdown
   // deadline is a minute, so only the second signal can cut the backlog short.
   it(
@@ -344,8 +359,7 @@ describe('ZMQ_RECORD_FILE', () => {
         container.signal('SIGTERM')
         await container.waitForLog('shutdown requested')
         container.signal('SIGTERM')
-        // The batch in the writer completes once the disk drains, then the summary and footer.
-        const bytes = await inTime(container, drain(reader), RECORDER_FINISH_MS * 10, 'file end')
+        const copy = await drainToFile(container, reader, 'backlog')
         const exit = await container.exited
         // 143 when the second signal found the shutdown still going (the usual case), 0 if not.
         assert.ok(exit.code === 128 + 15 || exit.code === EXIT.OK, container.dump())
@@ -354,8 +368,6 @@ describe('ZMQ_RECORD_FILE', () => {
         // The forced stop does not wait for the receive thread's closing counts, so the sum with
         // `received` is the other tests' to check; here, the backlog must be counted, not dropped.
         assert.ok(counts.lost > 0, JSON.stringify(counts))
-        const copy = path.join(dir, 'backlog-copy.mcap')
-        writeFileSync(copy, bytes)
         await assertFinished(copy, counts.recorded)
       } finally {
         await reader.close()
@@ -385,8 +397,7 @@ describe('ZMQ_RECORD_FILE', () => {
         // It had that time: the cut came no earlier (log times are whole milliseconds).
         const elapsedMs = Date.parse(String(reached.time)) - Date.parse(String(requested.time))
         assert.ok(elapsedMs >= Number(reached.writeForMs) - 2, container.dump())
-        // The disk drains: the batch in the writer completes, then the summary and footer.
-        const bytes = await inTime(container, drain(reader), RECORDER_FINISH_MS * 10, 'file end')
+        const copy = await drainToFile(container, reader, 'slow-disk')
         const exit = await container.exited
         assert.equal(exit.code, EXIT.OK, container.dump())
         const counts = closedCounts(container)
@@ -397,8 +408,6 @@ describe('ZMQ_RECORD_FILE', () => {
           counts.recorded + counts.overflow + counts.skipped + counts.lost,
           Number(stopped.received),
         )
-        const copy = path.join(dir, 'slow-disk-copy.mcap')
-        writeFileSync(copy, bytes)
         await assertFinished(copy, counts.recorded)
       } finally {
         await reader.close()

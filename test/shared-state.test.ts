@@ -149,4 +149,55 @@ describe('SocketCounters histograms under a concurrent writer', () => {
     assert.equal(bad, undefined)
     assert.ok(seen > 10_000, `the worker wrote while the reader read (${seen} observations)`)
   })
+
+  it('a count a reader reads never goes down, while a worker adds and flushes', async () => {
+    const main = new SocketCounters(undefined, 1)
+    const stop = new SharedArrayBuffer(4)
+    // A flush zeroes a pending count, then adds it to the total. A reader that gives up its
+    // retries between the two (the writer descheduled mid-flush) read a count one flush low, after
+    // having read it whole: 2-225 times in 5 s before the fix, with a flush every 50 messages.
+    const worker = new Worker(
+      `
+      const { workerData, parentPort } = require('node:worker_threads')
+      require('tsx/cjs')
+      const { SocketCounters } = require(workerData.module)
+      const counters = SocketCounters.batched(workerData.buffer)
+      const stop = new Int32Array(workerData.stop)
+      parentPort.postMessage('running')
+      for (let i = 0; Atomics.load(stop, 0) === 0; i++) {
+        counters.add('received')
+        counters.addForSubscription(0)
+        counters.observeDuration(0.0003)
+        if (i % 50 === 0) counters.flush()
+      }
+      counters.flush()
+      `,
+      {
+        eval: true,
+        workerData: {
+          buffer: main.buffer,
+          stop,
+          module: require.resolve('../src/shared/shared-state'),
+        },
+      },
+    )
+    await new Promise((resolve) => worker.once('message', resolve))
+    const last = { received: 0, subscription: 0, count: 0 }
+    const down: string[] = []
+    let reads = 0
+    for (; reads < 2_000_000 && down.length === 0; reads++) {
+      const now = {
+        received: main.get('received'),
+        subscription: main.receivedBySubscription()[0] as number,
+        count: main.durationHistogram().count,
+      }
+      for (const key of Object.keys(now) as Array<keyof typeof now>)
+        if (now[key] < last[key]) down.push(`${key} ${last[key]} -> ${now[key]} at read ${reads}`)
+      Object.assign(last, now)
+    }
+    Atomics.store(new Int32Array(stop), 0, 1)
+    await new Promise((resolve) => worker.once('exit', resolve))
+    assert.deepEqual(down, [])
+    assert.ok(last.received > 10_000, `the worker wrote while the reader read (${last.received})`)
+  })
 })

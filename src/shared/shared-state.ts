@@ -166,6 +166,8 @@ export class SocketCounters {
    * readers only read them (see #read), and the supervisor moves them once the thread is gone.
    */
   readonly #pending: Float64Array
+  /** The highest value this view has read of each count, by pending slot (see #read). */
+  readonly #seen: Float64Array
   #batched = false
   #flushTimer: NodeJS.Timeout | undefined
 
@@ -180,6 +182,7 @@ export class SocketCounters {
     this.#counts = new BigUint64Array(this.buffer, FLAG_BYTES, COUNTS.length)
     this.#bySubscription = new BigUint64Array(this.buffer, FIXED_BYTES, slots)
     this.#pending = new Float64Array(this.buffer, FIXED_BYTES + 8 * slots, COUNTS.length + slots)
+    this.#seen = new Float64Array(COUNTS.length + slots)
     this.#subscriptions = Math.floor(slots / PER_SUBSCRIPTION)
   }
 
@@ -296,7 +299,11 @@ export class SocketCounters {
    * A total plus what the worker has counted and not yet flushed, so readers are never behind.
    * A flush moves a count from one to the other in two steps; the `flushing` word (odd during a
    * flush, a seqlock) makes the reader retry rather than see it in both places or in neither.
-   * The retries are bounded: a worker cut mid-flush must not hang the reader.
+   * The retries are bounded: a worker cut mid-flush must not hang the reader, and one merely
+   * descheduled mid-flush (nice +5 on busy cores) can outlast them. A read that gives up can only
+   * be low (the flush zeroes the pending count before it adds it to the total, and the total is
+   * read first), so each count is held to the highest this view has read: a counter that went
+   * down would be a reset to Prometheus.
    */
   #read(totals: BigUint64Array, index: number, pendingSlot: number): number {
     for (let attempt = 0; ; attempt++) {
@@ -305,8 +312,11 @@ export class SocketCounters {
       if (
         ((seq & 1) === 0 && Atomics.load(this.#flags, FLAG.flushing) === seq) ||
         attempt >= READ_ATTEMPTS
-      )
-        return value
+      ) {
+        const highest = Math.max(value, this.#seen[pendingSlot] as number)
+        this.#seen[pendingSlot] = highest
+        return highest
+      }
     }
   }
 
@@ -447,8 +457,9 @@ export class SocketCounters {
     if (this.#batched) this.flush()
   }
 
+  /** Stored, never pending, and a wall-clock time (it may step back): not read as a count. */
   get lastTickMs(): number {
-    return this.get('lastTickMs')
+    return Number(Atomics.load(this.#counts, SLOT.lastTickMs as number))
   }
 
   /** A new worker for the same socket starts with flags down and totals kept. */
