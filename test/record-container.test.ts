@@ -2,7 +2,15 @@
 // processes, real sockets on 127.0.0.1; waits are on log lines and subscription frames.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
 import { getPriority, tmpdir } from 'node:os'
 import path from 'node:path'
@@ -77,6 +85,34 @@ async function drain(reader: FileHandle): Promise<Buffer> {
     if (bytesRead === 0) return Buffer.concat(parts)
     parts.push(buffer.subarray(0, bytesRead))
   }
+}
+
+/** write(2) and writev(2): x86-64, then arm64. */
+const WRITE_SYSCALLS = new Set(['1', '20', '64', '66'])
+
+/**
+ * Whether a thread of process `pid` is in a write to `file` now (blocked, for a full pipe), from
+ * /proc: each thread's current system call and its first argument, the file descriptor.
+ */
+function writingTo(pid: number, file: string): boolean {
+  const fds = new Set<number>()
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`) === file) fds.add(Number(fd))
+    } catch {
+      // Closed since the listing.
+    }
+  }
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let call: string[]
+    try {
+      call = readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').split(' ')
+    } catch {
+      continue
+    }
+    if (WRITE_SYSCALLS.has(call[0] as string) && fds.has(Number(call[1]))) return true
+  }
+  return false
 }
 
 async function stopAndCount(
@@ -305,24 +341,24 @@ describe('ZMQ_RECORD_FILE', () => {
       ['demo.a'],
     )
     const reader = await opening
-    // Until the writer is blocked on the full pipe with a full budget waiting behind it: two
-    // rounds in a row in which messages overflowed and none was recorded. (Overflow alone can be
-    // a writer that is only slow, and then writes its backlog in time.)
+    // Until the writer is blocked on the full pipe, seen in /proc (a thread of the container in
+    // write(2) on the FIFO), and then messages overflow: the budget is full behind the blocked
+    // batch, so a backlog waits. Overflow without the block can be a writer that is only slow
+    // (starved on a loaded machine), which catches up and leaves no backlog.
     const port = Number((await container.waitForLog('http listening')).port)
-    const outcomes = async () => {
-      const families = await scrape(port)
-      const read = (outcome: string) =>
-        metricSum(families, 'zc_record_messages_total', { socket: 'sub', outcome })
-      return { recorded: read('recorded'), overflow: read('overflow') }
-    }
+    const overflowed = async () =>
+      metricSum(await scrape(port), 'zc_record_messages_total', {
+        socket: 'sub',
+        outcome: 'overflow',
+      })
+    const pid = container.child.pid as number
     const payload = Buffer.alloc(100, 7)
-    let last = await outcomes()
-    for (let stalled = 0; stalled < 2; ) {
+    let blockedAt: number | undefined
+    for (;;) {
       for (let i = 0; i < 2000; i++) await pub.send(['demo.a', payload])
-      const now = await outcomes()
-      const stuck = now.overflow > last.overflow && now.recorded === last.recorded
-      stalled = stuck ? stalled + 1 : 0
-      last = now
+      const overflow = await overflowed()
+      if (blockedAt !== undefined && overflow > blockedAt) break
+      if (blockedAt === undefined && writingTo(pid, fifo)) blockedAt = overflow
     }
     return { container, reader }
   }
@@ -367,7 +403,7 @@ describe('ZMQ_RECORD_FILE', () => {
         t.diagnostic(`exit ${exit.code}, counts ${JSON.stringify(counts)}`)
         // The forced stop does not wait for the receive thread's closing counts, so the sum with
         // `received` is the other tests' to check; here, the backlog must be counted, not dropped.
-        assert.ok(counts.lost > 0, JSON.stringify(counts))
+        assert.ok(counts.lost > 0, `${JSON.stringify(counts)}\n${container.dump()}`)
         await assertFinished(copy, counts.recorded)
       } finally {
         await reader.close()
