@@ -128,7 +128,7 @@ class Recorder {
       layout: batch.layout,
       ...(source ? { source } : {}),
     }
-    const queued = { index, packed, messages, bytes: batch.bytes, data: batch.data, port }
+    const queued = { index, packed, messages, bytes: batch.bytes, port }
     if (this.#hurried()) this.#drop(queued, 'lost')
     else this.#queue.push(queued)
     this.#startWriting()
@@ -167,8 +167,9 @@ class Recorder {
         addCounts(this.#counts, batch.index, { recorded: batch.messages })
         Atomics.sub(this.#pending, 0, batch.bytes)
         // Written: MCAP's chunk builder has copied the bytes, so the buffer can be filled again.
-        if (batch.data.byteLength === RECORD_BATCH_BYTES && !this.#closing)
-          batch.port.postMessage(batch.data, [batch.data])
+        const buffer = batch.packed.data.buffer as ArrayBuffer
+        if (buffer.byteLength === RECORD_BATCH_BYTES && !this.#closing)
+          batch.port.postMessage(buffer, [buffer])
       } catch (error) {
         addCounts(this.#counts, batch.index, { overflow: batch.messages })
         // Reported once.
@@ -220,6 +221,5 @@ interface QueuedBatch {
   /** Its bytes in the shared budget. */
   readonly bytes: number
   /** Where its buffer goes back once written (see RECORD_BATCH_BYTES). */
-  readonly data: ArrayBuffer
   readonly port: MessagePort
 }

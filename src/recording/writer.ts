@@ -121,7 +121,7 @@ export class RecordingWriter {
     return this.#enqueue(async () => {
       if (this.#closed) throw new Error('the recording is closed')
       for (const m of messages) {
-        const file = await this.#fileWithRoom()
+        const file = this.#fileFull() ? await this.#nextFile() : (this.#file as OpenFile)
         await file.add(m.topicFrame, 0, m.topicFrame.byteLength, m.payload, m.logTimeNs, m.source)
         this.messages++
         this.bytes += m.payload.byteLength
@@ -140,11 +140,11 @@ export class RecordingWriter {
       if (this.#closed) throw new Error('the recording is closed')
       const { data, layout, source } = packed
       let offset = 0
-      for (let i = 0; i + 2 < layout.length; i += LAYOUT_WORDS) {
+      for (let i = 0; i + LAYOUT_WORDS <= layout.length; i += LAYOUT_WORDS) {
         const topicLength = layout[i] as number
         const payloadLength = layout[i + 1] as number
         const payloadAt = offset + topicLength
-        const file = await this.#fileWithRoom()
+        const file = this.#fileFull() ? await this.#nextFile() : (this.#file as OpenFile)
         await file.add(
           data,
           offset,
@@ -160,12 +160,15 @@ export class RecordingWriter {
     })
   }
 
-  /** The file to write the next message to: the next numbered one once --max-bytes is reached. */
-  async #fileWithRoom(): Promise<OpenFile> {
-    const file = this.#file as OpenFile
-    const maxBytes = this.#maxBytes
-    if (maxBytes === undefined || file.writable.position() < maxBytes) return file
-    await file.close()
+  /** The file has reached --max-bytes: the next message goes to the next numbered one. */
+  #fileFull(): boolean {
+    return (
+      this.#maxBytes !== undefined && (this.#file as OpenFile).writable.position() >= this.#maxBytes
+    )
+  }
+
+  async #nextFile(): Promise<OpenFile> {
+    await this.#file?.close()
     this.#file = await this.#openNext()
     return this.#file
   }
@@ -258,7 +261,8 @@ class OpenFile {
 
   /**
    * One message, its topic frame given as `frames[topicAt..topicAt + topicLength]`. Not async
-   * itself: the common case (a known channel) is one call into McapWriter, one promise.
+   * itself: a message on the channel of the one before (most are) is one call into McapWriter,
+   * one promise.
    */
   add(
     frames: Uint8Array,
@@ -270,56 +274,41 @@ class OpenFile {
   ): Promise<void> {
     const source = from ?? this.#options.source
     const last = this.#lastChannel
-    const channelId =
-      last && last.source === source && sameBytes(last.topic, frames, topicAt, topicLength)
-        ? last.id
-        : this.#channels.get(
-            `${source.socket}\n${topicFromFrame(frames.subarray(topicAt, topicAt + topicLength))}`,
-          )
-    if (channelId === undefined)
-      return this.#addOnNewChannel(
-        frames.slice(topicAt, topicAt + topicLength),
-        payload,
-        logTimeNs,
-        source,
-      )
-    if (last?.id !== channelId)
-      this.#lastChannel = {
-        source,
-        topic: frames.slice(topicAt, topicAt + topicLength),
-        id: channelId,
-      }
-    return this.#writer.addMessage({
-      channelId,
-      sequence: this.#sequence++,
-      logTime: logTimeNs,
-      publishTime: logTimeNs,
-      data: payload,
-    })
+    if (last && last.source === source && sameBytes(last.topic, frames, topicAt, topicLength))
+      return this.#write(last.id, payload, logTimeNs)
+    return this.#channelFor(frames.slice(topicAt, topicAt + topicLength), source).then((id) =>
+      this.#write(id, payload, logTimeNs),
+    )
   }
 
-  /** A channel per socket and topic: each says which socket and endpoints its messages came from. */
-  async #addOnNewChannel(
-    topicFrame: Uint8Array,
-    payload: Uint8Array,
-    logTimeNs: bigint,
-    source: RecordingSource,
-  ): Promise<void> {
+  /**
+   * A channel per socket and topic, each saying which socket and endpoints its messages came
+   * from: registered at its first message, and remembered as the last one used.
+   */
+  async #channelFor(topicFrame: Uint8Array, source: RecordingSource): Promise<number> {
     const topic = topicFromFrame(topicFrame)
-    const id = await this.#writer.registerChannel({
-      topic,
-      schemaId: 0,
-      messageEncoding: ENCODINGS[this.#options.encoding ?? 'bytes'],
-      metadata: new Map([
-        [CHANNEL_KEYS.endpoint, source.endpoint],
-        [CHANNEL_KEYS.socket, source.socket],
-        [CHANNEL_KEYS.topicEncoding, 'latin1'],
-      ]),
-    })
-    this.#channels.set(`${source.socket}\n${topic}`, id)
+    const key = `${source.socket}\n${topic}`
+    let id = this.#channels.get(key)
+    if (id === undefined) {
+      id = await this.#writer.registerChannel({
+        topic,
+        schemaId: 0,
+        messageEncoding: ENCODINGS[this.#options.encoding ?? 'bytes'],
+        metadata: new Map([
+          [CHANNEL_KEYS.endpoint, source.endpoint],
+          [CHANNEL_KEYS.socket, source.socket],
+          [CHANNEL_KEYS.topicEncoding, 'latin1'],
+        ]),
+      })
+      this.#channels.set(key, id)
+    }
     this.#lastChannel = { source, topic: topicFrame, id }
-    await this.#writer.addMessage({
-      channelId: id,
+    return id
+  }
+
+  #write(channelId: number, payload: Uint8Array, logTimeNs: bigint): Promise<void> {
+    return this.#writer.addMessage({
+      channelId,
       sequence: this.#sequence++,
       logTime: logTimeNs,
       publishTime: logTimeNs,

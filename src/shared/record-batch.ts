@@ -5,7 +5,6 @@
  * starts and ends it and reads its counts. What the three sides must agree on lives here.
  */
 export interface RecordBatch {
-  readonly type: 'record'
   /** Topic and payload bytes of every message, back to back. */
   readonly data: ArrayBuffer
   /** How many of `data`'s bytes are messages (it may be a whole, partly filled batch buffer). */
@@ -65,8 +64,9 @@ export function countsBuffer(sockets: number): SharedArrayBuffer {
 /** Reads socket `index`'s counts from a {@link countsBuffer}. */
 export function readCounts(words: BigInt64Array, index: number): RecordCounts {
   const at = index * RECORD_OUTCOMES.length
-  const read = (i: number) => Number(Atomics.load(words, at + i))
-  return { recorded: read(0), overflow: read(1), skipped: read(2), lost: read(3) }
+  return Object.fromEntries(
+    RECORD_OUTCOMES.map((outcome, i) => [outcome, Number(Atomics.load(words, at + i))]),
+  ) as unknown as RecordCounts
 }
 
 /** Adds to socket `index`'s counts in a {@link countsBuffer}. */

@@ -123,7 +123,7 @@ export class RecordCapture {
       data = this.#data.slice(0, used).buffer as ArrayBuffer
     }
     const layout = this.#layout.slice(0, count * LAYOUT_WORDS)
-    this.#post({ type: 'record', data, bytes: used, layout, overflow, skipped }, [
+    this.#post({ data, bytes: used, layout, overflow, skipped }, [
       data,
       layout.buffer as ArrayBuffer,
     ])
