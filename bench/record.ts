@@ -13,6 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
+import { parseArgs } from 'node:util'
 import { Recording } from '../src/recording/reader'
 import { BUDGET_WORDS } from '../src/shared/record-batch'
 import { RecordCapture } from '../src/worker/record-capture'
@@ -21,12 +22,18 @@ import { runOnce } from './lib/flow'
 import { prepareTools } from './lib/peers'
 import { median } from './lib/stats'
 
-const quick = process.argv.includes('--quick')
-const compression = process.argv.includes('--compression')
-  ? (process.argv[process.argv.indexOf('--compression') + 1] ?? 'none')
-  : 'none'
-const repsAt = process.argv.indexOf('--reps')
-const REPS = repsAt > 0 ? Number(process.argv[repsAt + 1]) : quick ? 1 : 3
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    reps: { type: 'string' },
+    compression: { type: 'string', default: 'none' },
+  },
+})
+const quick = args.quick
+const compression = args.compression
+const REPS = args.reps === undefined ? (quick ? 1 : 3) : Number(args.reps)
+if (!Number.isInteger(REPS) || REPS < 1)
+  throw new Error(`--reps: a whole number >= 1, not "${args.reps}"`)
 const SIZES = [16, 1024, 65536] as const
 
 function countFor(size: number): number {
@@ -84,9 +91,12 @@ async function main(): Promise<void> {
             plan: {
               env:
                 mode === 'on' ? { ZMQ_RECORD_FILE: file, ZMQ_RECORD_COMPRESSION: compression } : {},
+              // The recorder writes its whole backlog (up to ZMQ_RECORD_BUFFER_BYTES) at the stop:
+              // it gets what remains of ZC_SHUTDOWN_TIMEOUT_MS, and what it cannot write in that
+              // time would be counted as lost, not recorded. So `recorded` is what the run kept.
+              joinMs: 120_000,
             },
             timeoutMs: 120_000,
-            // The recorder writes its whole backlog (up to ZMQ_RECORD_BUFFER_BYTES) at the stop.
             stopGraceMs: 120_000,
           })
           const r = out.results.get('b')
@@ -97,7 +107,7 @@ async function main(): Promise<void> {
           if (out.cpu) {
             threadUs.set(key, [
               ...(threadUs.get(key) ?? []),
-              (out.cpu.busiestThreadMs * 1000) / r.count,
+              (out.cpu.receiveThreadMs * 1000) / r.count,
             ])
             processUs.set(key, [
               ...(processUs.get(key) ?? []),

@@ -48,7 +48,7 @@ export interface RunOutput {
    * run). Load shifts these far less than it shifts rates. 10 ms resolution (Linux clock
    * ticks); undefined off Linux.
    */
-  readonly cpu: { readonly processMs: number; readonly busiestThreadMs: number } | undefined
+  readonly cpu: { readonly processMs: number; readonly receiveThreadMs: number } | undefined
   /** Messages the publisher sent, per stream. */
   readonly sent: number[]
   /** The receiver's warnings and errors (pino level >= 40), counted with their suppressed repeats. */
@@ -151,15 +151,27 @@ export async function runOnce(spec: RunSpec): Promise<RunOutput> {
   }
 }
 
+interface ThreadCpu {
+  readonly ms: number
+  /**
+   * Not a receive thread: a Node process's main thread (in C and Python peers the main thread
+   * is the receiver), ZeroMQ's I/O threads, the container's recorder (nice 19).
+   */
+  readonly other: boolean
+}
+
 /** utime + stime in ms of each thread of a process, from /proc (clock ticks of 10 ms). */
-function threadCpuMs(pid: number | undefined): Map<string, number> | undefined {
+function threadCpuMs(pid: number | undefined): Map<string, ThreadCpu> | undefined {
   try {
-    const out = new Map<string, number>()
+    const out = new Map<string, ThreadCpu>()
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
       // Fields after the command name, which may itself hold spaces and parentheses.
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      out.set(tid, (Number(fields[11]) + Number(fields[12])) * 10)
+      const other =
+        (tid === String(pid) && name === 'node') || name.startsWith('ZMQbg') || fields[16] === '19'
+      out.set(tid, { ms: (Number(fields[11]) + Number(fields[12])) * 10, other })
     }
     return out
   } catch {
@@ -167,19 +179,23 @@ function threadCpuMs(pid: number | undefined): Map<string, number> | undefined {
   }
 }
 
+/**
+ * The process's CPU, and the busiest receive thread's: on Node 20 every JavaScript thread is
+ * named `node`, so the others are told apart by what they are (see ThreadCpu.other).
+ */
 function cpuBetween(
-  before: Map<string, number> | undefined,
-  after: Map<string, number> | undefined,
+  before: Map<string, ThreadCpu> | undefined,
+  after: Map<string, ThreadCpu> | undefined,
 ): RunOutput['cpu'] {
   if (!before || !after) return undefined
   let processMs = 0
-  let busiestThreadMs = 0
-  for (const [tid, ms] of after) {
-    const used = ms - (before.get(tid) ?? 0)
+  let receiveThreadMs = 0
+  for (const [tid, { ms, other }] of after) {
+    const used = ms - (before.get(tid)?.ms ?? 0)
     processMs += used
-    busiestThreadMs = Math.max(busiestThreadMs, used)
+    if (!other) receiveThreadMs = Math.max(receiveThreadMs, used)
   }
-  return { processMs, busiestThreadMs }
+  return { processMs, receiveThreadMs }
 }
 
 /** Rotates `items` by `rep`, so each repetition runs the designs in a different order. */

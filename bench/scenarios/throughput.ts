@@ -65,7 +65,7 @@ export const throughput: Scenario = {
     const rates = new Map<Case, number[]>()
     /** Receiver CPU time per message (us), whole process: what a message costs, whatever the load. */
     const cpu = new Map<Case, number[]>()
-    /** The same for its busiest thread alone: the receive thread, the hot path. */
+    /** The same for its receive thread alone (see flow.ts cpuBetween): the hot path. */
     const threadCpu = new Map<Case, number[]>()
     const losses = new Map<Case, number>()
     const failures: string[] = []
@@ -111,7 +111,7 @@ export const throughput: Scenario = {
             cpu.set(c, [...(cpu.get(c) ?? []), (out.cpu.processMs * 1000) / r.count])
             threadCpu.set(c, [
               ...(threadCpu.get(c) ?? []),
-              (out.cpu.busiestThreadMs * 1000) / r.count,
+              (out.cpu.receiveThreadMs * 1000) / r.count,
             ])
           }
           losses.set(c, (losses.get(c) ?? 0) + (count - r.count))
