@@ -153,7 +153,7 @@ export class WorkerSlot {
     const { received, handled, droppedTotal } = this.counters.snapshot()
     const lost = received - handled - droppedTotal
     if (lost <= 0) return
-    this.counters.add('worker_failed', BigInt(lost))
+    this.counters.add('worker_failed', lost)
     this.#options.log.warn(
       { socket: this.socket.name, reason: 'worker_failed', count: lost },
       'messages dropped',

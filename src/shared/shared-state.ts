@@ -87,7 +87,8 @@ const FLAG = {
 const READ_ATTEMPTS = 1000
 /** Added to a nice value (-20..19) so that 0 in the flag word means "not set". */
 const NICE_BIAS = 64
-const FLAG_BYTES = 32
+/** The flag words, rounded up to 8 bytes: the 64-bit counters after them must be aligned. */
+const FLAG_BYTES = 8 * Math.ceil(Object.keys(FLAG).length / 2)
 const COUNTS = [
   'received',
   'handled',
@@ -115,6 +116,11 @@ type CountName = (typeof COUNTS)[number]
 const SLOT = Object.fromEntries(COUNTS.map((name, i) => [name, i])) as Record<CountName, number>
 const FIRST_BUCKET = SLOT['bucket:0'] as number
 const FIRST_AGE_BUCKET = SLOT['age:0'] as number
+// The histograms' sum and count slots, as numbers: #observe runs per message.
+const DURATION_SUM = SLOT.durationSumUs as number
+const DURATION_COUNT = SLOT.durationCount as number
+const AGE_SUM = SLOT.ageSumUs as number
+const AGE_COUNT = SLOT.ageCount as number
 /** Per subscription: received, lost (sequence gaps), deadlines missed. */
 const PER_SUBSCRIPTION = 3
 const SUB_RECEIVED = 0
@@ -279,15 +285,15 @@ export class SocketCounters {
     })
   }
 
-  add(name: CountName, by?: bigint | number): void {
+  add(name: CountName, by = 1): void {
     // The two counts of every message skip the lookup (a constant string compares by pointer).
     const slot =
       name === 'received' ? RECEIVED : name === 'handled' ? HANDLED : (SLOT_OF.get(name) as number)
     if (!this.#batched) {
-      Atomics.add(this.#counts, slot, by === undefined ? 1n : BigInt(by))
+      Atomics.add(this.#counts, slot, BigInt(by))
       return
     }
-    this.#addPending(slot, by === undefined ? 1 : Number(by))
+    this.#addPending(slot, by)
   }
 
   get(name: CountName): number {
@@ -401,28 +407,28 @@ export class SocketCounters {
 
   /** Records one handler run: histogram bucket, sum, count. */
   observeDuration(seconds: number): void {
-    this.#observe(FIRST_BUCKET, 'durationSumUs', 'durationCount', seconds)
+    this.#observe(FIRST_BUCKET, DURATION_SUM, DURATION_COUNT, seconds)
   }
 
   /** Records one message's age (envelope send time to handler start). */
   observeAge(seconds: number): void {
-    this.#observe(FIRST_AGE_BUCKET, 'ageSumUs', 'ageCount', seconds)
+    this.#observe(FIRST_AGE_BUCKET, AGE_SUM, AGE_COUNT, seconds)
   }
 
-  #observe(first: number, sum: CountName, count: CountName, seconds: number): void {
+  #observe(first: number, sum: number, count: number, seconds: number): void {
     let i = 0
     while (i < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[i] as number)) i++
     // A sender's clock ahead of ours gives a negative age: counted in the lowest bucket, sum 0.
     const micros = Math.max(0, Math.round(seconds * 1e6))
     if (this.#batched) {
       if (i < DURATION_BUCKETS.length) this.#addPending(first + i, 1)
-      this.#addPending(SLOT[sum] as number, micros)
-      this.#addPending(SLOT[count] as number, 1)
+      this.#addPending(sum, micros)
+      this.#addPending(count, 1)
       return
     }
     if (i < DURATION_BUCKETS.length) Atomics.add(this.#counts, first + i, 1n)
-    Atomics.add(this.#counts, SLOT[sum] as number, BigInt(micros))
-    Atomics.add(this.#counts, SLOT[count] as number, 1n)
+    Atomics.add(this.#counts, sum, BigInt(micros))
+    Atomics.add(this.#counts, count, 1n)
   }
 
   /** Cumulative bucket counts (Prometheus `le` semantics), then +Inf = count. */

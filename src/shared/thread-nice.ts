@@ -8,7 +8,7 @@ import type { Logger } from './logger'
  * each thread (receive threads, the recorder thread) sets its own. `/proc/thread-self` links to
  * `<pid>/task/<tid>`; undefined where there is no such link (not Linux, or /proc not mounted).
  */
-export function currentThreadId(): number | undefined {
+function currentThreadId(): number | undefined {
   try {
     const tid = Number(/\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'))?.[1])
     return Number.isInteger(tid) && tid > 0 ? tid : undefined
@@ -25,11 +25,10 @@ export function currentThreadId(): number | undefined {
 export function setThreadNice(
   target: (current: number) => number,
   log: Logger,
-  fields: Record<string, unknown> = {},
 ): number | undefined {
   const tid = currentThreadId()
   if (tid === undefined) {
-    log.warn({ ...fields, reason: 'no /proc/thread-self (not Linux?)' }, 'thread priority not set')
+    log.warn({ reason: 'no /proc/thread-self (not Linux?)' }, 'thread priority not set')
     return undefined
   }
   const current = getPriority(tid)
@@ -39,7 +38,6 @@ export function setThreadNice(
   } catch (error) {
     log.warn(
       {
-        ...fields,
         tid,
         nice,
         current,
@@ -52,6 +50,6 @@ export function setThreadNice(
     return current
   }
   const now = getPriority(tid)
-  log.info({ ...fields, tid, nice: now }, 'thread priority set')
+  log.info({ tid, nice: now }, 'thread priority set')
   return now
 }

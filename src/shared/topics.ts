@@ -80,7 +80,8 @@ export class TopicMatcher {
    */
   readonly #exactBytesByLength: ReadonlyMap<number, ReadonlyArray<readonly [Buffer, number]>>
   readonly #prefixBytes: ReadonlyArray<readonly [Buffer, number]>
-  readonly #subscriptions: readonly string[]
+  /** By index: the subscription when it is an exact one, else undefined (see exactTopicAt). */
+  readonly #exactAt: ReadonlyArray<string | undefined>
 
   constructor(subscriptions: readonly string[]) {
     const exact = new Map<string, number>()
@@ -91,7 +92,7 @@ export class TopicMatcher {
     })
     this.#exact = exact
     this.#prefixes = prefixes
-    this.#subscriptions = [...subscriptions]
+    this.#exactAt = subscriptions.map((s) => (isPrefixSubscription(s) ? undefined : s))
     const byLength = new Map<number, Array<[Buffer, number]>>()
     for (const [s, i] of exact) {
       const bytes = Buffer.from(s, 'latin1')
@@ -119,8 +120,7 @@ export class TopicMatcher {
 
   /** The subscription at `index` when it is an exact one (the topic it matched), else undefined. */
   exactTopicAt(index: number): string | undefined {
-    const s = this.#subscriptions[index]
-    return s === undefined || isPrefixSubscription(s) ? undefined : s
+    return this.#exactAt[index]
   }
 
   matches(topic: string): boolean {

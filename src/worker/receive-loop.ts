@@ -120,6 +120,7 @@ export class ReceiveLoop {
     ctx: HandlerContext,
   ): Promise<void> {
     const counters = this.#counters
+    const { capture, afterMessage } = this.#options
     for (;;) {
       // State first, then the stop flag: the supervisor sets the flag, then reads the state, so
       // one of the two always sees the other's write and never terminates mid-receive.
@@ -137,7 +138,7 @@ export class ReceiveLoop {
       counters.state = WorkerState.Handling
       counters.add('received')
       const receivedAt = this.#clock()
-      this.#options.capture?.add(frames, receivedAt)
+      capture?.add(frames, receivedAt)
       if (socket instanceof Reply) {
         await this.#answer(socket, frames, handler as ReplyHandler, ctx, receivedAt)
       } else {
@@ -145,7 +146,7 @@ export class ReceiveLoop {
         // Only an async handler costs an await; a sync one goes straight back to receive.
         if (pending) await pending
       }
-      this.#options.afterMessage(this.#nowMs)
+      afterMessage(this.#nowMs)
     }
   }
 
@@ -212,7 +213,8 @@ export class ReceiveLoop {
     const verdict = classifyFrames(frames, matcher, spec.envelope === true)
     if (!verdict.ok) return this.#drop(verdict.reason, verdict.details)
     const { topic, payload } = verdict
-    // Per-subscription counts for /info: one atomic add (the matcher found the index anyway).
+    // Per-subscription counts for /info: one add to the pending counts (the matcher found the
+    // index anyway).
     this.#counters.addForSubscription(verdict.subscription)
     // Issue 16 hook: sequence (loss, duplicate, restart), age, deadline.
     const inbound = this.#inbound?.accept(topic, verdict.subscription, verdict.envelope)

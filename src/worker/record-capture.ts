@@ -103,8 +103,8 @@ export class RecordCapture {
 
   /**
    * Sends what is waiting as one batch. A buffer at least half full moves to the recorder thread
-   * whole (no copy) and a new one is made on the next message; a smaller batch is copied out,
-   * so that a slow trickle does not allocate a megabyte every 50 ms.
+   * whole (no copy), and the next message fills a buffer the recorder gave back, or a new one; a
+   * smaller batch is copied out, so that a slow trickle does not take a megabyte every 50 ms.
    */
   flush(): void {
     const tally = this.#tally
@@ -128,7 +128,8 @@ export class RecordCapture {
       layout.buffer as ArrayBuffer,
     ])
     // Cleared right after the post, which has queued the batch at the recorder: a terminate that
-    // lands between the two would count this batch twice, never lose it silently.
+    // lands between the two would count this batch twice (and give its bytes back to the budget
+    // twice), never lose it silently. The window is two statements.
     tally.fill(0)
   }
 

@@ -13,7 +13,7 @@ import { setThreadNice } from '../shared/thread-nice'
  */
 
 /** The nice value the receive thread of `socket` runs at, from `_NICE` or its class's offset. */
-export function targetNice(socket: SocketSpec, currentNice: number): number {
+function targetNice(socket: SocketSpec, currentNice: number): number {
   return socket.nice ?? Math.min(19, currentNice + THREAD_NICE_OFFSET[socket.latencyClass])
 }
 
