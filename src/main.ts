@@ -266,7 +266,8 @@ export function main(argv: readonly string[]): void {
   const [command = 'run', ...rest] = argv
   let run: () => Promise<Outcome>
   const container = command === 'run' && rest.length === 0
-  const tool = container ? undefined : cli().findCommand(command)
+  // Looked up only for a tool: --version needs none of the CLI's modules (about 200).
+  const tool = container || command === '--version' ? undefined : cli().findCommand(command)
   // Only the container acts on signals held during loading (see early-signals.ts).
   const held = container ? [] : releaseSignals()
   if (command === '--help' || command === '-h' || command === 'help') {

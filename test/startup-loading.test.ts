@@ -96,4 +96,23 @@ describe('start-up loading', () => {
     for (const spare of ['yaml', '@mcap/core', '@mcap/nodejs', 'prom-client'])
       assert.ok(!loaded.includes(spare), `${spare} in ${loaded.join(' ')}`)
   })
+
+  it('--version loads none of the command-line tools', async () => {
+    // The entry's `main` as the binary runs it, then what it loaded.
+    const code = `
+      process.stdout.write = () => true
+      require(${JSON.stringify(path.join(DIST, 'main.js'))}).main(['--version'])
+      require('node:worker_threads').parentPort.postMessage(Object.keys(require.cache))`
+    const files: string[] = await new Promise((resolve, reject) => {
+      const worker = new Worker(code, { eval: true })
+      worker.once('message', resolve)
+      worker.once('error', reject)
+    })
+    const tools = files.filter((f) => f.includes(`${path.sep}cli${path.sep}`))
+    assert.deepEqual(tools, [])
+    assert.ok(
+      files.some((f) => f.endsWith(`${path.sep}main.js`)),
+      files.join(' '),
+    )
+  })
 })
