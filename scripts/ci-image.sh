@@ -212,6 +212,16 @@ elif accepted=$(podman exec -e NODE_DEBUG_NATIVE=COMPILE_CACHE "$RUN-camera" nod
 else
   fail "camera: the compile cache baked into the image is not read (NODE_COMPILE_CACHE=/app/.compile-cache)"
 fi
+# prom-client loads right after ready (the metrics registry): the build's warm-up scrapes /metrics
+# so that its code is in the cache as well.
+if [ "$(quiet podman exec "$RUN-camera" node -p 'typeof require("node:module").getCompileCacheDir')" = function ]; then
+  if accepted=$(podman exec -e NODE_DEBUG_NATIVE=COMPILE_CACHE "$RUN-camera" node -e 'require("prom-client")' 2>&1 |
+    grep -c 'was accepted') && [ "$accepted" -gt 0 ]; then
+    pass "camera: prom-client's code is in the image's compile cache ($accepted modules accepted)"
+  else
+    fail "camera: prom-client's code is not in the image's compile cache (warm-compile-cache.js scrapes /metrics)"
+  fi
+fi
 
 # --- a derived image with a service of the user's own (the README's Docker recipe) -------------
 echo "== image check: a derived image that adds a service importing zmq-container by name"
