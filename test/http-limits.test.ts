@@ -32,7 +32,7 @@ describe('HTTP listener limits', () => {
     const server = await HealthServer.listen(
       { port: 0, host: '127.0.0.1' },
       source,
-      new Registry(),
+      () => new Registry(),
       log,
       undefined,
       LIMITS,

@@ -66,17 +66,12 @@ export class HealthServer {
   static async listen(
     options: { port: number; host: string },
     source: HealthSource,
-    /** The registry, or a function that makes it on first use (start-up need not load it). */
-    registry: Registry | (() => Registry),
+    /** The registry: made by the caller on first use (start-up need not load prom-client). */
+    metrics: () => Registry,
     log: Logger,
     info?: () => unknown,
     limits: HttpLimits = HTTP_LIMITS,
   ): Promise<HealthServer> {
-    let made = typeof registry === 'function' ? undefined : registry
-    const metrics = () => {
-      made ??= (registry as () => Registry)()
-      return made
-    }
     const server = createServer((request, response) => {
       const path = (request.url ?? '/').split('?')[0]
       if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -99,18 +94,17 @@ export class HealthServer {
         case '/info':
           if (!info) break
           return json(true, info() as Record<string, unknown>)
-        case '/metrics':
-          metrics()
-            .metrics()
-            .then(
-              (text) =>
-                response.writeHead(200, { 'content-type': metrics().contentType }).end(text),
-              (error: unknown) => {
-                log.error({ err: error }, 'metrics collection failed')
-                response.writeHead(500).end()
-              },
-            )
+        case '/metrics': {
+          const registry = metrics()
+          registry.metrics().then(
+            (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+            (error: unknown) => {
+              log.error({ err: error }, 'metrics collection failed')
+              response.writeHead(500).end()
+            },
+          )
           return
+        }
       }
       response
         .writeHead(404, { 'content-type': 'text/plain' })

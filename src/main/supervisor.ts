@@ -307,7 +307,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return result
   }
 
-  /** ZMQ_RECORD_FILE: per SUB socket, messages recorded, overflowed and skipped so far. */
+  /** ZMQ_RECORD_FILE: per SUB socket, messages recorded, overflowed, skipped and lost so far. */
   recordCounts(): ReadonlyMap<string, Readonly<RecordCounts>> {
     return this.#recorder?.counts ?? new Map()
   }
