@@ -1,12 +1,19 @@
-// The recorder's CRC32 through zlib.crc32: the same values as @mcap/core's own JavaScript CRC,
-// so files are byte for byte what the library alone would write.
+// CRC32 through zlib.crc32: the same values as @mcap/core's own JavaScript CRC, for the library
+// (reading, checking) and for our chunk writer, which falls back to the JavaScript CRC on a Node
+// without zlib.crc32 and must then write the same bytes.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
-import { mcapCrcModule, useJavaScriptCrc32, useNativeCrc32 } from '../src/recording/native-crc32'
+import zlib from 'node:zlib'
+import {
+  crc32,
+  mcapCrcModule,
+  useJavaScriptCrc32,
+  useNativeCrc32,
+} from '../src/recording/native-crc32'
 import { Recording } from '../src/recording/reader'
 import { RecordingWriter } from '../src/recording/writer'
 
@@ -45,11 +52,23 @@ describe('native CRC32 for @mcap/core', { skip: !useNativeCrc32() && 'no zlib.cr
     }
   })
 
-  it('a file is byte for byte what the JavaScript CRC writes, and reads back with CRC checks', async () => {
+  it('crc32 without zlib.crc32 gives its values, whole and continued', () => {
+    for (const size of [0, 1, 7, 1000, 65539]) {
+      const data = randomBytes(size)
+      const cut = Math.floor(size / 3)
+      const native = [crc32(data), crc32(data.subarray(cut), crc32(data.subarray(0, cut)))]
+      const fallback = withoutZlibCrc32(() => [
+        crc32(data),
+        crc32(data.subarray(cut), crc32(data.subarray(0, cut))),
+      ])
+      assert.deepEqual(fallback, native, `${size} bytes`)
+      assert.equal(native[0], native[1])
+    }
+  })
+
+  it('a file is byte for byte the same without zlib.crc32, and reads back with CRC checks', async () => {
     const seed = randomBytes(4).readUInt32LE()
-    useJavaScriptCrc32()
-    const js = await writeSeeded(path.join(dir, 'js.mcap'), seed)
-    useNativeCrc32()
+    const js = await withoutZlibCrc32(() => writeSeeded(path.join(dir, 'js.mcap'), seed))
     const native = await writeSeeded(path.join(dir, 'native.mcap'), seed)
     assert.ok(js.equals(native), 'the two files differ')
     const recording = await Recording.open(path.join(dir, 'native.mcap'))
@@ -62,6 +81,25 @@ describe('native CRC32 for @mcap/core', { skip: !useNativeCrc32() && 'no zlib.cr
     }
   })
 })
+
+/** Runs `body` as on a Node 20 before 20.15, which has no zlib.crc32 (restored when it settles). */
+function withoutZlibCrc32<T>(body: () => T): T {
+  const native = zlib.crc32
+  const restore = () => {
+    zlib.crc32 = native
+  }
+  ;(zlib as { crc32?: unknown }).crc32 = undefined
+  let result: T
+  try {
+    result = body()
+  } catch (error) {
+    restore()
+    throw error
+  }
+  if (result instanceof Promise) return result.finally(restore) as T
+  restore()
+  return result
+}
 
 /** 2000 messages on 3 topics, payloads from a seeded generator: two runs write the same. */
 async function writeSeeded(file: string, seed: number): Promise<Buffer> {

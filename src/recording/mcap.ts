@@ -13,6 +13,10 @@ useNativeCrc32()
 
 export const McapWriter = core.McapWriter
 export type McapWriter = Mcap.McapWriter
+export const McapRecordBuilder = core.McapRecordBuilder
+export const Opcode = core.Opcode
+export const MCAP_MAGIC = core.MCAP_MAGIC
+export type { McapTypes } from '@mcap/core' with { 'resolution-mode': 'import' }
 export const McapIndexedReader = core.McapIndexedReader
 export type McapIndexedReader = Mcap.McapIndexedReader
 export type IWritable = Mcap.IWritable

@@ -1,7 +1,7 @@
-import { open } from 'node:fs/promises'
+import { type FileHandle, open } from 'node:fs/promises'
 import path from 'node:path'
-import { FileHandleWritable } from '@mcap/nodejs'
 import { LAYOUT_WORDS } from '../shared/record-batch'
+import { ChunkedMcapWriter, LogTime } from './chunked-writer'
 import { loadedZstd, loadZstd } from './codecs'
 import {
   CHANNEL_KEYS,
@@ -9,12 +9,10 @@ import {
   ENCODINGS,
   LIBRARY,
   METADATA_NAME,
-  msToNs,
   type PayloadEncoding,
   PROFILE,
   topicFromFrame,
 } from './format'
-import { McapWriter } from './mcap'
 
 /** Where messages came from: in the file's metadata, and in each channel's. */
 export interface RecordingSource {
@@ -65,15 +63,15 @@ const CHUNK_BYTES = 1024 * 1024
 const MIN_CHUNK_BYTES = 4 * 1024
 
 /**
- * Writes ZeroMQ messages to MCAP: a channel per topic, log time = receive time. McapWriter
- * must not be called again before its previous call has settled, so every call goes through
- * one promise chain; `add` may be called without awaiting and order is kept.
+ * Writes ZeroMQ messages to MCAP: a channel per topic, log time = receive time. A file must not
+ * be written again before its previous write has settled, so every call goes through one
+ * promise chain; `add` may be called without awaiting and order is kept.
  */
 export class RecordingWriter {
   readonly #basePath: string
   readonly #options: RecordingWriterOptions
   readonly #chunkBytes: number
-  readonly #maxBytes: bigint | undefined
+  readonly #maxBytes: number | undefined
   #file: OpenFile | undefined
   #tail: Promise<void> = Promise.resolve()
   #index = 0
@@ -87,7 +85,7 @@ export class RecordingWriter {
   private constructor(basePath: string, options: RecordingWriterOptions) {
     this.#basePath = basePath
     this.#options = options
-    this.#maxBytes = options.maxBytes === undefined ? undefined : BigInt(options.maxBytes)
+    this.#maxBytes = options.maxBytes
     this.#chunkBytes =
       options.maxBytes === undefined
         ? CHUNK_BYTES
@@ -109,8 +107,8 @@ export class RecordingWriter {
 
   /**
    * Queues one message: the topic frame and the payload frame as received, at `logTimeNs`.
-   * Resolves once it is in the writer (a chunk in memory or the file); a write error rejects
-   * this call and every later one.
+   * Resolves once it is in the writer (copied into a chunk in memory, or in the file); a write
+   * error rejects this call and every later one.
    */
   add(topicFrame: Uint8Array, payload: Uint8Array, logTimeNs: bigint): Promise<void> {
     return this.addBatch([{ topicFrame, payload, logTimeNs }])
@@ -120,11 +118,24 @@ export class RecordingWriter {
   addBatch(messages: readonly MessageToWrite[]): Promise<void> {
     return this.#enqueue(async () => {
       if (this.#closed) throw new Error('the recording is closed')
+      const logTime = new LogTime()
       for (const m of messages) {
         const file = this.#fileFull() ? await this.#nextFile() : (this.#file as OpenFile)
-        await file.add(m.topicFrame, 0, m.topicFrame.byteLength, m.payload, m.logTimeNs, m.source)
+        const { topicFrame, payload } = m
+        logTime.setNanos(m.logTimeNs)
+        const full = file.add(
+          topicFrame,
+          0,
+          topicFrame.byteLength,
+          payload,
+          0,
+          payload.byteLength,
+          logTime,
+          m.source,
+        )
         this.messages++
-        this.bytes += m.payload.byteLength
+        this.bytes += payload.byteLength
+        if (full) await file.writer.flushChunk()
       }
     })
   }
@@ -139,23 +150,29 @@ export class RecordingWriter {
     return this.#enqueue(async () => {
       if (this.#closed) throw new Error('the recording is closed')
       const { data, layout, source } = packed
+      const logTime = new LogTime()
       let offset = 0
       for (let i = 0; i + LAYOUT_WORDS <= layout.length; i += LAYOUT_WORDS) {
         const topicLength = layout[i] as number
         const payloadLength = layout[i + 1] as number
         const payloadAt = offset + topicLength
         const file = this.#fileFull() ? await this.#nextFile() : (this.#file as OpenFile)
-        await file.add(
+        // Receive times are kept to the µs, as msToNs gives them.
+        logTime.setMicros(Math.round((layout[i + 2] as number) * 1000))
+        const full = file.add(
           data,
           offset,
           topicLength,
-          data.subarray(payloadAt, payloadAt + payloadLength),
-          msToNs(layout[i + 2] as number),
+          data,
+          payloadAt,
+          payloadLength,
+          logTime,
           source,
         )
         offset = payloadAt + payloadLength
         this.messages++
         this.bytes += payloadLength
+        if (full) await file.writer.flushChunk()
       }
     })
   }
@@ -163,7 +180,7 @@ export class RecordingWriter {
   /** The file has reached --max-bytes: the next message goes to the next numbered one. */
   #fileFull(): boolean {
     return (
-      this.#maxBytes !== undefined && (this.#file as OpenFile).writable.position() >= this.#maxBytes
+      this.#maxBytes !== undefined && (this.#file as OpenFile).writer.position >= this.#maxBytes
     )
   }
 
@@ -212,9 +229,8 @@ function numbered(filePath: string, index: number): string {
 
 /** One MCAP file being written, with its channels. */
 class OpenFile {
-  readonly writable: FileHandleWritable
-  readonly #handle: Awaited<ReturnType<typeof open>>
-  readonly #writer: McapWriter
+  readonly writer: ChunkedMcapWriter
+  readonly #handle: FileHandle
   readonly #options: RecordingWriterOptions
   readonly #channels = new Map<string, number>()
   /** The channel of the message before: most messages share their predecessor's. */
@@ -222,14 +238,12 @@ class OpenFile {
   #sequence = 0
 
   private constructor(
-    handle: Awaited<ReturnType<typeof open>>,
-    writer: McapWriter,
-    writable: FileHandleWritable,
+    handle: FileHandle,
+    writer: ChunkedMcapWriter,
     options: RecordingWriterOptions,
   ) {
     this.#handle = handle
-    this.#writer = writer
-    this.writable = writable
+    this.writer = writer
     this.#options = options
   }
 
@@ -239,45 +253,56 @@ class OpenFile {
     chunkBytes: number,
   ): Promise<OpenFile> {
     const handle = await open(filePath, 'w')
-    const writable = new FileHandleWritable(handle)
-    const writer = new McapWriter({
-      writable,
-      chunkSize: chunkBytes,
+    const writer = new ChunkedMcapWriter((parts) => writeAll(handle, parts), {
+      chunkBytes,
       compressChunk: options.compression === 'zstd' ? compressZstd : undefined,
     })
-    const file = new OpenFile(handle, writer, writable, options)
-    await writer.start({ profile: PROFILE, library: LIBRARY })
-    const { source } = options
-    await writer.addMetadata({
-      name: METADATA_NAME,
-      metadata: new Map([
-        [CHANNEL_KEYS.endpoint, source.endpoint],
-        [CHANNEL_KEYS.socket, source.socket],
-        ...Object.entries(source.extra ?? {}),
-      ]),
-    })
+    const file = new OpenFile(handle, writer, options)
+    try {
+      await writer.start({ profile: PROFILE, library: LIBRARY })
+      const { source } = options
+      await writer.addMetadata({
+        name: METADATA_NAME,
+        metadata: new Map([
+          [CHANNEL_KEYS.endpoint, source.endpoint],
+          [CHANNEL_KEYS.socket, source.socket],
+          ...Object.entries(source.extra ?? {}),
+        ]),
+      })
+    } catch (error) {
+      await handle.close()
+      throw error
+    }
     return file
   }
 
   /**
-   * One message, its topic frame given as `frames[topicAt..topicAt + topicLength]`. Not async
-   * itself: a message on the channel of the one before (most are) is one call into McapWriter,
-   * one promise.
+   * One message, its topic frame `frames[topicAt..topicAt + topicLength]`, copied into the
+   * chunk before this returns. True when the chunk is full: await `flushChunk()` first.
    */
   add(
     frames: Uint8Array,
     topicAt: number,
     topicLength: number,
     payload: Uint8Array,
-    logTimeNs: bigint,
+    payloadAt: number,
+    payloadLength: number,
+    logTime: LogTime,
     from: RecordingSource | undefined,
-  ): Promise<void> {
+  ): boolean {
     const source = from ?? this.#options.source
     const last = this.#lastChannel
-    if (last && last.source === source && sameBytes(last.topic, frames, topicAt, topicLength))
-      return this.#write(last.id, payload, logTimeNs)
-    return this.#channelFor(frames.slice(topicAt, topicAt + topicLength), source).then((id) =>
-      this.#write(id, payload, logTimeNs),
+    const channelId =
+      last && last.source === source && sameBytes(last.topic, frames, topicAt, topicLength)
+        ? last.id
+        : this.#channelFor(frames.slice(topicAt, topicAt + topicLength), source)
+    return this.writer.addMessage(
+      channelId,
+      this.#sequence++,
+      logTime,
+      payload,
+      payloadAt,
+      payloadLength,
     )
   }
 
@@ -285,14 +310,13 @@ class OpenFile {
    * A channel per socket and topic, each saying which socket and endpoints its messages came
    * from: registered at its first message, and remembered as the last one used.
    */
-  async #channelFor(topicFrame: Uint8Array, source: RecordingSource): Promise<number> {
+  #channelFor(topicFrame: Uint8Array, source: RecordingSource): number {
     const topic = topicFromFrame(topicFrame)
     const key = `${source.socket}\n${topic}`
     let id = this.#channels.get(key)
     if (id === undefined) {
-      id = await this.#writer.registerChannel({
+      id = this.writer.registerChannel({
         topic,
-        schemaId: 0,
         messageEncoding: ENCODINGS[this.#options.encoding ?? 'bytes'],
         metadata: new Map([
           [CHANNEL_KEYS.endpoint, source.endpoint],
@@ -306,22 +330,29 @@ class OpenFile {
     return id
   }
 
-  #write(channelId: number, payload: Uint8Array, logTimeNs: bigint): Promise<void> {
-    return this.#writer.addMessage({
-      channelId,
-      sequence: this.#sequence++,
-      logTime: logTimeNs,
-      publishTime: logTimeNs,
-      data: payload,
-    })
-  }
-
   async close(): Promise<void> {
     try {
-      await this.#writer.end()
+      await this.writer.end()
     } finally {
       await this.#handle.close()
     }
+  }
+}
+
+/** Writes every byte of `parts`: a write may take fewer than it was given (a pipe, a signal). */
+async function writeAll(handle: FileHandle, parts: readonly Uint8Array[]): Promise<void> {
+  let left = parts.filter((part) => part.length > 0)
+  while (left.length > 0) {
+    let { bytesWritten } = await handle.writev(left)
+    const rest: Uint8Array[] = []
+    for (const part of left) {
+      if (bytesWritten >= part.length) bytesWritten -= part.length
+      else {
+        rest.push(part.subarray(bytesWritten))
+        bytesWritten = 0
+      }
+    }
+    left = rest
   }
 }
 
