@@ -8,6 +8,11 @@
  * a loaded 2-core host it falls behind and the recorded share drops rather than throughput. The
  * machine is shared: compare runs made back to back, and read the load printed with the table.
  *
+ * Throughput saturates both cores, so there every cycle the recorder spends is taken from the
+ * publisher or the receive thread. A second table paces the stream (1 KiB at LATENCY_RATE msg/s,
+ * the rate of a busy camera or telemetry feed) and compares one-way latency on vs off: what a
+ * handler feels when the machine has time to spare.
+ *
  *   npm run bench:record -- [--quick] [--reps N] [--compression zstd]
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -19,8 +24,8 @@ import { BUDGET_WORDS } from '../src/shared/record-batch'
 import { RecordCapture } from '../src/worker/record-capture'
 import { container } from './lib/designs'
 import { runOnce } from './lib/flow'
-import { prepareTools } from './lib/peers'
-import { median } from './lib/stats'
+import { type PublisherKind, prepareTools, type Tools } from './lib/peers'
+import { type Histogram, histogram, median, percentilesUs } from './lib/stats'
 
 const { values: args } = parseArgs({
   options: {
@@ -35,6 +40,9 @@ const REPS = args.reps === undefined ? (quick ? 1 : 3) : Number(args.reps)
 if (!Number.isInteger(REPS) || REPS < 1)
   throw new Error(`--reps: a whole number >= 1, not "${args.reps}"`)
 const SIZES = [16, 1024, 65536] as const
+const LATENCY_RATE = 10_000
+const LATENCY_SIZE = 1024
+const LATENCY_SECONDS = 3
 
 function countFor(size: number): number {
   const full = size <= 16 ? 200_000 : size <= 1024 ? 100_000 : 10_000
@@ -148,6 +156,68 @@ async function main(): Promise<void> {
       `| ${size} B | ${Math.round(off / 1000)} | ${Math.round(on / 1000)} | ${(on / off).toFixed(2)} | ${(share * 100).toFixed(1)} % | ${us(threadUs, 'off')} / ${us(threadUs, 'on')} µs | ${us(processUs, 'off')} / ${us(processUs, 'on')} µs |\n`,
     )
   }
+  await pacedLatency(tools, publisher)
+}
+
+/**
+ * One-way latency (publisher send to handler) of a paced stream, recording off and on,
+ * repetitions interleaved; the first 100 ms of each run warm up and are left out.
+ */
+async function pacedLatency(tools: Tools, publisher: PublisherKind) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'zc-bench-record-latency-'))
+  const pooled = { off: histogram(), on: histogram() }
+  const kept: number[] = []
+  try {
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const mode of rep % 2 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
+        const file = path.join(dir, `latency-${rep}.mcap`)
+        const count = Math.round((LATENCY_RATE * LATENCY_SECONDS) / (quick ? 4 : 1))
+        const out = await runOnce({
+          design: container,
+          tools,
+          publisher,
+          streams: [{ topics: ['b'], size: LATENCY_SIZE, rate: LATENCY_RATE, count, nodrop: true }],
+          sockets: ([endpoint]) => [{ name: 'b', endpoint: endpoint as string, component: 'b' }],
+          plan: {
+            latency: true,
+            warmup: LATENCY_RATE / 10,
+            env:
+              mode === 'on' ? { ZMQ_RECORD_FILE: file, ZMQ_RECORD_COMPRESSION: compression } : {},
+            joinMs: 120_000,
+          },
+          timeoutMs: 120_000,
+          stopGraceMs: 120_000,
+        })
+        const r = out.results.get('b')
+        const h = out.latencies.get('b')
+        if (!r || !h) throw new Error(`no latencies for recording ${mode}`)
+        pooled[mode].add(h as Histogram)
+        if (mode === 'on') {
+          const recording = await Recording.open(file)
+          kept.push(Number(recording.statistics?.messageCount ?? 0n) / r.count)
+          await recording.close()
+        }
+        const p = percentilesUs(h)
+        process.stdout.write(
+          `  latency, recording ${mode.padEnd(3)} rep ${rep + 1}: p50 ${p.p50.toFixed(0)} µs, p99 ${p.p99.toFixed(0)} µs\n`,
+        )
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const off = percentilesUs(pooled.off)
+  const on = percentilesUs(pooled.on)
+  process.stdout.write(
+    `\none-way latency, ${LATENCY_SIZE} B at ${LATENCY_RATE} msg/s, recording off vs on (${REPS} rep(s) pooled, load ${loadavg()[0]?.toFixed(2)}, recorded ${(median(kept) * 100).toFixed(1)} %):\n`,
+  )
+  process.stdout.write('| | p50 | p99 | p99.9 | max |\n|---|---|---|---|---|\n')
+  const row = (name: string, p: typeof off) =>
+    `| ${name} | ${p.p50.toFixed(0)} µs | ${p.p99.toFixed(0)} µs | ${p.p999.toFixed(0)} µs | ${p.max.toFixed(0)} µs |\n`
+  process.stdout.write(row('off', off) + row('on', on))
+  process.stdout.write(
+    `| on / off | ${(on.p50 / off.p50).toFixed(2)} | ${(on.p99 / off.p99).toFixed(2)} | ${(on.p999 / off.p999).toFixed(2)} | ${(on.max / off.max).toFixed(2)} |\n`,
+  )
 }
 
 void main()
