@@ -16,11 +16,15 @@
  *   npm run bench:record -- [--quick] [--reps N] [--compression zstd]
  */
 import { mkdtempSync, rmSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { FileHandleWritable } from '@mcap/nodejs'
+import { McapWriter } from '../src/recording/mcap'
 import { Recording } from '../src/recording/reader'
-import { BUDGET_WORDS } from '../src/shared/record-batch'
+import { RecordingWriter } from '../src/recording/writer'
+import { BUDGET_WORDS, LAYOUT_WORDS } from '../src/shared/record-batch'
 import { RecordCapture } from '../src/worker/record-capture'
 import { container } from './lib/designs'
 import { runOnce } from './lib/flow'
@@ -71,8 +75,82 @@ function hookCost(): void {
   }
 }
 
+/**
+ * The recorder thread's writer alone, CPU per message (user + system, so the file writes count):
+ * RecordingWriter.addPacked as the recorder calls it, against @mcap/core's McapWriter given the
+ * same messages (the library we write the same bytes as). Batches of 1024, to a temporary file.
+ */
+async function writerCost(dir: string): Promise<void> {
+  process.stdout.write('MCAP writer alone, CPU per message (ours / @mcap/core McapWriter):\n')
+  const topic = Buffer.from('b.data')
+  for (const size of [16, 1024] as const) {
+    const n = Math.round((size === 16 ? 1_000_000 : 300_000) / (quick ? 8 : 1))
+    const batch = 1024
+    const data = new Uint8Array(batch * (topic.length + size))
+    const layout = new Float64Array(batch * LAYOUT_WORDS)
+    for (let i = 0; i < batch; i++) {
+      data.set(topic, i * (topic.length + size))
+      layout.set([topic.length, size, Date.now() + i / 1000], i * LAYOUT_WORDS)
+    }
+    const file = path.join(dir, 'writer.mcap')
+    const ours = async () => {
+      const writer = await RecordingWriter.open(file, {
+        source: { endpoint: 'bench', socket: 'b' },
+      })
+      for (let sent = 0; sent < n; sent += batch) await writer.addPacked({ data, layout })
+      await writer.close()
+    }
+    const library = async () => {
+      const handle = await open(file, 'w')
+      const writer = new McapWriter({ writable: new FileHandleWritable(handle) })
+      await writer.start({ profile: '', library: 'bench' })
+      const channelId = await writer.registerChannel({
+        topic: 'b.data',
+        schemaId: 0,
+        messageEncoding: 'application/octet-stream',
+        metadata: new Map(),
+      })
+      const payload = data.subarray(topic.length, topic.length + size)
+      for (let sent = 0; sent < n; sent++) {
+        const logTime = BigInt(Date.now()) * 1_000_000n
+        await writer.addMessage({
+          channelId,
+          sequence: sent,
+          logTime,
+          publishTime: logTime,
+          data: payload,
+        })
+      }
+      await writer.end()
+      await handle.close()
+    }
+    const cpuUs = async (write: () => Promise<void>) => {
+      const before = process.cpuUsage()
+      await write()
+      const used = process.cpuUsage(before)
+      return (used.user + used.system) / n
+    }
+    // Warm both up once, then measure alternately.
+    await ours()
+    await library()
+    const a = [await cpuUs(ours), await cpuUs(library), await cpuUs(ours), await cpuUs(library)]
+    const oursUs = Math.min(a[0] as number, a[2] as number)
+    const libraryUs = Math.min(a[1] as number, a[3] as number)
+    process.stdout.write(
+      `  ${String(size).padStart(5)} B: ${oursUs.toFixed(2)} / ${libraryUs.toFixed(2)} us (${(oursUs / libraryUs).toFixed(2)}x)\n`,
+    )
+    rmSync(file, { force: true })
+  }
+}
+
 async function main(): Promise<void> {
   hookCost()
+  const writerDir = mkdtempSync(path.join(tmpdir(), 'zc-bench-writer-'))
+  try {
+    await writerCost(writerDir)
+  } finally {
+    rmSync(writerDir, { recursive: true, force: true })
+  }
   const tools = prepareTools()
   for (const n of tools.notes) process.stdout.write(`note: ${n}\n`)
   const publisher = tools.c ? 'c' : 'node'
