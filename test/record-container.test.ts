@@ -395,6 +395,9 @@ describe('ZMQ_RECORD_FILE', () => {
         container.signal('SIGTERM')
         await container.waitForLog('shutdown requested')
         container.signal('SIGTERM')
+        // Not before the container has taken the second signal: a writer unblocked earlier would
+        // write the backlog first, at disk speed.
+        await container.waitForLog('second signal: stopping now')
         const copy = await drainToFile(container, reader, 'backlog')
         const exit = await container.exited
         // 143 when the second signal found the shutdown still going (the usual case), 0 if not.

@@ -325,6 +325,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    */
   async forceStop(graceMs = 200): Promise<string[]> {
     this.#on('force')
+    // First: what waits for the writer from now on is lost, not written. Later, a recorder
+    // unblocked meanwhile (a slow disk catching up) would write its whole backlog first.
+    this.#recorder?.hurry()
     for (const w of this.#slots) w.requestStop('signal')
     const until = performance.now() + graceMs
     let pending = this.#slots
@@ -342,7 +345,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // Awaited only with a recorder: any extra await, even of nothing, lets main.ts log its last
     // line before the slots' joins have logged their counts.
     if (this.#recorder) {
-      this.#recorder.hurry()
       await this.#recorder.close(0, FORCED_RECORDER_CLOSE_MS)
     }
     const unsafe = pending.map((w) => w.socket.name)
