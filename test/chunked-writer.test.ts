@@ -4,11 +4,16 @@
 // back in later chunks, messages larger than a chunk, log times out of order and beyond 32 bits,
 // zstd chunks, and a file with no message.
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { describe, it } from 'node:test'
 import type * as Mcap from '@mcap/core' with { 'resolution-mode': 'import' }
 import { ChunkedMcapWriter, LogTime } from '../src/recording/chunked-writer'
 import { loadedZstd, loadZstd } from '../src/recording/codecs'
 import { McapWriter } from '../src/recording/mcap'
+import { Recording } from '../src/recording/reader'
+import { RecordingWriter, writeAll } from '../src/recording/writer'
 
 const core = require('@mcap/core') as typeof Mcap
 
@@ -18,7 +23,7 @@ interface Call {
   readonly data: Uint8Array
 }
 
-interface Recording {
+interface Calls {
   readonly topics: readonly string[]
   readonly calls: readonly Call[]
   readonly chunkBytes: number
@@ -34,7 +39,7 @@ function random(seed: number): () => number {
   }
 }
 
-function recording(seed: number, messages: number, chunkBytes: number): Recording {
+function recording(seed: number, messages: number, chunkBytes: number): Calls {
   const next = random(seed)
   const topics = ['camera.frame', 'control.cmd', 'log.line', 'topic.\u00e9', 'late.channel']
   const t0 = 1_700_000_000_123_456_789n
@@ -64,7 +69,7 @@ function compressZstd(records: Uint8Array) {
   return { compression: 'zstd', compressedData: loadedZstd().compress(records) }
 }
 
-async function withLibrary(r: Recording): Promise<Buffer> {
+async function withLibrary(r: Calls): Promise<Buffer> {
   const out = new core.TempBuffer()
   const writer = new McapWriter({
     writable: out,
@@ -95,7 +100,7 @@ async function withLibrary(r: Recording): Promise<Buffer> {
   return Buffer.from(out.get())
 }
 
-async function withOurs(r: Recording): Promise<Buffer> {
+async function withOurs(r: Calls): Promise<Buffer> {
   const parts: Buffer[] = []
   const writer = new ChunkedMcapWriter(
     async (written) => {
@@ -125,7 +130,7 @@ async function withOurs(r: Recording): Promise<Buffer> {
   return file
 }
 
-async function assertSameBytes(r: Recording): Promise<Buffer> {
+async function assertSameBytes(r: Calls): Promise<Buffer> {
   const expected = await withLibrary(r)
   const actual = await withOurs(r)
   if (!actual.equals(expected)) {
@@ -206,6 +211,78 @@ describe('ChunkedMcapWriter', () => {
     await writer.end()
     const [message] = streamRecords(Buffer.concat(parts)).filter((m) => m.type === 'Message')
     assert.equal(message?.type === 'Message' && Buffer.from(message.data).toString(), 'first')
+  })
+})
+
+describe('ChunkedMcapWriter after a failed write', () => {
+  it('writes nothing more: the next flush and the end reject, and the sink is not called again', async () => {
+    let calls = 0
+    const writer = new ChunkedMcapWriter(
+      async () => {
+        calls++
+        // The header goes through; the first chunk finds the disk full.
+        if (calls > 1) throw Object.assign(new Error('no space left'), { code: 'ENOSPC' })
+      },
+      { chunkBytes: 64 },
+    )
+    await writer.start(header)
+    const id = writer.registerChannel(channelInfo('t.a'))
+    const bytes = new Uint8Array(100)
+    const time = new LogTime().setMicros(1)
+    assert.equal(writer.addMessage(id, 0, time, bytes, 0, bytes.length), true)
+    await assert.rejects(writer.flushChunk(), /no space left/)
+    const writesSoFar = calls
+    assert.equal(writer.addMessage(id, 1, time, bytes, 0, bytes.length), true)
+    await assert.rejects(writer.flushChunk(), /an earlier write failed: no space left/)
+    await assert.rejects(writer.end(), /an earlier write failed/)
+    assert.equal(calls, writesSoFar, 'no write after the failure')
+  })
+})
+
+describe('RecordingWriter', () => {
+  it('refuses a 65,537th topic in a file, and still ends the file with the 65,536 it has', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'zc-channels-'))
+    try {
+      const file = path.join(dir, 'many.mcap')
+      const writer = await RecordingWriter.open(file, { source: { endpoint: 'e', socket: 's' } })
+      const payload = new Uint8Array(1)
+      const messages = Array.from({ length: 65_537 }, (_, i) => ({
+        topicFrame: Buffer.from(`t.${i}`),
+        payload,
+        logTimeNs: BigInt(i) * 1000n,
+      }))
+      await assert.rejects(writer.addBatch(messages), /65536 channels/)
+      // The failure is the add's and close's to report; the file still ends properly.
+      await assert.rejects(writer.close(), /65536 channels/)
+      const recording = await Recording.open(file)
+      try {
+        assert.equal(recording.statistics?.messageCount, 65_536n)
+        assert.equal(recording.statistics?.channelCount, 65_536)
+      } finally {
+        await recording.close()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('writeAll', () => {
+  it('writes the rest after a short write, in order, and fails on a write that takes nothing', async () => {
+    const written: number[] = []
+    // A pipe or a signal can cut a write short: here every write takes at most 5 bytes.
+    const short = {
+      writev: async (parts: readonly Uint8Array[]) => {
+        const bytes = Buffer.concat(parts).subarray(0, 5)
+        written.push(...bytes)
+        return { bytesWritten: bytes.length, buffers: [] }
+      },
+    }
+    const parts = [Buffer.from([1, 2, 3]), Buffer.alloc(0), Buffer.from([4, 5, 6, 7, 8, 9, 10, 11])]
+    await writeAll(short as never, parts)
+    assert.deepEqual(written, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+    const stuck = { writev: async () => ({ bytesWritten: 0, buffers: [] }) }
+    await assert.rejects(writeAll(stuck as never, parts), /took no bytes/)
   })
 })
 

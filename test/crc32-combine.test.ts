@@ -20,6 +20,29 @@ describe('crc32Combine', () => {
     }
   })
 
+  it('holds for lengths beyond 32 bits: combining is associative, at lengths no test can allocate', () => {
+    // crc(A|B|C) two ways: (A|B)|C and A|(B|C). A length handled as a 32-bit integer anywhere
+    // breaks the equality; real runs of 4 GiB and more are too large to build here.
+    const [a, b, c] = [randomBytes(4), randomBytes(4), randomBytes(4)].map((x) => zlib.crc32(x))
+    for (const [lengthB, lengthC] of [
+      [2 ** 32 - 5, 2 ** 31 + 77],
+      [2 ** 33 + 12_345, 2 ** 40 + 7],
+      [3, 2 ** 52 + 3],
+    ] as const) {
+      const left = crc32Combine(
+        crc32Combine(a as number, b as number, lengthB),
+        c as number,
+        lengthC,
+      )
+      const right = crc32Combine(
+        a as number,
+        crc32Combine(b as number, c as number, lengthC),
+        lengthB + lengthC,
+      )
+      assert.equal(left, right, `${lengthB} + ${lengthC} bytes`)
+    }
+  })
+
   it('chains: a running CRC combined run by run equals one pass', () => {
     const runs = Array.from({ length: 50 }, (_, i) => randomBytes((i * 7919) % 3000))
     let running = 0

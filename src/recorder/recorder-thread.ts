@@ -23,8 +23,8 @@ import { applyRecorderPriority } from './recorder-priority'
  * their bytes back to the shared budget once written. The main thread only starts it, hands it
  * the ports, and tells it to close once every receive thread has stopped.
  *
- * Why a thread of its own: the writer's work (framing, the MCAP library's CRC32 in JavaScript,
- * compression) cost the main thread up to 40% of the receive throughput on two cores. Here it runs
+ * Why a thread of its own: the writer's work (framing, CRC32, compression) cost the main thread
+ * up to 40% of the receive throughput on two cores, when it was @mcap/core's McapWriter there. Here it runs
  * at a raised nice value, so under CPU pressure it is the recording that falls behind (overflow,
  * counted), not receiving.
  */
@@ -166,7 +166,7 @@ class Recorder {
         await this.#writer.addPacked(batch.packed)
         addCounts(this.#counts, batch.index, { recorded: batch.messages })
         Atomics.sub(this.#pending, 0, batch.bytes)
-        // Written: MCAP's chunk builder has copied the bytes, so the buffer can be filled again.
+        // Written: the chunk writer has copied the bytes, so the buffer can be filled again.
         const buffer = batch.packed.data.buffer as ArrayBuffer
         if (buffer.byteLength === RECORD_BATCH_BYTES && !this.#closing)
           batch.port.postMessage(buffer, [buffer])

@@ -21,15 +21,15 @@ import { crc32 } from './native-crc32'
  */
 
 /** Writes all of `parts`, in order, at the file's current end. */
-export type Sink = (parts: readonly Uint8Array[]) => Promise<void>
+type Sink = (parts: readonly Uint8Array[]) => Promise<void>
 
-export interface ChannelInfo {
+export interface NewChannel {
   readonly topic: string
   readonly messageEncoding: string
   readonly metadata: ReadonlyMap<string, string>
 }
 
-export interface ChunkedWriterOptions {
+interface ChunkedWriterOptions {
   /** A chunk is written once its records pass this size (so it ends one message past it). */
   readonly chunkBytes: number
   readonly compressChunk?: (records: Uint8Array) => {
@@ -138,6 +138,7 @@ export class ChunkedMcapWriter {
   #dataCrc = 0
   #position = 0
   #flushing = false
+  #failed: Error | undefined
 
   constructor(sink: Sink, options: ChunkedWriterOptions) {
     this.#sink = sink
@@ -168,7 +169,7 @@ export class ChunkedMcapWriter {
   }
 
   /** A channel without a schema; its record goes into the chunk of its first message. */
-  registerChannel(info: ChannelInfo): number {
+  registerChannel(info: NewChannel): number {
     const id = this.#channels.length
     if (id >= CHANNEL_IDS) throw new Error(`MCAP has room for ${CHANNEL_IDS} channels per file`)
     this.#channels.push({ id, schemaId: 0, ...info, metadata: new Map(info.metadata) })
@@ -240,9 +241,6 @@ export class ChunkedMcapWriter {
     this.#chunk.set(record, this.#chunkUsed)
     this.#chunkUsed += record.length
     this.#channelWritten[channelId] = 1
-    // McapWriter lists a channel in the chunk's message indexes from its record on.
-    if (this.#chunkChannelMessages[channelId] === 0 && !this.#chunkChannels.includes(channelId))
-      this.#chunkChannels.push(channelId)
   }
 
   #index(channelId: number, timeLow: number, timeHigh: number, offset: number): void {
@@ -255,8 +253,8 @@ export class ChunkedMcapWriter {
     this.#chunkMessages = i + 1
     const inChunk = this.#chunkChannelMessages[channelId] as number
     this.#chunkChannelMessages[channelId] = inChunk + 1
-    if (inChunk === 0 && !this.#chunkChannels.includes(channelId))
-      this.#chunkChannels.push(channelId)
+    // Its record, if any, came just before this message: listed from here, as McapWriter does.
+    if (inChunk === 0) this.#chunkChannels.push(channelId)
     const inFile = this.#channelMessages[channelId] as number
     this.#channelMessages[channelId] = inFile + 1
     if (inFile === 0) this.#channelsWithMessages.push(channelId)
@@ -413,9 +411,16 @@ export class ChunkedMcapWriter {
   }
 
   async #write(parts: readonly Uint8Array[]): Promise<void> {
+    // After a failed write the file's end would not match what it holds: nothing more is written.
+    if (this.#failed) throw new Error(`an earlier write failed: ${this.#failed.message}`)
     let bytes = 0
     for (const part of parts) bytes += part.length
-    await this.#sink(parts)
+    try {
+      await this.#sink(parts)
+    } catch (error) {
+      this.#failed = error as Error
+      throw error
+    }
     this.#position += bytes
   }
 

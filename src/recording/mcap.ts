@@ -8,7 +8,8 @@ import type * as Mcap from '@mcap/core' with { 'resolution-mode': 'import' }
 import { useNativeCrc32 } from './native-crc32'
 
 const core = require('@mcap/core') as typeof Mcap
-// Every file this process writes or checks: same CRC values, computed natively.
+// Every file this process reads and checks (and McapWriter's, in tests and benchmarks): the same
+// CRC values, computed natively.
 useNativeCrc32()
 
 export const McapWriter = core.McapWriter
@@ -19,7 +20,6 @@ export const MCAP_MAGIC = core.MCAP_MAGIC
 export type { McapTypes } from '@mcap/core' with { 'resolution-mode': 'import' }
 export const McapIndexedReader = core.McapIndexedReader
 export type McapIndexedReader = Mcap.McapIndexedReader
-export type IWritable = Mcap.IWritable
 export type DecompressHandlers = Mcap.DecompressHandlers
 export type Statistics = Mcap.McapTypes.Statistics
 export type MessageRecord = Mcap.McapTypes.TypedMcapRecords['Message']

@@ -2,13 +2,12 @@ import path from 'node:path'
 import zlib from 'node:zlib'
 
 /**
- * @mcap/core computes every CRC32 of a file it writes (each chunk, the data section, the summary)
- * with @foxglove/crc, a table-driven JavaScript CRC: in a profile of the container's recorder it
- * was about a third of the writer's time. Its TypeScript writer has no option to skip them (the
- * Rust and C++ writers do), and a CRC of 0 would mean "not computed" to readers, so the checks
- * would be lost. Node's zlib.crc32 (Node 20.15+, 22.2+) computes the same CRC-32 natively; the
- * writer looks its CRC functions up on the module object at every call, so swapping them there
- * keeps every value, and so every byte of the file, the same.
+ * CRC-32 natively. @mcap/core computes every CRC32 it checks when reading (chunks, the data
+ * section, the summary) and its McapWriter writes (the tests' and benchmarks' reference files)
+ * with @foxglove/crc, a table-driven JavaScript CRC; Node's zlib.crc32 (Node 20.15+, 22.2+)
+ * computes the same CRC-32 natively. The library looks its CRC functions up on the module
+ * object at every call, so swapping them there keeps every value the same. Our own chunk writer
+ * calls `crc32` below.
  */
 type CrcModule = {
   crc32Update: (prev: number, data: Uint8Array) => number

@@ -142,9 +142,9 @@ export class RecordingWriter {
 
   /**
    * Messages packed back to back, as the container's receive threads batch them: no object per
-   * message on the way in, and the topic frame is compared as bytes with the one before it (a
-   * batch is mostly one topic), so the recorder thread's cost per message is little more than
-   * the MCAP library's.
+   * message on the way in, and the topic frame is compared as bytes with those of the last few
+   * channels (a batch is mostly one topic), so a message costs a copy into the chunk and a few
+   * numbers.
    */
   addPacked(packed: PackedMessages): Promise<void> {
     return this.#enqueue(async () => {
@@ -190,13 +190,25 @@ export class RecordingWriter {
     return this.#file
   }
 
-  /** Ends the file properly (chunk, summary, footer); safe to call twice. */
+  /**
+   * Ends the file properly (chunk, summary, footer) and closes it; safe to call twice. After a
+   * failed add too: a file whose writes all landed still ends properly (a message refused for a
+   * 65,537th topic, say), and the handle is closed either way. Rejects with the first failure.
+   */
   close(): Promise<void> {
-    return this.#enqueue(async () => {
-      if (this.#closed) return
-      this.#closed = true
-      await this.#file?.close()
+    const run = this.#tail.then(async () => {
+      if (!this.#closed) {
+        this.#closed = true
+        try {
+          await this.#file?.close()
+        } catch (error) {
+          this.#failure ??= error as Error
+        }
+      }
+      if (this.#failure) throw this.#failure
     })
+    this.#tail = run.catch(() => {})
+    return run
   }
 
   #enqueue(step: () => Promise<void>): Promise<void> {
@@ -233,8 +245,13 @@ class OpenFile {
   readonly #handle: FileHandle
   readonly #options: RecordingWriterOptions
   readonly #channels = new Map<string, number>()
-  /** The channel of the message before: most messages share their predecessor's. */
-  #lastChannel: { source: RecordingSource; topic: Uint8Array; id: number } | undefined
+  /**
+   * The channels of the last few topics seen, compared as bytes before any string is made: most
+   * messages share their predecessor's, and a socket that interleaves a few topics finds them here.
+   */
+  readonly #recent: RecentChannel[] = []
+  /** Where the next channel not in #recent goes (the oldest entry, once it is full). */
+  #recentNext = 0
   #sequence = 0
 
   private constructor(
@@ -291,11 +308,15 @@ class OpenFile {
     from: RecordingSource | undefined,
   ): boolean {
     const source = from ?? this.#options.source
-    const last = this.#lastChannel
-    const channelId =
-      last && last.source === source && sameBytes(last.topic, frames, topicAt, topicLength)
-        ? last.id
-        : this.#channelFor(frames.slice(topicAt, topicAt + topicLength), source)
+    let channelId = -1
+    for (const recent of this.#recent) {
+      if (recent.source === source && sameBytes(recent.topic, frames, topicAt, topicLength)) {
+        channelId = recent.id
+        break
+      }
+    }
+    if (channelId < 0)
+      channelId = this.#channelFor(frames.slice(topicAt, topicAt + topicLength), source)
     return this.writer.addMessage(
       channelId,
       this.#sequence++,
@@ -308,7 +329,7 @@ class OpenFile {
 
   /**
    * A channel per socket and topic, each saying which socket and endpoints its messages came
-   * from: registered at its first message, and remembered as the last one used.
+   * from: registered at its first message, and remembered among the recent ones.
    */
   #channelFor(topicFrame: Uint8Array, source: RecordingSource): number {
     const topic = topicFromFrame(topicFrame)
@@ -326,7 +347,8 @@ class OpenFile {
       })
       this.#channels.set(key, id)
     }
-    this.#lastChannel = { source, topic: topicFrame, id }
+    this.#recent[this.#recentNext] = { source, topic: topicFrame, id }
+    this.#recentNext = (this.#recentNext + 1) % RECENT_CHANNELS
     return id
   }
 
@@ -339,11 +361,24 @@ class OpenFile {
   }
 }
 
+/** Topics whose channels a file remembers by their bytes (see OpenFile.#recent). */
+const RECENT_CHANNELS = 8
+
+interface RecentChannel {
+  readonly source: RecordingSource
+  readonly topic: Uint8Array
+  readonly id: number
+}
+
 /** Writes every byte of `parts`: a write may take fewer than it was given (a pipe, a signal). */
-async function writeAll(handle: FileHandle, parts: readonly Uint8Array[]): Promise<void> {
+export async function writeAll(
+  handle: Pick<FileHandle, 'writev'>,
+  parts: readonly Uint8Array[],
+): Promise<void> {
   let left = parts.filter((part) => part.length > 0)
   while (left.length > 0) {
     let { bytesWritten } = await handle.writev(left)
+    if (bytesWritten === 0) throw new Error('a write took no bytes')
     const rest: Uint8Array[] = []
     for (const part of left) {
       if (bytesWritten >= part.length) bytesWritten -= part.length
