@@ -182,6 +182,17 @@ for service in camera dashboard; do
   fi
 done
 
+# The camera's command SUB is control class, so its receive thread asks for a 100 µs scheduler
+# slice: through perl (perl-base is in every Debian image), allowed with every capability dropped.
+if wait_log "$RUN-camera" '"msg":"thread slice set"' 10; then
+  pass "camera: the control receive thread got its 100 µs scheduler slice (perl in the image, no capability)"
+elif logs_of "$RUN-camera" | grep '"msg":"thread slice not set"' | grep -q 'Linux 6.12'; then
+  pass "camera: this kernel keeps its own scheduler slice (before Linux 6.12); perl and sched_setattr ran"
+else
+  fail "camera: the control receive thread's scheduler slice"
+  logs_of "$RUN-camera" | grep '"thread slice' | sed 's/^/  /'
+fi
+
 # PID 1 is tini; its child is node, whose host process must run as uid 1000 (no user namespace).
 top=$(quiet podman top "$RUN-camera" pid hpid args)
 node_hpid=$(echo "$top" | awk '$3 == "node" && $4 == "dist/main.js" { print $2 }')

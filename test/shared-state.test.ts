@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Worker } from 'node:worker_threads'
-import { FLUSH_DELAY_MS, SocketCounters } from '../src/shared/shared-state'
+import { FLAG_BYTES, FLUSH_DELAY_MS, SocketCounters } from '../src/shared/shared-state'
 
 /** The supervisor's counters for a socket with two subscriptions, and a worker's batched view. */
 function pair() {
@@ -13,8 +13,8 @@ function pair() {
   return { main, worker }
 }
 
-/** The flushed total of `received` as stored (slot 0 after the 32 bytes of flags): white-box. */
-const storedReceived = (c: SocketCounters) => Number(new BigUint64Array(c.buffer, 32, 1)[0])
+/** The flushed total of `received` as stored (slot 0 after the flag words): white-box. */
+const storedReceived = (c: SocketCounters) => Number(new BigUint64Array(c.buffer, FLAG_BYTES, 1)[0])
 
 /** One message as the receive loop counts it: received, its subscription, its handler time. */
 function countMessage(worker: SocketCounters, outcome: 'handled' | 'handler_error'): void {

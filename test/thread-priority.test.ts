@@ -1,11 +1,15 @@
-// Latency classes as OS priorities: each receive thread sets its own nice value, which the test
-// reads back from the kernel (/proc/<pid>/task/<tid>/stat), not from the container's own word.
+// Latency classes as OS priorities: each receive thread sets its own nice value and, for control,
+// a short scheduler slice; the test reads both back from the kernel (/proc/<pid>/task/<tid>/stat
+// and .../sched), not from the container's own word.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { getPriority } from 'node:os'
 import { after, describe, it } from 'node:test'
+import pino from 'pino'
 import { loadConfig } from '../src/shared/config'
 import { ConfigError } from '../src/shared/errors'
+import { setThreadSlice } from '../src/shared/thread-slice'
 import { ContainerProcess, MAIN } from './helpers/container'
 import { metric, scrape } from './helpers/http'
 import { LogProcess } from './helpers/log-process'
@@ -22,6 +26,30 @@ function kernelNice(pid: number, tid: number): number {
   // Field 2 (comm) is in parentheses and may hold spaces: count fields after its closing one.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return Number(fields[19 - 3])
+}
+
+/** `se.slice` of /proc/<pid>/task/<tid>/sched in ns: the slice the kernel runs the thread with. */
+function kernelSliceNs(pid: number, tid: number): number | undefined {
+  const sched = readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8')
+  const ns = /^se\.slice\s*:\s*(\d+)/m.exec(sched)?.[1]
+  return ns === undefined ? undefined : Number(ns)
+}
+
+/**
+ * Whether this kernel takes a per-thread slice (Linux 6.12+) and shows it: asked for a `sleep`
+ * process through the container's own helper, and read back.
+ */
+async function kernelTakesSlices(): Promise<boolean> {
+  const sleeper = spawn('sleep', ['30'])
+  try {
+    const pid = sleeper.pid as number
+    if (!existsSync(`/proc/${pid}/sched`)) return false
+    const quiet = pino({ level: 'silent' })
+    await setThreadSlice(pid, getPriority(pid), 250, quiet)
+    return readFileSync(`/proc/${pid}/sched`, 'utf8').includes('250000')
+  } finally {
+    sleeper.kill()
+  }
 }
 
 function threadNices(pid: number): number[] {
@@ -73,6 +101,43 @@ describe('thread priority: configuration', () => {
     )
   })
 
+  it('reads ZMQ_SUB/REP[_<NAME>]_SLICE_US: 0 for the kernel own, absent for the class default', () => {
+    const cfg = loadConfig({
+      ZMQ_SUB_A_ENDPOINT: 'tcp://a:1',
+      ZMQ_SUB_A_TOPICS: 'a.b',
+      ZMQ_SUB_A_CLASS: 'control',
+      ZMQ_SUB_A_SLICE_US: '0',
+      ZMQ_SUB_B_ENDPOINT: 'tcp://a:2',
+      ZMQ_SUB_B_TOPICS: 'a.b',
+      ZMQ_SUB_B_CLASS: 'telemetry',
+      ZMQ_SUB_B_SLICE_US: '2500',
+      ZMQ_REP_ENDPOINT: 'tcp://*:3',
+    })
+    assert.deepEqual(
+      cfg.sockets.map((s) => [s.name, s.sliceUs]),
+      [
+        ['a', 0],
+        ['b', 2500],
+        ['rep', undefined],
+      ],
+    )
+  })
+
+  it('rejects a slice the kernel would clamp, a fraction, and a slice on a PUB, naming the variable', () => {
+    for (const [variable, env] of [
+      ['ZMQ_SUB_SLICE_US', { ZMQ_SUB_SLICE_US: '99' }],
+      ['ZMQ_SUB_SLICE_US', { ZMQ_SUB_SLICE_US: '100001' }],
+      ['ZMQ_SUB_SLICE_US', { ZMQ_SUB_SLICE_US: '150.5' }],
+      ['ZMQ_PUB_SLICE_US', { ZMQ_PUB_ENDPOINT: 'tcp://*:3', ZMQ_PUB_SLICE_US: '100' }],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ ZMQ_SUB_ENDPOINT: 'tcp://a:1', ZMQ_SUB_TOPICS: 'a.b', ...env }),
+        (e: unknown) => e instanceof ConfigError && e.issues.some((i) => i.variable === variable),
+        `${JSON.stringify(env)}`,
+      )
+    }
+  })
+
   it('rejects a nice outside -20..19 and a nice on a PUB socket, naming the variable', () => {
     for (const [variable, env] of [
       ['ZMQ_SUB_NICE', { ZMQ_SUB_NICE: '20' }],
@@ -109,6 +174,101 @@ describe('thread priority: receive threads', { skip: !linux && 'needs Linux /pro
     assert.equal(kernelNice(pid, pid), base)
   })
 
+  it('gives the control thread a 100 µs slice and a socket its _SLICE_US, keeping nice values, in /metrics', async () => {
+    const container = new ContainerProcess({
+      ...threeClasses,
+      ZMQ_SUB_TELEMETRY_SLICE_US: '3000',
+      ZMQ_SUB_LOGGING_SLICE_US: '0',
+    })
+    running.push(container)
+    const http = await container.waitForLog('http listening')
+    await container.waitForLog('ready')
+    const pid = container.child.pid as number
+    const takes = await kernelTakesSlices()
+    // The slice is asked for off the start-up path: its line may come after `ready`.
+    const outcome = takes ? 'thread slice set' : 'thread slice not set'
+    const lines = [
+      await container.waitForLog((l) => l.msg === outcome && l.socket === 'control'),
+      await container.waitForLog((l) => l.msg === outcome && l.socket === 'telemetry'),
+    ]
+    assert.deepEqual(
+      lines.map((l) => [l.socket, l.sliceUs]),
+      [
+        ['control', 100],
+        ['telemetry', 3000],
+      ],
+    )
+    // `_SLICE_US=0`: the logging thread is not asked for one.
+    assert.ok(
+      !container.lines.some(
+        (l) => String(l.msg).startsWith('thread slice') && l.socket === 'logging',
+      ),
+    )
+    const tids = Object.fromEntries(
+      container.lines
+        .filter((l) => l.msg === 'thread priority set')
+        .map((l) => [l.socket as string, l.tid as number]),
+    )
+    // sched_setattr sets nice too: the classes' values must survive it.
+    assert.equal(kernelNice(pid, tids.control as number), base)
+    assert.equal(kernelNice(pid, tids.telemetry as number), Math.min(19, base + 5))
+    const families = await scrape(http.port as number)
+    if (!takes) {
+      // An older kernel: one warning per thread saying so, and no slice in /metrics.
+      assert.match(String(lines[0]?.reason), /Linux 6\.12|perl|sched_setattr/)
+      assert.equal(families.get('zc_worker_slice_seconds')?.samples.length ?? 0, 0)
+      return
+    }
+    assert.equal(kernelSliceNs(pid, tids.control as number), 100_000)
+    assert.equal(kernelSliceNs(pid, tids.telemetry as number), 3_000_000)
+    // Logging keeps the kernel's own, as the main thread has it.
+    assert.equal(kernelSliceNs(pid, tids.logging as number), kernelSliceNs(pid, pid))
+    assert.equal(
+      metric(families, 'zc_worker_slice_seconds', { socket: 'control', class: 'control' }),
+      0.0001,
+    )
+    assert.equal(
+      metric(families, 'zc_worker_slice_seconds', { socket: 'telemetry', class: 'telemetry' }),
+      0.003,
+    )
+    assert.equal(
+      families
+        .get('zc_worker_slice_seconds')
+        ?.samples.filter((sample) => sample.labels.socket === 'logging').length ?? 0,
+      0,
+    )
+  })
+
+  it("runs libzmq's I/O and reaper threads at the process's nice, not a receive thread's", async () => {
+    // No PUB: without the main thread's own start, the first receive thread to open its socket
+    // would create them, and they would inherit its nice (+5 or +10).
+    const container = new ContainerProcess({
+      ZMQ_SUB_TELEMETRY_ENDPOINT: 'tcp://127.0.0.1:7',
+      ZMQ_SUB_TELEMETRY_TOPICS: 'a.b',
+      ZMQ_SUB_LOGGING_ENDPOINT: 'tcp://127.0.0.1:13',
+      ZMQ_SUB_LOGGING_TOPICS: 'a.b',
+    })
+    running.push(container)
+    await container.waitForLog('ready')
+    const pid = container.child.pid as number
+    const zmqThreads = readdirSync(`/proc/${pid}/task`)
+      .map(Number)
+      .filter((tid) => readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').startsWith('ZMQbg'))
+    assert.ok(zmqThreads.length >= 2, `libzmq threads: ${zmqThreads.length}`)
+    for (const tid of zmqThreads) assert.equal(kernelNice(pid, tid), base, `thread ${tid}`)
+  })
+
+  it('without perl, a slice is one warning per thread saying so, and the container runs', async () => {
+    const container = new ContainerProcess({ ...threeClasses, PATH: '/nonexistent' })
+    running.push(container)
+    await container.waitForLog('ready')
+    const warning = await container.waitForLog((l) => l.msg === 'thread slice not set')
+    assert.equal(warning.socket, 'control')
+    assert.match(String(warning.reason), /perl not found/)
+    // The nice values are set as ever.
+    assert.equal(container.lines.filter((l) => l.msg === 'thread priority set').length, 3)
+  })
+
   it('with ZC_THREAD_PRIORITY=false leaves every thread at the nice it inherited', async () => {
     const container = new ContainerProcess({ ...threeClasses, ZC_THREAD_PRIORITY: 'false' })
     running.push(container)
@@ -120,8 +280,10 @@ describe('thread priority: receive threads', { skip: !linux && 'needs Linux /pro
       container.dump(),
     )
     assert.ok(!container.lines.some((l) => String(l.msg).startsWith('thread priority')))
+    assert.ok(!container.lines.some((l) => String(l.msg).startsWith('thread slice')))
     const families = await scrape(http.port as number)
     assert.equal(families.get('zc_worker_nice')?.samples.length ?? 0, 0)
+    assert.equal(families.get('zc_worker_slice_seconds')?.samples.length ?? 0, 0)
   })
 
   it('without CAP_SYS_NICE, a nice below the process own is one warning, not a failure', async () => {

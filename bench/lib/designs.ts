@@ -178,6 +178,19 @@ export const containerNoPriority: Design = {
 }
 
 /**
+ * The control thread with the kernel's own scheduler slice (`_SLICE_US=0`) and its class's nice:
+ * what the short slice (THREAD_SLICE_US) adds to the nice values.
+ */
+export const containerNoSlice: Design = {
+  id: 'container-no-slice',
+  label: 'container, control _SLICE_US=0',
+  unavailable: () => undefined,
+  start(plan, tools) {
+    return container.start({ ...plan, env: { ...plan.env, ZMQ_SUB_CONTROL_SLICE_US: '0' } }, tools)
+  },
+}
+
+/**
  * The control thread at nice -10, below the process's own: needs CAP_SYS_NICE (root here; not in
  * Docker's default capability set). Shows what the class priorities reach with the privilege.
  */

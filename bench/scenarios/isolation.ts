@@ -4,6 +4,7 @@ import {
   container,
   containerControlBoost,
   containerNoPriority,
+  containerNoSlice,
   type Design,
   pyzmq,
   type SocketPlan,
@@ -55,6 +56,7 @@ export const isolation: Scenario = {
         // Priorities on (the default) and off, interleaved: what the class nice values buy.
         designs: ctx.available([
           container,
+          containerNoSlice,
           containerNoPriority,
           containerControlBoost,
           zmqWorker,

@@ -6,6 +6,7 @@ import {
   loadConfig,
   type SocketSpec,
   THREAD_NICE_OFFSET,
+  THREAD_SLICE_US,
 } from '../shared/config'
 import { ConfigError, type ConfigIssue, formatIssue, ZcError } from '../shared/errors'
 import { loadService, resolveServicePath, serviceKeyIssues } from '../shared/service'
@@ -272,10 +273,11 @@ function socketLines(s: SocketSpec, env: Env, threadPriority: boolean): string[]
   }
   lines.push(`  ${'security'.padEnd(8)} ${securityLine(s.curve)}`)
   const limits = Object.entries(s)
-    .filter(([key]) => !SHOWN_SOCKET_FIELDS.has(key))
+    .filter(([key]) => !SHOWN_SOCKET_FIELDS.has(key) && key !== 'sliceUs')
     .map(([key, value]) =>
       key === 'nice' ? `nice ${niceLine(s, threadPriority)}` : `${key} ${showValue(value)}`,
     )
+  if (s.kind !== 'pub') limits.push(`slice ${sliceLine(s, threadPriority)}`)
   if (limits.length > 0) lines.push(`  ${'limits'.padEnd(8)} ${limits.join(', ')}`)
   return lines
 }
@@ -290,6 +292,19 @@ function niceLine(s: SocketSpec, threadPriority: boolean): string {
   if (s.nice !== undefined) return `${s.nice} (${s.envPrefix}_NICE)`
   const offset = THREAD_NICE_OFFSET[s.latencyClass]
   return `+${offset} over the process's own (${s.latencyClass} class)`
+}
+
+/**
+ * The receive thread's scheduler slice as the worker will ask for it (worker/thread-priority.ts):
+ * `_SLICE_US` when given, else the class's default; "the kernel's own" when it asks for none.
+ */
+function sliceLine(s: SocketSpec, threadPriority: boolean): string {
+  if (!threadPriority) return "the kernel's own (ZC_THREAD_PRIORITY=false)"
+  const [us, from] =
+    s.sliceUs === undefined
+      ? [THREAD_SLICE_US[s.latencyClass], `${s.latencyClass} class`]
+      : [s.sliceUs, `${s.envPrefix}_SLICE_US`]
+  return us ? `${us} µs (${from})` : `the kernel's own (${from})`
 }
 
 /** The CURVE role and public keys; the secret key is never printed. */

@@ -288,6 +288,23 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
         }),
     ),
     collector(
+      'zc_worker_slice_seconds',
+      "The receive thread's scheduler slice (ZC_THREAD_PRIORITY, `_SLICE_US`); absent while it has the kernel's own.",
+      'gauge',
+      () =>
+        slots().flatMap((slot) => {
+          const us = slot.counters.sliceUs
+          return us === undefined
+            ? []
+            : [
+                {
+                  labels: { socket: slot.socket.name, class: slot.socket.latencyClass },
+                  value: us / 1e6,
+                },
+              ]
+        }),
+    ),
+    collector(
       'zc_worker_up',
       '1 while the socket has a running receive worker.',
       'gauge',

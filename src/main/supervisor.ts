@@ -23,6 +23,7 @@ import {
 } from './supervisor-phase'
 import { type GiveUpReason, WorkerSlot } from './worker-slot'
 import { ZapHandler, type ZapStats } from './zap'
+import { startZmqThreads } from './zmq-threads'
 
 /** After a second signal, how long the recorder may take to finish its file. */
 const FORCED_RECORDER_CLOSE_MS = 2000
@@ -147,6 +148,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
     }
     const recorder = this.#recorder
+    // Before any receive thread opens a socket: see zmq-threads.ts.
+    startZmqThreads()
     for (const socket of config.sockets.filter((s) => s.kind !== 'pub')) {
       this.#slots.push(
         new WorkerSlot({

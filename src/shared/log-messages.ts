@@ -48,6 +48,8 @@ export const LOG_MESSAGES = {
   deadlineRecovered: { msg: 'deadline recovered', levels: ['info'] },
   threadPrioritySet: { msg: 'thread priority set', levels: ['info'] },
   threadPriorityNotSet: { msg: 'thread priority not set', levels: ['warn'] },
+  threadSliceSet: { msg: 'thread slice set', levels: ['info'] },
+  threadSliceNotSet: { msg: 'thread slice not set', levels: ['warn'] },
   httpListening: { msg: 'http listening', levels: ['info'] },
   subscriberWaitTimedOut: {
     msg: 'subscriber wait timed out; not ready until they attach',

@@ -82,13 +82,14 @@ const FLAG = {
   nice: 5,
   flushing: 6,
   deadlines: 7,
+  slice: 8,
 } as const
 /** A reader retries this often while a flush is half done, then takes the value it has. */
 const READ_ATTEMPTS = 1000
 /** Added to a nice value (-20..19) so that 0 in the flag word means "not set". */
 const NICE_BIAS = 64
 /** The flag words, rounded up to 8 bytes: the 64-bit counters after them must be aligned. */
-const FLAG_BYTES = 8 * Math.ceil(Object.keys(FLAG).length / 2)
+export const FLAG_BYTES = 8 * Math.ceil(Object.keys(FLAG).length / 2)
 const COUNTS = [
   'received',
   'handled',
@@ -378,6 +379,15 @@ export class SocketCounters {
     Atomics.store(this.#flags, FLAG.nice, value === undefined ? 0 : value + NICE_BIAS)
   }
 
+  /** The receive thread's scheduler slice in µs, once set (see worker/thread-priority.ts). */
+  get sliceUs(): number | undefined {
+    return Atomics.load(this.#flags, FLAG.slice) || undefined
+  }
+
+  set sliceUs(value: number | undefined) {
+    Atomics.store(this.#flags, FLAG.slice, value ?? 0)
+  }
+
   /** Subscriptions past their `_DEADLINE_MS` now (the worker adds 1 on a miss, -1 on recovery). */
   get deadlinesMissing(): number {
     return Atomics.load(this.#flags, FLAG.deadlines)
@@ -478,6 +488,7 @@ export class SocketCounters {
     Atomics.store(this.#flags, FLAG.monitor, 0)
     Atomics.store(this.#flags, FLAG.monitored, 0)
     Atomics.store(this.#flags, FLAG.nice, 0)
+    Atomics.store(this.#flags, FLAG.slice, 0)
     Atomics.store(this.#flags, FLAG.deadlines, 0)
   }
 

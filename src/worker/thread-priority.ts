@@ -1,8 +1,9 @@
 // The types module, not the config index: that would load envalid into every receive thread.
-import { type SocketSpec, THREAD_NICE_OFFSET } from '../shared/config/types'
+import { type SocketSpec, THREAD_NICE_OFFSET, THREAD_SLICE_US } from '../shared/config/types'
 import type { Logger } from '../shared/logger'
 import type { SocketCounters } from '../shared/shared-state'
-import { setThreadNice } from '../shared/thread-nice'
+import { currentThreadId, setThreadNice } from '../shared/thread-nice'
+import { setThreadSlice } from '../shared/thread-slice'
 
 /**
  * Latency classes that hold when the cores are saturated: with more busy threads than cores,
@@ -10,6 +11,10 @@ import { setThreadNice } from '../shared/thread-nice'
  * threads at +5 gets about three times their share (each nice step is ~1.25x weight) and runs
  * first when it wakes. Nice is per thread on Linux, and `setpriority(PRIO_PROCESS, tid)` (which
  * `os.setPriority` calls) sets one thread's, so each receive thread sets its own at start-up.
+ *
+ * Weight is not all: on Linux 6.12+ a thread given a core keeps it for its slice (about 1.4 ms on
+ * 2 cores) before a waking thread of any weight preempts it, unless the waking thread's slice is
+ * shorter. So a control thread also asks for a short slice (THREAD_SLICE_US, `_SLICE_US`).
  */
 
 /** The nice value the receive thread of `socket` runs at, from `_NICE` or its class's offset. */
@@ -18,8 +23,8 @@ function targetNice(socket: SocketSpec, currentNice: number): number {
 }
 
 /**
- * Sets the calling receive thread's nice value (ZC_THREAD_PRIORITY, `_NICE`) and publishes it in
- * shared memory for /metrics. Called once, from the worker's start-up. A failure (no
+ * Sets the calling receive thread's nice value (ZC_THREAD_PRIORITY, `_NICE`) and its slice, and
+ * publishes both in shared memory for /metrics. Called once, from the worker's start-up. A failure (no
  * CAP_SYS_NICE for a value below the process's own, no /proc) is one warning, never fatal: the
  * thread then simply runs at the nice it inherited.
  */
@@ -30,5 +35,14 @@ export function applyThreadPriority(
   log: Logger,
 ): void {
   if (!enabled) return
-  counters.nice = setThreadNice((current) => targetNice(socket, current), log)
+  const nice = setThreadNice((current) => targetNice(socket, current), log)
+  counters.nice = nice
+  const sliceUs = socket.sliceUs ?? THREAD_SLICE_US[socket.latencyClass]
+  const tid = currentThreadId()
+  if (!sliceUs || nice === undefined || tid === undefined) return
+  // Off the start-up path: the socket opens meanwhile, and a slice that cannot be had is a
+  // warning, as a nice is.
+  void setThreadSlice(tid, nice, sliceUs, log).then((inEffect) => {
+    counters.sliceUs = inEffect
+  })
 }

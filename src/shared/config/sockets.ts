@@ -13,7 +13,16 @@ import {
   type SocketKind,
   type SocketSpec,
 } from './types'
-import { curveKey, endpointList, flag, integer, MAX_MS, oneOf, topicList } from './validators'
+import {
+  curveKey,
+  endpointList,
+  flag,
+  integer,
+  MAX_MS,
+  oneOf,
+  sliceUs,
+  topicList,
+} from './validators'
 import {
   CURVE_KEYS,
   NOT_REP_KEYS,
@@ -188,6 +197,8 @@ export function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
       : {
           // Linux nice of the receive thread: below the process's own needs CAP_SYS_NICE.
           [`${c.envPrefix}_NICE`]: integer(-20, 19)({ default: undefined, example: '5' }),
+          // Scheduler slice of the receive thread in µs (Linux 6.12+); 0: the kernel's own.
+          [`${c.envPrefix}_SLICE_US`]: sliceUs({ default: undefined, example: '100' }),
         }),
     ...(c.kind === 'sub'
       ? {
@@ -255,6 +266,7 @@ export function socketFrom(
     ...optional('latestTopics', value<string[]>('LATEST_TOPICS')),
     ...optional('deadlineMs', value<number>('DEADLINE_MS')),
     nice: value<number>('NICE'),
+    ...optional('sliceUs', value<number>('SLICE_US')),
   }
 }
 

@@ -44,6 +44,11 @@ export interface SocketSpec {
    * default offset from the process's own nice (see THREAD_NICE_OFFSET).
    */
   readonly nice: number | undefined
+  /**
+   * SUB/REP: the receive thread's scheduler slice in µs (`_SLICE_US`), or its class's default
+   * (THREAD_SLICE_US); 0 or absent leaves the kernel's own.
+   */
+  readonly sliceUs?: number
 }
 
 /**
@@ -56,6 +61,22 @@ export const THREAD_NICE_OFFSET: Readonly<Record<LatencyClass, number>> = {
   telemetry: 5,
   logging: 10,
 }
+
+/**
+ * Each class's default scheduler slice for its receive thread, in µs (Linux 6.12+, EEVDF): on
+ * saturated cores a thread that has just been given a core keeps it for its slice (about 1.4 ms
+ * on 2 cores) before a waking thread of any weight preempts it, unless the waking thread's own
+ * slice is shorter. So control asks for the shortest the kernel takes (100 µs); the others keep
+ * the kernel's. A shorter slice needs no privilege. See worker/thread-priority.ts.
+ */
+export const THREAD_SLICE_US: Readonly<Record<LatencyClass, number | undefined>> = {
+  control: 100,
+  telemetry: undefined,
+  logging: undefined,
+}
+
+/** The kernel clamps a requested slice to this range (sched_setattr's sched_runtime). */
+export const SLICE_US_RANGE = { min: 100, max: 100_000 } as const
 
 /**
  * Handler offload for CPU-heavy work: the receive thread keeps draining its socket while pool

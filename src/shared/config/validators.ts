@@ -4,6 +4,7 @@ import { makeValidator } from 'envalid'
 import { type Endpoint, type EndpointAction, parseEndpointList } from '../endpoints'
 import { subscriptionProblem, topicProblem } from '../topics'
 import { curveKeyProblem, parseKeyList } from './secrets'
+import { SLICE_US_RANGE } from './types'
 
 /** libzmq's integer socket options (sizes, high-water marks, durations) are C ints. */
 export const INT32_MAX = 2 ** 31 - 1
@@ -36,6 +37,21 @@ export const integer = (min: number, max: number, unit: IntegerUnit = 'number') 
       throw new Error(`is "${input}"; it must be ${INTEGER_NOUNS[unit]} from ${min} to ${max}`)
     return n
   })
+
+/**
+ * A receive thread's scheduler slice in µs: 0 for the kernel's own, or what sched_setattr(2)
+ * accepts for a normal thread (the kernel would clamp anything else silently).
+ */
+export const sliceUs = makeValidator<number>((input) => {
+  const text = input.trim()
+  const n = Number(text)
+  const { min, max } = SLICE_US_RANGE
+  if (!/^\d+$/.test(text) || (n !== 0 && (n < min || n > max)))
+    throw new Error(
+      `is "${input}"; it must be 0 (the kernel's own slice) or a whole number of microseconds from ${min} to ${max}`,
+    )
+  return n
+})
 
 /**
  * One of `values`. `ignoreCase` also trims: WARN and warn mean the same to anyone who sets them.

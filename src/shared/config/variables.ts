@@ -125,6 +125,7 @@ export const SOCKET_KEYS = [
   'LATEST_TOPICS',
   'DEADLINE_MS',
   'NICE',
+  'SLICE_US',
   ...CURVE_KEYS,
 ] as const
 export const PUB_ONLY_KEYS: ReadonlySet<string> = new Set([
@@ -141,7 +142,7 @@ export const SUB_ONLY_KEYS: ReadonlySet<string> = new Set([
 /** Keys of topic-carrying sockets: a REP answers every request, with no topic or envelope. */
 export const NOT_REP_KEYS: ReadonlySet<string> = new Set(['TOPICS', 'ENVELOPE'])
 /** Keys of the sockets that have a receive thread (SUB and REP): a PUB lives in the main thread. */
-export const RECEIVE_ONLY_KEYS: ReadonlySet<string> = new Set(['NICE'])
+export const RECEIVE_ONLY_KEYS: ReadonlySet<string> = new Set(['NICE', 'SLICE_US'])
 export const SOCKET_DIRECTIONS = ['SUB', 'PUB', 'REP'] as const
 export type SocketDirection = (typeof SOCKET_DIRECTIONS)[number]
 
