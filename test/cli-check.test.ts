@@ -123,6 +123,36 @@ describe('zmq-container check', () => {
     assert.doesNotMatch(on.stdout + off.stdout, /nice off/)
   })
 
+  it("shows each receive thread's scheduler slice: the class's, _SLICE_US, or the kernel's own", async () => {
+    const env = {
+      ZMQ_SUB_TEL_ENDPOINT: 'tcp://127.0.0.1:5601',
+      ZMQ_SUB_TEL_TOPICS: 'cam.frame',
+      ZMQ_SUB_TEL_CLASS: 'telemetry',
+      ZMQ_SUB_CTL_ENDPOINT: 'tcp://127.0.0.1:5602',
+      ZMQ_SUB_CTL_TOPICS: 'cam.cmd',
+      ZMQ_SUB_CTL_CLASS: 'control',
+      ZMQ_SUB_LOG_ENDPOINT: 'tcp://127.0.0.1:5603',
+      ZMQ_SUB_LOG_TOPICS: 'cam.log',
+      ZMQ_SUB_LOG_CLASS: 'logging',
+      ZMQ_SUB_LOG_SLICE_US: '2000',
+      ZMQ_REP_ENDPOINT: 'tcp://127.0.0.1:5604',
+      ZMQ_REP_SLICE_US: '0',
+    }
+    const on = await runInProcess(check, [], env)
+    assert.equal(on.code, 0, on.stdout + on.stderr)
+    const limits = (socket: string) =>
+      new RegExp(`^${socket} .*\\n(?: .*\\n)*? {2}limits .*slice ([^,\\n]+)`, 'm').exec(
+        on.stdout,
+      )?.[1]
+    assert.equal(limits('SUB ctl'), '100 µs (control class)')
+    assert.equal(limits('SUB tel'), "the kernel's own (telemetry class)")
+    assert.equal(limits('SUB log'), '2000 µs (ZMQ_SUB_LOG_SLICE_US)')
+    assert.equal(limits('REP rep'), "the kernel's own (ZMQ_REP_SLICE_US)")
+    const off = await runInProcess(check, [], { ...env, ZC_THREAD_PRIORITY: 'false' })
+    assert.match(off.stdout, /slice the kernel's own \(ZC_THREAD_PRIORITY=false\)/)
+    assert.doesNotMatch(off.stdout, /slice \d+ µs/)
+  })
+
   it('--help names every finding the checks can report, within a container and between them', async () => {
     const { stdout } = await runInProcess(check, ['--help'])
     const sources = ['src/cli/check-warnings.ts', 'src/cli/topology/findings.ts'].map((f) =>
