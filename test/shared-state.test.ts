@@ -24,6 +24,18 @@ function countMessage(worker: SocketCounters, outcome: 'handled' | 'handler_erro
   worker.add(outcome)
 }
 
+describe('SocketCounters thread priority words', () => {
+  it('keeps the nice and slice a worker set, and forgets both for a restarted worker', () => {
+    const counters = new SocketCounters(undefined, 1)
+    assert.deepEqual([counters.nice, counters.sliceUs], [undefined, undefined])
+    counters.nice = -3
+    counters.sliceUs = 100
+    assert.deepEqual([counters.nice, counters.sliceUs], [-3, 100])
+    counters.resetForRestart()
+    assert.deepEqual([counters.nice, counters.sliceUs], [undefined, undefined])
+  })
+})
+
 describe('SocketCounters batching', () => {
   it('shows readers a batching worker’s counts before and after they are flushed, once', () => {
     const { main, worker } = pair()

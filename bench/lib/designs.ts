@@ -178,15 +178,18 @@ export const containerNoPriority: Design = {
 }
 
 /**
- * The control thread with the kernel's own scheduler slice (`_SLICE_US=0`) and its class's nice:
- * what the short slice (THREAD_SLICE_US) adds to the nice values.
+ * The control thread asking for a 100 µs scheduler slice (`_SLICE_US`, opt-in): what a short
+ * slice adds to the class nice values.
  */
-export const containerNoSlice: Design = {
-  id: 'container-no-slice',
-  label: 'container, control _SLICE_US=0',
+export const containerControlSlice: Design = {
+  id: 'container-control-slice',
+  label: 'container, control _SLICE_US=100',
   unavailable: () => undefined,
   start(plan, tools) {
-    return container.start({ ...plan, env: { ...plan.env, ZMQ_SUB_CONTROL_SLICE_US: '0' } }, tools)
+    return container.start(
+      { ...plan, env: { ...plan.env, ZMQ_SUB_CONTROL_SLICE_US: '100' } },
+      tools,
+    )
   },
 }
 

@@ -3,8 +3,8 @@ import {
   cFloor,
   container,
   containerControlBoost,
+  containerControlSlice,
   containerNoPriority,
-  containerNoSlice,
   type Design,
   pyzmq,
   type SocketPlan,
@@ -56,7 +56,7 @@ export const isolation: Scenario = {
         // Priorities on (the default) and off, interleaved: what the class nice values buy.
         designs: ctx.available([
           container,
-          containerNoSlice,
+          containerControlSlice,
           containerNoPriority,
           containerControlBoost,
           zmqWorker,

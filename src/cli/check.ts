@@ -6,7 +6,6 @@ import {
   loadConfig,
   type SocketSpec,
   THREAD_NICE_OFFSET,
-  THREAD_SLICE_US,
 } from '../shared/config'
 import { ConfigError, type ConfigIssue, formatIssue, ZcError } from '../shared/errors'
 import { loadService, resolveServicePath, serviceKeyIssues } from '../shared/service'
@@ -294,17 +293,10 @@ function niceLine(s: SocketSpec, threadPriority: boolean): string {
   return `+${offset} over the process's own (${s.latencyClass} class)`
 }
 
-/**
- * The receive thread's scheduler slice as the worker will ask for it (worker/thread-priority.ts):
- * `_SLICE_US` when given, else the class's default; "the kernel's own" when it asks for none.
- */
+/** The receive thread's scheduler slice as the worker will ask for it (worker/thread-priority.ts). */
 function sliceLine(s: SocketSpec, threadPriority: boolean): string {
   if (!threadPriority) return "the kernel's own (ZC_THREAD_PRIORITY=false)"
-  const [us, from] =
-    s.sliceUs === undefined
-      ? [THREAD_SLICE_US[s.latencyClass], `${s.latencyClass} class`]
-      : [s.sliceUs, `${s.envPrefix}_SLICE_US`]
-  return us ? `${us} µs (${from})` : `the kernel's own (${from})`
+  return s.sliceUs ? `${s.sliceUs} µs (${s.envPrefix}_SLICE_US)` : "the kernel's own"
 }
 
 /** The CURVE role and public keys; the secret key is never printed. */

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { constants } from 'node:os'
 import type { Logger } from './logger'
 
 /**
@@ -10,88 +10,82 @@ import type { Logger } from './logger'
  * asks, at start-up, off the thread's event loop.
  */
 
-/** sched_setattr's system call number per Node architecture (the generic table's for arm64). */
-const SCHED_SETATTR: Readonly<Partial<Record<string, number>>> = { x64: 314, arm64: 274 }
+/** sched_setattr and sched_getattr per Node architecture (arm64: the generic table). */
+const SYSCALLS: Readonly<Partial<Record<string, { set: number; get: number }>>> = {
+  x64: { set: 314, get: 315 },
+  arm64: { set: 274, get: 275 },
+}
 
 /**
- * struct sched_attr, first version (48 bytes): size, policy (SCHED_OTHER), flags, nice,
- * priority, runtime (the slice, ns), deadline, period. The nice goes in too: sched_setattr sets
- * it with the rest, so the thread's own is passed to keep it. Numbers get `+ 0`: Perl's syscall
- * passes a string argument as a pointer. Prints errno on failure.
+ * Reads the thread's struct sched_attr (first version, 48 bytes: size, policy, flags, nice,
+ * priority, runtime, deadline, period), writes it back with the slice as its runtime, and reads
+ * the runtime again: since Linux 6.12 it is the slice in effect, before that 0, because older
+ * kernels accept the call and ignore the runtime of a normal thread.
+ * - The policy and nice go back as they were: sched_setattr sets them with the rest, and a
+ *   SCHED_BATCH or SCHED_IDLE thread must stay one (leaving SCHED_IDLE even needs privilege).
+ * - SCHED_FLAG_RESET_ON_FORK (1): threads this one starts later (a piscina pool's, which run
+ *   long handlers) get the kernel's slice, not the short one.
+ * - Numbers get `+ 0`: Perl's syscall passes a string argument as a pointer.
+ * Prints `ok <runtime ns>`, `errno <n>`, or `policy <n>` for a thread that is not a normal one.
  */
-const SCRIPT = `my ($nr, $tid, $nice, $ns) = @ARGV;
-my $attr = pack('LLQlLQQQ', 48, 0, 0, $nice, 0, $ns, 0, 0);
-if (syscall($nr + 0, $tid + 0, $attr, 0) != 0) { print 0 + $!; exit 1 }`
+const SCRIPT = `my ($set, $get, $tid, $ns) = @ARGV;
+sub attr { my $a = "\\0" x 48; syscall($get + 0, $tid + 0, $a, 48, 0) == 0 or do { print "errno ", 0 + $!; exit 1 }; unpack('LLQlLQQQ', $a) }
+my (undef, $policy, undef, $nice, $priority) = attr();
+if ($policy != 0 && $policy != 3 && $policy != 5) { print "policy $policy"; exit 1 }
+syscall($set + 0, $tid + 0, pack('LLQlLQQQ', 48, $policy, 1, $nice, $priority, $ns, 0, 0), 0) == 0 or do { print "errno ", 0 + $!; exit 1 };
+my @now = attr();
+print "ok $now[5]"`
 
 /** Slow only on a starved machine; a thread that cannot get its slice still runs. */
 const PERL_TIMEOUT_MS = 5000
 
-/** errno values sched_setattr can give, by number, for the log line. */
-const ERRNO: Readonly<Record<string, string>> = {
-  '1': 'EPERM',
-  '3': 'ESRCH',
-  '7': 'E2BIG',
-  '22': 'EINVAL',
-  '38': 'ENOSYS',
-}
+/** errno names by number, for the log line. */
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [String(n), name]))
 
 /**
- * Asks for a `sliceUs` slice for thread `tid` (this thread: its nice must be `nice`), then reads
- * the slice in effect back from /proc. Logs `thread slice set`, or one warning saying why not
- * (no perl, an old kernel, another architecture), never fatal. Resolves with the slice in µs the
- * thread runs with, or undefined when it is not known to be the one asked for.
+ * Asks for a `sliceUs` slice for thread `tid`, keeping its policy and nice, and reads the slice
+ * in effect back. Logs `thread slice set`, or one warning saying why not (no perl, an old
+ * kernel, another architecture, a real-time thread), never fatal. Resolves with the slice in µs
+ * the thread runs with, or undefined when it did not get the one asked for.
  */
 export async function setThreadSlice(
   tid: number,
-  nice: number,
   sliceUs: number,
   log: Logger,
 ): Promise<number | undefined> {
-  const warn = (reason: string, extra: Record<string, unknown> = {}) => {
-    log.warn({ tid, sliceUs, reason, ...extra }, 'thread slice not set')
+  const warn = (reason: string) => {
+    log.warn({ tid, sliceUs, reason }, 'thread slice not set')
     return undefined
   }
-  const nr = SCHED_SETATTR[process.arch]
-  if (nr === undefined) return warn(`no sched_setattr number known for ${process.arch}`)
-  const failure = await new Promise<string | undefined>((resolve) => {
+  const calls = SYSCALLS[process.arch]
+  if (calls === undefined) return warn(`no sched_setattr number known for ${process.arch}`)
+  const result = await new Promise<{ out: string; failure?: string }>((resolve) => {
     execFile(
       'perl',
-      ['-e', SCRIPT, String(nr), String(tid), String(nice), String(sliceUs * 1000)],
-      { timeout: PERL_TIMEOUT_MS },
+      ['-e', SCRIPT, String(calls.set), String(calls.get), String(tid), String(sliceUs * 1000)],
+      // Nothing from the environment but PATH: PERL5OPT and the like would change the script.
+      { timeout: PERL_TIMEOUT_MS, env: process.env.PATH ? { PATH: process.env.PATH } : {} },
       (error, stdout) => {
-        if (!error) return resolve(undefined)
-        const code = (error as { code?: unknown }).code
-        if (code === 'ENOENT') return resolve('perl not found (perl-base gives it)')
-        const errno = stdout.trim()
-        resolve(
-          errno
-            ? `sched_setattr failed: ${ERRNO[errno] ?? `errno ${errno}`}`
-            : `perl failed: ${error.message}`,
-        )
+        const out = stdout.trim()
+        if (!error) return resolve({ out })
+        const { code, killed } = error as { code?: unknown; killed?: boolean }
+        if (code === 'ENOENT')
+          return resolve({ out, failure: 'perl not found (perl-base gives it)' })
+        if (killed) return resolve({ out, failure: `perl timed out after ${PERL_TIMEOUT_MS} ms` })
+        resolve({ out, failure: out ? '' : `perl failed: exit ${String(code)}` })
       },
     )
   })
-  if (failure) return warn(failure)
-  const inEffect = sliceInEffectUs(tid)
+  const [word, value = ''] = result.out.split(' ')
+  if (result.failure) return warn(result.failure)
+  if (word === 'errno')
+    return warn(`sched_setattr failed: ${ERRNO_NAMES.get(value) ?? `errno ${value}`}`)
+  if (word === 'policy')
+    return warn(`the thread's policy (${value}) is not a normal one: slices are for those`)
+  const inEffectUs = Number(value) / 1000
   // Before 6.12 the call succeeds and the kernel keeps its own slice.
-  if (inEffect !== undefined && inEffect !== sliceUs)
-    return warn('the kernel kept its own slice (per-thread slices need Linux 6.12+)', {
-      kernelSliceUs: inEffect,
-    })
-  log.info(
-    { tid, sliceUs, ...(inEffect === undefined ? { checked: false } : {}) },
-    'thread slice set',
-  )
+  if (word !== 'ok' || inEffectUs !== sliceUs)
+    return warn(`the kernel kept its own slice (per-thread slices need Linux 6.12+)`)
+  log.info({ tid, sliceUs }, 'thread slice set')
   return sliceUs
-}
-
-/** `se.slice` from /proc/<tid>/sched (kernels built with scheduler debugging), in µs. */
-export function sliceInEffectUs(tid: number): number | undefined {
-  try {
-    const sched = readFileSync(`/proc/${process.pid}/task/${tid}/sched`, 'utf8')
-    const ns = /^se\.slice\s*:\s*(\d+)/m.exec(sched)?.[1]
-    return ns === undefined ? undefined : Math.round(Number(ns) / 1000)
-  } catch {
-    return undefined
-  }
 }

@@ -1,5 +1,5 @@
 // The types module, not the config index: that would load envalid into every receive thread.
-import { type SocketSpec, THREAD_NICE_OFFSET, THREAD_SLICE_US } from '../shared/config/types'
+import { type SocketSpec, THREAD_NICE_OFFSET } from '../shared/config/types'
 import type { Logger } from '../shared/logger'
 import type { SocketCounters } from '../shared/shared-state'
 import { currentThreadId, setThreadNice } from '../shared/thread-nice'
@@ -14,7 +14,8 @@ import { setThreadSlice } from '../shared/thread-slice'
  *
  * Weight is not all: on Linux 6.12+ a thread given a core keeps it for its slice (about 1.4 ms on
  * 2 cores) before a waking thread of any weight preempts it, unless the waking thread's slice is
- * shorter. So a control thread also asks for a short slice (THREAD_SLICE_US, `_SLICE_US`).
+ * shorter. So a socket can ask for a shorter slice (`_SLICE_US`): opt-in, because on the 2-core
+ * development machine its effect on the control tail was inside the spread (README).
  */
 
 /** The nice value the receive thread of `socket` runs at, from `_NICE` or its class's offset. */
@@ -37,12 +38,12 @@ export function applyThreadPriority(
   if (!enabled) return
   const nice = setThreadNice((current) => targetNice(socket, current), log)
   counters.nice = nice
-  const sliceUs = socket.sliceUs ?? THREAD_SLICE_US[socket.latencyClass]
+  const sliceUs = socket.sliceUs
   const tid = currentThreadId()
-  if (!sliceUs || nice === undefined || tid === undefined) return
+  if (!sliceUs || tid === undefined) return
   // Off the start-up path: the socket opens meanwhile, and a slice that cannot be had is a
   // warning, as a nice is.
-  void setThreadSlice(tid, nice, sliceUs, log).then((inEffect) => {
+  void setThreadSlice(tid, sliceUs, log).then((inEffect) => {
     counters.sliceUs = inEffect
   })
 }

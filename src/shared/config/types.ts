@@ -45,8 +45,8 @@ export interface SocketSpec {
    */
   readonly nice: number | undefined
   /**
-   * SUB/REP: the receive thread's scheduler slice in µs (`_SLICE_US`), or its class's default
-   * (THREAD_SLICE_US); 0 or absent leaves the kernel's own.
+   * SUB/REP: the receive thread's scheduler slice in µs (`_SLICE_US`, Linux 6.12+); 0 or absent
+   * leaves the kernel's own (see worker/thread-priority.ts).
    */
   readonly sliceUs?: number
 }
@@ -60,19 +60,6 @@ export const THREAD_NICE_OFFSET: Readonly<Record<LatencyClass, number>> = {
   control: 0,
   telemetry: 5,
   logging: 10,
-}
-
-/**
- * Each class's default scheduler slice for its receive thread, in µs (Linux 6.12+, EEVDF): on
- * saturated cores a thread that has just been given a core keeps it for its slice (about 1.4 ms
- * on 2 cores) before a waking thread of any weight preempts it, unless the waking thread's own
- * slice is shorter. So control asks for the shortest the kernel takes (100 µs); the others keep
- * the kernel's. A shorter slice needs no privilege. See worker/thread-priority.ts.
- */
-export const THREAD_SLICE_US: Readonly<Record<LatencyClass, number | undefined>> = {
-  control: 100,
-  telemetry: undefined,
-  logging: undefined,
 }
 
 /** The kernel clamps a requested slice to this range (sched_setattr's sched_runtime). */
