@@ -43,35 +43,37 @@ interface Case {
 const ISOLATION_SECONDS = 6
 const LATENCY_SECONDS = 3
 
+const isolation: Case = {
+  title: 'isolation: control + 2 flooded telemetry sockets on 2 cores',
+  streams: [
+    { topics: ['ctl'], size: 16, rate: 100, count: 100 * ISOLATION_SECONDS, nodrop: false },
+    { topics: ['tel0'], size: 1024, rate: 1000, count: 0, nodrop: false },
+    { topics: ['tel1'], size: 1024, rate: 1000, count: 0, nodrop: false },
+  ],
+  sockets: (endpoints) => [
+    {
+      name: 'control',
+      endpoint: endpoints[0] as string,
+      component: 'ctl',
+      latencyClass: 'control',
+    },
+    ...[1, 2].map(
+      (i): SocketPlan => ({
+        name: `telemetry${i - 1}`,
+        endpoint: endpoints[i] as string,
+        component: `tel${i - 1}`,
+        burnMs: 2,
+        latencyClass: 'telemetry',
+      }),
+    ),
+  ],
+  control: 'control',
+  // The first second: the telemetry backlog builds up.
+  warmup: 100,
+}
+
 const cases: Case[] = [
-  <Case>{
-    title: 'isolation: control + 2 flooded telemetry sockets on 2 cores',
-    streams: [
-      { topics: ['ctl'], size: 16, rate: 100, count: 100 * ISOLATION_SECONDS, nodrop: false },
-      { topics: ['tel0'], size: 1024, rate: 1000, count: 0, nodrop: false },
-      { topics: ['tel1'], size: 1024, rate: 1000, count: 0, nodrop: false },
-    ],
-    sockets: (endpoints) => [
-      {
-        name: 'control',
-        endpoint: endpoints[0] as string,
-        component: 'ctl',
-        latencyClass: 'control',
-      },
-      ...[1, 2].map(
-        (i): SocketPlan => ({
-          name: `telemetry${i - 1}`,
-          endpoint: endpoints[i] as string,
-          component: `tel${i - 1}`,
-          burnMs: 2,
-          latencyClass: 'telemetry',
-        }),
-      ),
-    ],
-    control: 'control',
-    // The first second: the telemetry backlog builds up.
-    warmup: 100,
-  },
+  isolation,
   ...[1000, 10_000].map(
     (rate): Case => ({
       title: `latency: one control socket, 1 KiB at ${rate} msg/s`,

@@ -114,37 +114,54 @@ describe('SocketCounters batching', () => {
   })
 })
 
+/**
+ * A real thread writing `main`'s counters as a receive worker does: `body` (which sees `counters`
+ * and the loop index `i`) as fast as it can until stopped, then a last flush. Resolves once it
+ * runs; `stop()` ends it and waits for its exit.
+ */
+async function concurrentWriter(main: SocketCounters, body: string) {
+  const stop = new SharedArrayBuffer(4)
+  const worker = new Worker(
+    `
+    const { workerData, parentPort } = require('node:worker_threads')
+    require('tsx/cjs')
+    const { SocketCounters } = require(workerData.module)
+    const counters = SocketCounters.batched(workerData.buffer)
+    const stop = new Int32Array(workerData.stop)
+    parentPort.postMessage('running')
+    for (let i = 0; Atomics.load(stop, 0) === 0; i++) {
+      ${body}
+    }
+    counters.flush()
+    `,
+    {
+      eval: true,
+      workerData: {
+        buffer: main.buffer,
+        stop,
+        module: require.resolve('../src/shared/shared-state'),
+      },
+    },
+  )
+  await new Promise((resolve) => worker.once('message', resolve))
+  return {
+    stop: async () => {
+      Atomics.store(new Int32Array(stop), 0, 1)
+      await new Promise((resolve) => worker.once('exit', resolve))
+    },
+  }
+}
+
 describe('SocketCounters histograms under a concurrent writer', () => {
   it('a reader never sees a bucket above the count (+Inf), while a worker observes and flushes', async () => {
     const main = new SocketCounters(undefined, 1)
-    const stop = new SharedArrayBuffer(4)
-    // A real thread writing as a receive worker does: a bucket, the sum, then the count, with a
-    // flush now and then, as fast as it can until told to stop. The reader below reads between
+    // A bucket, the sum, then the count, with a flush now and then. The reader below reads between
     // those writes: before the fix, a bucket it read could include a message the count did not.
-    const worker = new Worker(
-      `
-      const { workerData, parentPort } = require('node:worker_threads')
-      require('tsx/cjs')
-      const { SocketCounters } = require(workerData.module)
-      const counters = SocketCounters.batched(workerData.buffer)
-      const stop = new Int32Array(workerData.stop)
-      parentPort.postMessage('running')
-      for (let i = 0; Atomics.load(stop, 0) === 0; i++) {
-        counters.observeDuration((i % 7) * 0.0005)
-        if (i % 1000 === 0) counters.flush()
-      }
-      counters.flush()
-      `,
-      {
-        eval: true,
-        workerData: {
-          buffer: main.buffer,
-          stop,
-          module: require.resolve('../src/shared/shared-state'),
-        },
-      },
+    const writer = await concurrentWriter(
+      main,
+      `counters.observeDuration((i % 7) * 0.0005)
+      if (i % 1000 === 0) counters.flush()`,
     )
-    await new Promise((resolve) => worker.once('message', resolve))
     let bad: string | undefined
     let reads = 0
     for (; reads < 300_000 && bad === undefined; reads++) {
@@ -156,44 +173,23 @@ describe('SocketCounters histograms under a concurrent writer', () => {
           bad = `buckets not cumulative at read ${reads}`
     }
     const seen = main.durationHistogram().count
-    Atomics.store(new Int32Array(stop), 0, 1)
-    await new Promise((resolve) => worker.once('exit', resolve))
+    await writer.stop()
     assert.equal(bad, undefined)
     assert.ok(seen > 10_000, `the worker wrote while the reader read (${seen} observations)`)
   })
 
   it('a count a reader reads never goes down, while a worker adds and flushes', async () => {
     const main = new SocketCounters(undefined, 1)
-    const stop = new SharedArrayBuffer(4)
     // A flush zeroes a pending count, then adds it to the total. A reader that gives up its
     // retries between the two (the writer descheduled mid-flush) read a count one flush low, after
     // having read it whole: 2-225 times in 5 s before the fix, with a flush every 50 messages.
-    const worker = new Worker(
-      `
-      const { workerData, parentPort } = require('node:worker_threads')
-      require('tsx/cjs')
-      const { SocketCounters } = require(workerData.module)
-      const counters = SocketCounters.batched(workerData.buffer)
-      const stop = new Int32Array(workerData.stop)
-      parentPort.postMessage('running')
-      for (let i = 0; Atomics.load(stop, 0) === 0; i++) {
-        counters.add('received')
-        counters.addForSubscription(0)
-        counters.observeDuration(0.0003)
-        if (i % 50 === 0) counters.flush()
-      }
-      counters.flush()
-      `,
-      {
-        eval: true,
-        workerData: {
-          buffer: main.buffer,
-          stop,
-          module: require.resolve('../src/shared/shared-state'),
-        },
-      },
+    const writer = await concurrentWriter(
+      main,
+      `counters.add('received')
+      counters.addForSubscription(0)
+      counters.observeDuration(0.0003)
+      if (i % 50 === 0) counters.flush()`,
     )
-    await new Promise((resolve) => worker.once('message', resolve))
     const last = { received: 0, subscription: 0, count: 0 }
     const down: string[] = []
     let reads = 0
@@ -207,8 +203,7 @@ describe('SocketCounters histograms under a concurrent writer', () => {
         if (now[key] < last[key]) down.push(`${key} ${last[key]} -> ${now[key]} at read ${reads}`)
       Object.assign(last, now)
     }
-    Atomics.store(new Int32Array(stop), 0, 1)
-    await new Promise((resolve) => worker.once('exit', resolve))
+    await writer.stop()
     assert.deepEqual(down, [])
     assert.ok(last.received > 10_000, `the worker wrote while the reader read (${last.received})`)
   })

@@ -47,14 +47,18 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
   collectDefaultMetrics({ register: registry })
 
   const slots = () => supervisor.slots()
+  /** A sample per socket; a socket whose value is undefined (not set yet) has none. */
   const perSlot =
-    (read: (slot: ReturnType<typeof slots>[number]) => number, kind?: 'sub' | 'rep') => () =>
+    (read: (slot: ReturnType<typeof slots>[number]) => number | undefined, kind?: 'sub' | 'rep') =>
+    () =>
       slots()
         .filter((slot) => kind === undefined || slot.socket.kind === kind)
-        .map((slot) => ({
-          labels: { socket: slot.socket.name, class: slot.socket.latencyClass },
-          value: read(slot),
-        }))
+        .flatMap((slot) => {
+          const value = read(slot)
+          return value === undefined
+            ? []
+            : [{ labels: { socket: slot.socket.name, class: slot.socket.latencyClass }, value }]
+        })
   const publishers = () => supervisor.publishers?.stats() ?? []
   type Slot = ReturnType<typeof slots>[number]
   const perSubscription =
@@ -274,35 +278,16 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
       'zc_worker_nice',
       "The receive thread's OS nice value (ZC_THREAD_PRIORITY); absent until the thread set it.",
       'gauge',
-      () =>
-        slots().flatMap((slot) => {
-          const nice = slot.counters.nice
-          return nice === undefined
-            ? []
-            : [
-                {
-                  labels: { socket: slot.socket.name, class: slot.socket.latencyClass },
-                  value: nice,
-                },
-              ]
-        }),
+      perSlot((s) => s.counters.nice),
     ),
     collector(
       'zc_worker_slice_seconds',
       "The receive thread's scheduler slice (ZC_THREAD_PRIORITY, `_SLICE_US`); absent while it has the kernel's own.",
       'gauge',
-      () =>
-        slots().flatMap((slot) => {
-          const us = slot.counters.sliceUs
-          return us === undefined
-            ? []
-            : [
-                {
-                  labels: { socket: slot.socket.name, class: slot.socket.latencyClass },
-                  value: us / 1e6,
-                },
-              ]
-        }),
+      perSlot((s) => {
+        const us = s.counters.sliceUs
+        return us === undefined ? undefined : us / 1e6
+      }),
     ),
     collector(
       'zc_worker_up',
