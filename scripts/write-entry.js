@@ -18,6 +18,9 @@ fs.writeFileSync(
   `#!/usr/bin/env node\n'use strict'\n${header}` +
     // First, before the slow loads: a stop signal from here on is held, not fatal.
     "require('./src/early-signals.js').holdSignals()\n" +
+    // Next, once the configuration is read: the receive threads, which load their modules while
+    // this thread loads its own (src/main/receive-threads.ts).
+    "require('./src/main/receive-threads.js').startEarlyThreadsFor(process.argv.slice(2), process.env)\n" +
     "require('./src/main.js').main(process.argv.slice(2))\n",
 )
 fs.chmodSync(entry, 0o755)

@@ -9,7 +9,6 @@ import {
   ZcError,
 } from '../shared/errors'
 import type { Logger } from '../shared/logger'
-import { threadEntry } from '../shared/paths'
 import {
   assertNever,
   type FromWorker,
@@ -19,6 +18,7 @@ import {
 } from '../shared/protocol'
 import { SocketCounters } from '../shared/shared-state'
 import type { RecordConnection } from './container-recorder'
+import { RECEIVE_ENTRY, receiveThreadOptions, takeEarlyThread } from './receive-threads'
 
 /** How a join ended. */
 export type JoinOutcome =
@@ -52,15 +52,6 @@ export interface WorkerHandleOptions {
   /** ZMQ_RECORD_FILE: a new line to the recorder thread for each worker (a restart, too). */
   readonly record?: () => RecordConnection
 }
-
-const DEFAULT_ENTRY = threadEntry('receive')
-/**
- * A receive worker's young generation, fixed at Node 20's size. Node 24 sizes it from the heap
- * (192 MB beside a 96 MB old space): a scavenge that must promote that much exhausts the old
- * space long before the heap watch's mark (worker/heap-watch.ts), V8 ends the thread, and with
- * its monitor's receive pending that is SIGABRT for the whole process (seen in CI on Node 24).
- */
-const WORKER_YOUNG_GENERATION_MB = 48
 
 /**
  * Where a handle is in its worker's life. `starting`: spawned, no ready handshake yet.
@@ -124,17 +115,18 @@ export class WorkerHandle {
       counters: this.counters.buffer,
       ...(recording ? { record: recording.link } : {}),
     }
-    this.#worker = new Worker(options.entry ?? DEFAULT_ENTRY, {
-      workerData: init,
-      transferList: recording ? [port2, recording.link.port] : [port2],
-      name: `receive:${options.socket.name}`,
-      resourceLimits: {
-        maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB,
-        ...(options.config.workerMaxOldMb
-          ? { maxOldGenerationSizeMb: options.config.workerMaxOldMb }
-          : {}),
-      },
-    })
+    const transferList = recording ? [port2, recording.link.port] : [port2]
+    // The first thread of a socket may have been started early, by the entry script, and has
+    // loaded its modules meanwhile: it gets its init as a message (see receive-threads.ts).
+    const early = options.entry === undefined ? takeEarlyThread(options.socket.name) : undefined
+    if (early) early.postMessage(init, transferList)
+    this.#worker =
+      early ??
+      new Worker(options.entry ?? RECEIVE_ENTRY, {
+        workerData: init,
+        transferList,
+        ...receiveThreadOptions(options.config, options.socket),
+      })
     this.#port = port1
     this.#readiness = new Promise((resolve) => {
       this.#resolveReadiness = resolve

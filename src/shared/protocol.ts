@@ -22,6 +22,14 @@ export interface WorkerInit {
   readonly record?: RecordLink
 }
 
+/**
+ * The workerData of a receive thread started early (src/main/receive-threads.ts): it loads its
+ * modules, then waits for its WorkerInit as its first message.
+ */
+export interface EarlyStart {
+  readonly early: true
+}
+
 /** A receive thread's line to the recorder thread. */
 export interface RecordLink {
   /** The recorder's shared byte budget (see record-batch.ts). */

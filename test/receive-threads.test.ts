@@ -1,0 +1,112 @@
+// Receive threads started early (src/main/receive-threads.ts): the entry script starts one per
+// inbound socket once the configuration is read, and the supervisor's first worker of that
+// socket is that thread, given its init as a message. Real threads, real sockets on loopback.
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import path from 'node:path'
+import { afterEach, describe, it } from 'node:test'
+import {
+  endEarlyThreads,
+  startEarlyThreads,
+  startEarlyThreadsFor,
+  takeEarlyThread,
+} from '../src/main/receive-threads'
+import { Supervisor } from '../src/main/supervisor'
+import { loadConfig } from '../src/shared/config'
+import { fixtureService, ROOT } from './helpers/container'
+import { memoryLogger } from './helpers/logs'
+import { TestPublisher } from './helpers/peers'
+
+afterEach(endEarlyThreads)
+
+describe('receive threads started early', () => {
+  it('the first worker of each inbound socket is its early thread, and it runs the socket', async () => {
+    const a = await new TestPublisher().bind()
+    const b = await new TestPublisher().bind()
+    const config = loadConfig({
+      ZC_SERVICE: fixtureService('echo'),
+      LOG_LEVEL: 'fatal',
+      ZMQ_SUB_A_ENDPOINT: a.endpoint,
+      ZMQ_SUB_A_TOPICS: 'cam.a',
+      ZMQ_SUB_A_CLASS: 'control',
+      ZMQ_SUB_B_ENDPOINT: b.endpoint,
+      ZMQ_SUB_B_TOPICS: 'cam.b',
+      ZMQ_SUB_B_CLASS: 'telemetry',
+      ZMQ_PUB_ENDPOINT: 'tcp://127.0.0.1:*',
+      ZMQ_PUB_TOPICS: 'cam.out',
+    })
+    const started = startEarlyThreads(config)
+    // One per inbound socket, none for the PUB (the main thread owns it).
+    assert.deepEqual(
+      started.map(({ socket }) => socket),
+      ['a', 'b'],
+    )
+    const memory = memoryLogger()
+    const supervisor = new Supervisor(config, { log: memory.log })
+    const seen: Array<{ payload: string; socket: string; threadId: number }> = []
+    supervisor.on('workerMessage', (data) => seen.push(data as (typeof seen)[number]))
+    try {
+      assert.equal(await supervisor.start(), true)
+      await Promise.all([a.subscribed('cam.a'), b.subscribed('cam.b')])
+      await a.send(['cam.a', 'from a'])
+      await b.send(['cam.b', 'from b'])
+      while (seen.length < 2) await once(supervisor, 'workerMessage')
+      const threadOf = (socket: string) => seen.find((s) => s.socket === socket)?.threadId
+      for (const { socket, worker } of started) assert.equal(threadOf(socket), worker.threadId)
+      // Taken: a restart would start a new thread.
+      assert.equal(takeEarlyThread('a'), undefined)
+    } finally {
+      await supervisor.close('manual')
+      a.close()
+      b.close()
+    }
+  })
+
+  it('a thread that ended before it was taken is left, and a new one is started instead', async () => {
+    const config = loadConfig({ ZMQ_SUB_ENDPOINT: 'tcp://127.0.0.1:1', ZMQ_SUB_TOPICS: 'x.y' })
+    // An entry that fails as it loads, as a broken install would.
+    const [thread] = startEarlyThreads(config, path.join(ROOT, 'test', 'fixtures', 'no-such.js'))
+    assert.ok(thread)
+    // Unref'd while it waits to be taken; the test keeps the loop up until it has ended.
+    thread.worker.ref()
+    // Not once(): its 'error' (the missing module) would reject that.
+    await new Promise((resolve) => thread.worker.once('exit', resolve))
+    assert.equal(takeEarlyThread(thread.socket), undefined)
+  })
+
+  it('is taken once; a socket without one gets none', async () => {
+    const config = loadConfig({ ZMQ_SUB_ENDPOINT: 'tcp://127.0.0.1:1', ZMQ_SUB_TOPICS: 'x.y' })
+    const [thread] = startEarlyThreads(config)
+    assert.ok(thread)
+    assert.equal(takeEarlyThread('other'), undefined)
+    const worker = takeEarlyThread(thread.socket)
+    assert.equal(worker, thread.worker)
+    assert.equal(takeEarlyThread(thread.socket), undefined)
+    // Never given a socket: it holds no native work, and ends safely.
+    await worker?.terminate()
+  })
+})
+
+describe('startEarlyThreadsFor (the entry script)', () => {
+  const env = { ZMQ_SUB_ENDPOINT: 'tcp://127.0.0.1:1', ZMQ_SUB_TOPICS: 'x.y' }
+
+  it('starts them for the container only: no command, or run', async () => {
+    for (const argv of [[], ['run']]) {
+      const started = startEarlyThreadsFor(argv, env)
+      assert.deepEqual(
+        started.map((s) => s.socket),
+        ['sub'],
+        argv.join(' '),
+      )
+      await endEarlyThreads()
+    }
+    for (const argv of [['check'], ['run', 'extra'], ['--version'], ['record', '--out', 'x']])
+      assert.deepEqual(startEarlyThreadsFor(argv, env), [], argv.join(' '))
+  })
+
+  it('starts none for a configuration the container will refuse', () => {
+    // The container reports it, once, and exits 78 (test/mistakes.test.ts).
+    assert.deepEqual(startEarlyThreadsFor([], { ...env, ZMQ_SUB_TOPICS: 'not a topic' }), [])
+    assert.deepEqual(startEarlyThreadsFor([], {}), [])
+  })
+})
