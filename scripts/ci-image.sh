@@ -237,6 +237,18 @@ if [ "$(quiet podman exec "$RUN-camera" node -p 'typeof require("node:module").g
   fi
 fi
 
+# The receive thread's bundle runs from the V8 code cache the build stage made (same Node as the
+# runtime stage), as a receive thread started early loads it (src/worker/bundle-loader.ts).
+bundle_cache=$(quiet podman exec "$RUN-camera" node -e '
+  const { Worker } = require("node:worker_threads")
+  const w = new Worker("require(\"node:worker_threads\").parentPort.postMessage(require(\"/app/dist/workers/receive.js\").codeCache)", { eval: true, workerData: { early: true } })
+  w.once("message", (m) => { console.log(m); w.terminate() })')
+if [ "$bundle_cache" = used ]; then
+  pass "camera: the receive thread's bundle runs from its code cache (read-only root)"
+else
+  fail "camera: the receive thread's bundle did not use its code cache (got: ${bundle_cache:-nothing})"
+fi
+
 # --- a derived image with a service of the user's own (the README's Docker recipe) -------------
 echo "== image check: a derived image that adds a service importing zmq-container by name"
 derived_ctx=$(mktemp -d /tmp/$RUN-derived.XXXXXX)

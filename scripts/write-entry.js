@@ -7,6 +7,7 @@
 // - dist/workers/receive.js: the receive thread's entry, bundled into one file (see below).
 const fs = require('node:fs')
 const path = require('node:path')
+const { Worker } = require('node:worker_threads')
 const esbuild = require('esbuild')
 
 const dist = path.join(__dirname, '..', 'dist')
@@ -45,15 +46,19 @@ for (const [name, target] of [
 // with its comments, the garbage of loading them, which also grows the young generation), and
 // the time to read and compile each file (README "Performance").
 // Left outside: zeromq (a native addon, shared by every thread), the modules loaded only on
-// demand (pino-pretty, piscina), and paths.js, which finds dist/ from its own __dirname.
+// demand (pino-pretty, piscina), paths.js, which finds dist/ from its own __dirname, and
+// import-module.js, whose import() needs Node's loader (see there).
+// The bundle is receive.bundle.js; receive.js becomes a loader that runs it with V8's code cache,
+// made here once the bundle is written (src/worker/bundle-loader.ts).
 const receiveEntry = path.join(dist, 'workers', 'receive.js')
-const paths = path.join(dist, 'src', 'shared', 'paths.js')
+const receiveBundle = path.join(dist, 'workers', 'receive.bundle.js')
+const OUTSIDE = ['paths', 'import-module']
+const bundleLoader = path.join(dist, 'src', 'worker', 'bundle-loader.js')
 // A failed bundle fails the build (esbuild has printed why).
 esbuild
   .build({
     entryPoints: [receiveEntry],
-    outfile: receiveEntry,
-    allowOverwrite: true,
+    outfile: receiveBundle,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -66,17 +71,46 @@ esbuild
     logLevel: 'warning',
     plugins: [
       {
-        name: 'paths-stays-a-module',
+        name: 'outside-stays-a-module',
         setup(build) {
-          build.onResolve({ filter: /[\\/]paths$/ }, (args) =>
-            path.join(args.resolveDir, `${args.path}.js`) === paths
-              ? { path: './../src/shared/paths.js', external: true }
-              : undefined,
-          )
+          build.onResolve({ filter: new RegExp(`[\\\\/](${OUTSIDE.join('|')})$`) }, (args) => {
+            const name = path.basename(args.path)
+            const file = path.join(dist, 'src', 'shared', `${name}.js`)
+            return path.join(args.resolveDir, `${args.path}.js`) === file
+              ? { path: `./../src/shared/${name}.js`, external: true }
+              : undefined
+          })
         },
       },
     ],
   })
-  .catch(() => {
+  .then(() => {
+    fs.writeFileSync(
+      receiveEntry,
+      `'use strict'\n${header}` +
+        '// The receive thread: its bundle, run with its code cache (src/worker/bundle-loader.ts).\n' +
+        "exports.codeCache = require('../src/worker/bundle-loader.js').runBundle(\n" +
+        "  require('node:path').join(__dirname, 'receive.bundle.js'),\n" +
+        ')\n',
+    )
+    return writeReceiveCodeCache()
+  })
+  .catch((error) => {
+    if (error) console.error(error)
     process.exitCode = 1
   })
+
+/**
+ * The code cache, made by a receive thread as the container starts one early: it loads the
+ * bundle and waits for an init, which never comes; the thread is then ended (it holds no socket).
+ */
+function writeReceiveCodeCache() {
+  const code = `
+    require(${JSON.stringify(bundleLoader)}).writeCodeCache(${JSON.stringify(receiveBundle)})
+    require('node:worker_threads').parentPort.postMessage('written')`
+  const worker = new Worker(code, { eval: true, workerData: { early: true } })
+  return new Promise((resolve, reject) => {
+    worker.once('message', () => resolve(worker.terminate()))
+    worker.once('error', reject)
+  })
+}

@@ -174,7 +174,7 @@ defineService({ handlers: { sub: 42 } })
 })
 
 describe('a service file that imports zmq-container by name', () => {
-  for (const file of ['greeter.js', 'greeter.mjs']) {
+  for (const file of ['greeter.js', 'greeter.mjs', 'greeter-await.mjs']) {
     it(`runs from the repository: node dist/main.js with ZC_SERVICE=test/fixtures/by-name/${file}`, async () => {
       const pub = await new TestPublisher().bind()
       const container = new ContainerProcess({

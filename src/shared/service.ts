@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url'
 import type { Config, LatencyClass, SocketSpec } from './config'
 import { defineService } from './define-service'
 import { type ConfigIssue, errorCode, ZcError } from './errors'
+import { importModule } from './import-module'
 import { type Logger, previewPayload } from './logger'
 import { builtInServicePath } from './paths'
 
@@ -151,7 +152,7 @@ export async function loadService(servicePath: string | undefined): Promise<Serv
         `cannot load service ${servicePath}: ${String(error)}`,
         { cause: error },
       )
-    mod = await import(pathToFileURL(servicePath).href)
+    mod = await importModule(pathToFileURL(servicePath).href)
   }
   const service = ((mod as { default?: unknown }).default ?? mod) as Service
   const handlersOk = [service.handlers, service.replies].every(

@@ -1,0 +1,106 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { createRequire, wrap } from 'node:module'
+import path from 'node:path'
+import { Script } from 'node:vm'
+import zlib from 'node:zlib'
+
+/**
+ * Runs the receive thread's bundle (dist/workers/receive.bundle.js) with V8's code cache for it,
+ * made at build time (scripts/write-entry.js). Every receive thread compiles its own copy of its
+ * code; with the cache it skips most of that, about 8 ms a thread on the 2-core machine
+ * (README "Performance"). Node 22's compile cache (NODE_COMPILE_CACHE) does the same for modules
+ * its loader compiles, but Node 20 has none.
+ *
+ * The cache is a file beside the bundle: a header (the bundle's length and CRC-32), then V8's
+ * data. V8 itself refuses data made by another V8 version or with other V8 flags, but of the
+ * source it checks only the length, so the header makes an edited bundle ('stale') compile from
+ * source too. Without a cache, or with one refused, the bundle runs all the same, compiled.
+ */
+
+export type CodeCacheOutcome =
+  /** V8 took the cache: the bundle's code was not compiled again. */
+  | 'used'
+  /** No cache file, or no zlib.crc32 (Node before 20.15) to check it with. */
+  | 'none'
+  /** The cache was made for other source (the bundle was edited after the build). */
+  | 'stale'
+  /** V8 refused it: another Node version, other V8 flags (a NODE_OPTIONS flag, say). */
+  | 'rejected'
+
+/** Where the cache of `bundle` lives. */
+export const cacheFileOf = (bundle: string) => `${bundle}.cache`
+
+const HEADER_BYTES = 8
+
+/** Length and CRC-32 of the source, or undefined without zlib.crc32 to compute it. */
+function header(source: Buffer): Buffer | undefined {
+  // Typed as always there, but older Node 20 releases lack it.
+  const crc32: typeof zlib.crc32 | undefined = zlib.crc32
+  if (typeof crc32 !== 'function') return undefined
+  const out = Buffer.alloc(HEADER_BYTES)
+  out.writeUInt32LE(source.length, 0)
+  out.writeUInt32LE(crc32(source), 4)
+  return out
+}
+
+function compile(bundle: string, source: Buffer, cachedData?: Buffer): Script {
+  return new Script(wrap(source.toString('utf8')), {
+    filename: bundle,
+    // No importModuleDynamically: Node drops it for a script made from cached data, so the
+    // bundle's one import() lives outside it (shared/import-module.ts).
+    cachedData,
+  })
+}
+
+/** Runs `bundle` as a CommonJS module would run, with `module` as its module object. */
+function run(script: Script, bundle: string, module: { exports: unknown }): void {
+  const wrapper = script.runInThisContext() as (...args: unknown[]) => void
+  wrapper.call(
+    module.exports,
+    module.exports,
+    createRequire(bundle),
+    module,
+    bundle,
+    path.dirname(bundle),
+  )
+}
+
+/** Runs `bundle`, from its code cache when there is a good one; says which. */
+export function runBundle(
+  bundle: string,
+  module: { exports: unknown } = { exports: {} },
+): CodeCacheOutcome {
+  let file: Buffer | undefined
+  try {
+    file = readFileSync(cacheFileOf(bundle))
+  } catch {
+    // No cache (a build without one, or removed): compiled, as any module.
+  }
+  const source = readFileSync(bundle)
+  const expected = file && header(source)
+  let outcome: CodeCacheOutcome = 'none'
+  let cachedData: Buffer | undefined
+  if (file && expected) {
+    if (file.subarray(0, HEADER_BYTES).equals(expected)) cachedData = file.subarray(HEADER_BYTES)
+    else outcome = 'stale'
+  }
+  const script = compile(bundle, source, cachedData)
+  if (cachedData) outcome = script.cachedDataRejected ? 'rejected' : 'used'
+  run(script, bundle, module)
+  return outcome
+}
+
+/**
+ * Runs `bundle` once and writes its code cache. Made after the run, the cache holds the functions
+ * the run compiled too (its module set-up), not only the top level. The run must stop short of
+ * real work: the build runs the receive bundle in a thread started early, which loads its
+ * modules and waits for an init that never comes.
+ */
+export function writeCodeCache(bundle: string): void {
+  const source = readFileSync(bundle)
+  const script = compile(bundle, source)
+  run(script, bundle, { exports: {} })
+  const head = header(source)
+  // Without zlib.crc32 no cache could be checked, so none is written.
+  if (head) writeFileSync(cacheFileOf(bundle), Buffer.concat([head, script.createCachedData()]))
+}

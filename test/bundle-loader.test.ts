@@ -1,0 +1,108 @@
+// The receive thread's bundle runs with V8's code cache made at build time
+// (src/worker/bundle-loader.ts): used when it fits, and never trusted for other source.
+import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { after, describe, it } from 'node:test'
+import { Worker } from 'node:worker_threads'
+import { type CodeCacheOutcome, cacheFileOf } from '../src/worker/bundle-loader'
+import { ROOT } from './helpers/container'
+
+const dir = mkdtempSync(path.join(tmpdir(), 'zc-bundle-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
+
+let unique = 0
+/** A bundle file of `source`, in a folder of its own. */
+function bundleOf(source: string): string {
+  const folder = path.join(dir, String(unique++))
+  const file = path.join(folder, 'bundle.js')
+  rmSync(folder, { recursive: true, force: true })
+  mkdirSync(folder)
+  writeFileSync(file, source)
+  return file
+}
+
+const LOADER = path.join(ROOT, 'src', 'worker', 'bundle-loader.ts')
+
+/**
+ * Runs `code` in a thread of its own and resolves with what it posts. A fresh isolate matters:
+ * one that compiled the same source before takes it from its own compilation cache, and would
+ * never look at the code cache these tests are about.
+ */
+function inThread<T>(code: string): Promise<T> {
+  const worker = new Worker(
+    `const loader = require(${JSON.stringify(LOADER)})
+     const post = (value) => require('node:worker_threads').parentPort.postMessage(value)
+     ;(async () => { ${code} })()`,
+    { eval: true },
+  )
+  return new Promise<T>((resolve, reject) => {
+    worker.once('message', resolve)
+    worker.once('error', reject)
+  }).finally(() => worker.terminate())
+}
+
+/** Makes the code cache of `bundle`, in a thread of its own. */
+const writeCache = (bundle: string) =>
+  inThread(`loader.writeCodeCache(${JSON.stringify(bundle)}); post(true)`)
+
+/** Runs `bundle` in a fresh thread: its exports and what the cache did. */
+const load = (bundle: string) =>
+  inThread<{ outcome: CodeCacheOutcome; exports: Record<string, unknown> }>(`
+    const module = { exports: {} }
+    const outcome = loader.runBundle(${JSON.stringify(bundle)}, module)
+    post({ outcome, exports: module.exports })`)
+
+describe('bundle loader', () => {
+  it('the built receive entry runs its bundle from the code cache the build made', async () => {
+    // As a receive thread started early: it loads its bundle and waits for an init.
+    const entry = path.join(ROOT, 'dist', 'workers', 'receive.js')
+    const code = `
+      const { codeCache } = require(${JSON.stringify(entry)})
+      require('node:worker_threads').parentPort.postMessage(codeCache)`
+    const worker = new Worker(code, { eval: true, workerData: { early: true } })
+    const outcome = await new Promise((resolve, reject) => {
+      worker.once('message', resolve)
+      worker.once('error', reject)
+    })
+    // It holds no socket yet: ending it is safe.
+    await worker.terminate()
+    assert.equal(outcome, 'used')
+  })
+
+  it('without a cache the bundle runs compiled; with one, from it', async () => {
+    const bundle = bundleOf('exports.value = 6 * 7\n')
+    assert.deepEqual(await load(bundle), { outcome: 'none', exports: { value: 42 } })
+    await writeCache(bundle)
+    assert.deepEqual(await load(bundle), { outcome: 'used', exports: { value: 42 } })
+  })
+
+  it('a bundle edited after its cache was made runs its new source (V8 checks only the length)', async () => {
+    const bundle = bundleOf('exports.value = 42\n')
+    await writeCache(bundle)
+    // Same length: V8 alone would run the cached code and give 42.
+    writeFileSync(bundle, 'exports.value = 43\n')
+    assert.deepEqual(await load(bundle), { outcome: 'stale', exports: { value: 43 } })
+  })
+
+  it('a cache V8 refuses leaves the bundle compiled from source', async () => {
+    const bundle = bundleOf('exports.value = 42\n')
+    await writeCache(bundle)
+    const cache = readFileSync(cacheFileOf(bundle))
+    // The header still fits the source; V8's own data is damaged.
+    cache.fill(0x5a, 8, 40)
+    writeFileSync(cacheFileOf(bundle), cache)
+    assert.deepEqual(await load(bundle), { outcome: 'rejected', exports: { value: 42 } })
+  })
+
+  it('the receive bundle has no import() of its own: a cached script cannot run one', () => {
+    // Node drops importModuleDynamically for a script made from cached data: an import() in the
+    // bundle would fail with ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING. The service loader's
+    // import() is in shared/import-module.ts, outside the bundle (test/package.test.ts loads an
+    // ES module service with top-level await, which only import() can load).
+    const bundle = readFileSync(path.join(ROOT, 'dist', 'workers', 'receive.bundle.js'), 'utf8')
+    assert.deepEqual(bundle.match(/\bimport\(/g) ?? [], [])
+    assert.match(bundle, /require\("\.\/\.\.\/src\/shared\/import-module\.js"\)/)
+  })
+})
