@@ -242,7 +242,7 @@ fi
 bundle_cache=$(quiet podman exec "$RUN-camera" node -e '
   const { Worker } = require("node:worker_threads")
   const w = new Worker("require(\"node:worker_threads\").parentPort.postMessage(require(\"/app/dist/workers/receive.js\").codeCache)", { eval: true, workerData: { early: true } })
-  w.once("message", (m) => { console.log(m); w.terminate() })')
+  w.on("message", (m) => { if (typeof m === "string") { console.log(m); w.terminate() } })')
 if [ "$bundle_cache" = used ]; then
   pass "camera: the receive thread's bundle runs from its code cache (read-only root)"
 else

@@ -66,7 +66,8 @@ esbuild
     external: ['zeromq', 'pino-pretty', 'piscina'],
     // Not minified: a stack trace from this thread keeps its names and lines (minifying saves
     // about 0.1 MB a thread more).
-    // tsc's source maps are read in, so the bundle's map still points at src/*.ts.
+    // tsc's source maps are read in, so the bundle's map still points at src/*.ts (Node uses it
+    // with --enable-source-maps, when the loader require()s the bundle instead of using vm).
     sourcemap: 'linked',
     logLevel: 'warning',
     plugins: [
@@ -96,7 +97,8 @@ esbuild
     return writeReceiveCodeCache()
   })
   .catch((error) => {
-    if (error) console.error(error)
+    // esbuild has printed its own errors; anything else is said here.
+    if (error && !error.errors) console.error(error)
     process.exitCode = 1
   })
 
@@ -110,7 +112,9 @@ function writeReceiveCodeCache() {
     require('node:worker_threads').parentPort.postMessage('written')`
   const worker = new Worker(code, { eval: true, workerData: { early: true } })
   return new Promise((resolve, reject) => {
-    worker.once('message', () => resolve(worker.terminate()))
+    // The thread also says it has loaded (an object); 'written' comes after the file is.
+    worker.on('message', (m) => m === 'written' && resolve(worker.terminate()))
     worker.once('error', reject)
+    worker.once('exit', (code) => reject(new Error(`the code cache thread ended (${code})`)))
   })
 }

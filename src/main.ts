@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client'
 import type * as Cli from './cli'
 import { releaseSignals, STOP_SIGNALS, type StopSignal } from './early-signals'
 import { HealthServer, readinessStatus } from './main/health'
+import { earlyThreadsLeft, runsContainer, settleEarlyThreads } from './main/receive-threads'
 import { Supervisor } from './main/supervisor'
 import { describeUnknownVariable, loadConfig, unknownVariables } from './shared/config'
 import { ConfigError, ZcError } from './shared/errors'
@@ -265,7 +266,7 @@ ${cli()
 export function main(argv: readonly string[]): void {
   const [command = 'run', ...rest] = argv
   let run: () => Promise<Outcome>
-  const container = command === 'run' && rest.length === 0
+  const container = runsContainer(argv)
   // Looked up only for a tool: --version needs none of the CLI's modules (about 200).
   const tool = container || command === '--version' ? undefined : cli().findCommand(command)
   // Only the container acts on signals held during loading (see early-signals.ts).
@@ -316,15 +317,23 @@ export function main(argv: readonly string[]): void {
     process.exitCode = EXIT.USAGE
     return
   }
+  // Receive threads started early that nobody took (a start-up that failed or was stopped) may
+  // still be loading zeromq's addon, and ending the process under that aborts it (134): each
+  // first finishes loading (see receive-threads.ts). Otherwise at once, in this turn: nothing may
+  // log after `stopped`.
+  const exit = (code: ExitCode) => {
+    if (earlyThreadsLeft() === 0) process.exit(code)
+    else void settleEarlyThreads().then(() => process.exit(code))
+  }
   run().then(
     ({ exitCode, kill }) => {
       // SIGKILL skips the worker teardown that would abort (134); the last log line is out.
       if (kill) process.kill(process.pid, 'SIGKILL')
-      else process.exit(exitCode)
+      else exit(exitCode)
     },
     (error: unknown) => {
       process.stderr.write(`zmq-container: internal error: ${String(error)}\n`)
-      process.exit(EXIT.INTERNAL)
+      exit(EXIT.INTERNAL)
     },
   )
 }

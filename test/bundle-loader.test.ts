@@ -63,12 +63,43 @@ describe('bundle loader', () => {
       require('node:worker_threads').parentPort.postMessage(codeCache)`
     const worker = new Worker(code, { eval: true, workerData: { early: true } })
     const outcome = await new Promise((resolve, reject) => {
-      worker.once('message', resolve)
+      // The thread says it has loaded too (an object); the outcome is the string.
+      worker.on('message', (m) => typeof m === 'string' && resolve(m))
       worker.once('error', reject)
     })
     // It holds no socket yet: ending it is safe.
     await worker.terminate()
     assert.equal(outcome, 'used')
+  })
+
+  it('with --enable-source-maps the bundle is required, so its stack traces map to src/', async () => {
+    const entry = path.join(ROOT, 'dist', 'workers', 'receive.js')
+    const bundle = path.join(ROOT, 'dist', 'workers', 'receive.bundle.js')
+    // A line of the worker's own code in the bundle (0-based, as SourceMap.findEntry counts).
+    const line = readFileSync(bundle, 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes('function runReceiveWorker('))
+    assert.ok(line > 0)
+    const code = `
+      const { codeCache } = require(${JSON.stringify(entry)})
+      const map = require('node:module').findSourceMap(${JSON.stringify(bundle)})
+      const entry = map?.findEntry(${line}, 10)
+      require('node:worker_threads').parentPort.postMessage(
+        [codeCache, entry?.originalSource ?? 'unmapped'].join(' '),
+      )`
+    const worker = new Worker(code, {
+      eval: true,
+      workerData: { early: true },
+      execArgv: [...process.execArgv, '--enable-source-maps'],
+    })
+    const said = await new Promise<string>((resolve, reject) => {
+      worker.on('message', (m) => typeof m === 'string' && resolve(m))
+      worker.once('error', reject)
+    })
+    await worker.terminate()
+    const [outcome, source] = said.split(' ')
+    assert.equal(outcome, 'source-maps')
+    assert.match(source ?? '', /\.ts$/)
   })
 
   it('without a cache the bundle runs compiled; with one, from it', async () => {

@@ -74,6 +74,9 @@ describe('the npm package', () => {
       'dist/esm/index.mjs',
       'dist/esm/index.d.mts',
       'dist/workers/receive.js',
+      // receive.js is only the loader of these two (src/worker/bundle-loader.ts).
+      'dist/workers/receive.bundle.js',
+      'dist/workers/receive.bundle.js.cache',
       'dist/workers/recorder.js',
       'dist/src/testing/index.js',
       'dist/esm/testing.mjs',

@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads'
 import { type Config, loadConfig, type SocketSpec } from '../shared/config'
+import { withDeadline } from '../shared/deadline'
 import { threadEntry } from '../shared/paths'
-import type { EarlyStart } from '../shared/protocol'
+import type { EarlyLoaded, EarlyStart } from '../shared/protocol'
 
 /**
  * How receive threads are created, and the first ones created early.
@@ -14,10 +15,12 @@ import type { EarlyStart } from '../shared/protocol'
  * side, on two cores. Each early thread loads its modules and then waits for its socket's init
  * (WorkerInit) as its first message, which WorkerHandle posts instead of starting a thread.
  *
- * Until it is taken, an early thread holds no socket and no native work, so ending the process
- * (a start-up failure, a signal) cuts it safely; it is unref'd meanwhile, so it keeps nothing
- * alive. Restarts, and threads for a configuration the entry script did not read (tests), start
- * threads the usual way.
+ * An early thread is not safe to cut at every moment: while it loads zeromq's addon, ending the
+ * process under it can abort it (134), as a pending receive can (zeromq.js#411). Once loaded it
+ * says so and then holds no native work until its init comes. So a process that ends with
+ * threads nobody took (a start-up that failed or was stopped) first lets each reach that point
+ * ({@link settleEarlyThreads}). Until taken, a thread is unref'd. Restarts, and threads for a
+ * configuration the entry script did not read (tests), start threads the usual way.
  */
 
 /** The receive thread's entry (workers/receive.ts). */
@@ -52,7 +55,16 @@ interface EarlyThread {
   readonly worker: Worker
   /** Ended (or failed) before it was taken: not usable, a new thread is started instead. */
   ended: boolean
+  /** Its modules are loaded (it posted EarlyLoaded): safe to cut from here on. */
+  loaded: boolean
+  /** Settles once it has loaded or ended. */
+  readonly settled: Promise<void>
+  /** Its listeners here, removed when it is taken. */
+  readonly listeners: { message: (m: unknown) => void; error: () => void; exit: () => void }
 }
+
+/** How long a process that ends waits for an untaken thread to finish loading. */
+const SETTLE_DEADLINE_MS = 5000
 
 const early = new Map<string, EarlyThread>()
 
@@ -66,20 +78,47 @@ export function startEarlyThreads(config: Config, entry = RECEIVE_ENTRY): Starte
     if (socket.kind === 'pub' || early.has(socket.name)) continue
     const workerData: EarlyStart = { early: true }
     const worker = new Worker(entry, { workerData, ...receiveThreadOptions(config, socket) })
-    const thread: EarlyThread = { worker, ended: false }
+    let settle: () => void = () => {}
+    const settled = new Promise<void>((resolve) => {
+      settle = resolve
+    })
+    const thread: EarlyThread = {
+      worker,
+      ended: false,
+      loaded: false,
+      settled,
+      listeners: {
+        message: (message) => {
+          if ((message as Partial<EarlyLoaded>)?.type !== 'loaded') return
+          thread.loaded = true
+          settle()
+        },
+        // A thread that cannot even load fails again when started the usual way, and is
+        // reported there; here its error only marks it unusable (an 'error' nobody listens to
+        // would throw).
+        error: () => {
+          thread.ended = true
+        },
+        exit: () => {
+          thread.ended = true
+          settle()
+        },
+      },
+    }
     worker.unref()
-    // A thread that cannot even load fails again when started the usual way, and is reported
-    // there; here its error only marks it unusable (an 'error' nobody listens to would throw).
-    worker.on('error', () => {
-      thread.ended = true
-    })
-    worker.once('exit', () => {
-      thread.ended = true
-    })
+    worker.on('message', thread.listeners.message)
+    worker.on('error', thread.listeners.error)
+    worker.once('exit', thread.listeners.exit)
     early.set(socket.name, thread)
     started.push({ socket: socket.name, worker })
   }
   return started
+}
+
+/** Whether the command line runs the container: no command, or `run` alone. */
+export function runsContainer(argv: readonly string[]): boolean {
+  const [command = 'run', ...rest] = argv
+  return command === 'run' && rest.length === 0
 }
 
 /**
@@ -91,7 +130,7 @@ export function startEarlyThreadsFor(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): StartedThread[] {
-  if (argv.length > 1 || (argv.length === 1 && argv[0] !== 'run')) return []
+  if (!runsContainer(argv)) return []
   let config: Config
   try {
     config = loadConfig(env)
@@ -110,14 +149,46 @@ export function takeEarlyThread(socket: string): Worker | undefined {
   if (!thread) return undefined
   early.delete(socket)
   if (thread.ended) return undefined
-  thread.worker.removeAllListeners()
-  thread.worker.ref()
-  return thread.worker
+  const { worker, listeners } = thread
+  worker.off('message', listeners.message)
+  worker.off('error', listeners.error)
+  worker.off('exit', listeners.exit)
+  worker.ref()
+  return worker
 }
 
-/** Ends the early threads nobody took (tests; the process's end cuts them anyway). */
-export async function endEarlyThreads(): Promise<void> {
+/** Early threads nobody took (yet). */
+export function earlyThreadsLeft(): number {
+  return early.size
+}
+
+/** What {@link settleEarlyThreads} found: threads ended once loaded, and those cut before. */
+export interface Settled {
+  readonly loaded: number
+  readonly ended: number
+  /** Still loading at the deadline: cut all the same (a thread that cannot load in seconds). */
+  readonly cut: number
+}
+
+/**
+ * Ends the early threads nobody took, each once it has loaded (or ended by itself), so that the
+ * process can end without cutting one inside zeromq's addon. Called before process.exit() by
+ * main.ts, and by tests.
+ */
+export async function settleEarlyThreads(deadlineMs = SETTLE_DEADLINE_MS): Promise<Settled> {
   const left = [...early.values()]
   early.clear()
-  await Promise.all(left.map(({ worker }) => worker.terminate()))
+  const outcome = { loaded: 0, ended: 0, cut: 0 }
+  await Promise.all(
+    left.map(async (thread) => {
+      // Unref'd: the wait must keep the event loop up by itself.
+      thread.worker.ref()
+      await withDeadline(thread.settled, deadlineMs, undefined)
+      if (thread.ended) outcome.ended++
+      else if (thread.loaded) outcome.loaded++
+      else outcome.cut++
+      await thread.worker.terminate()
+    }),
+  )
+  return outcome
 }

@@ -30,6 +30,28 @@ export interface EarlyStart {
   readonly early: true
 }
 
+/**
+ * What a thread started early posts on its parentPort once its modules are loaded: from then on
+ * it holds no native work until its init comes, so the process may end under it (see
+ * settleEarlyThreads in src/main/receive-threads.ts). While zeromq's addon loads, it may not.
+ */
+export interface EarlyLoaded {
+  readonly type: 'loaded'
+}
+
+/** Whether a thread started early was given what it waits for (a loud bug otherwise). */
+export function isWorkerInit(value: unknown): value is WorkerInit {
+  const init = value as Partial<WorkerInit> | undefined
+  return (
+    typeof init === 'object' &&
+    init !== null &&
+    typeof init.socket === 'object' &&
+    typeof init.config === 'object' &&
+    init.counters instanceof SharedArrayBuffer &&
+    typeof init.port?.postMessage === 'function'
+  )
+}
+
 /** A receive thread's line to the recorder thread. */
 export interface RecordLink {
   /** The recorder's shared byte budget (see record-batch.ts). */

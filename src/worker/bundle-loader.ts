@@ -26,6 +26,11 @@ export type CodeCacheOutcome =
   | 'stale'
   /** V8 refused it: another Node version, other V8 flags (a NODE_OPTIONS flag, say). */
   | 'rejected'
+  /**
+   * Node runs with --enable-source-maps: the bundle is loaded by require(), which registers its
+   * source map, so stack traces name src/*.ts (a script run through vm has no map). No cache.
+   */
+  | 'source-maps'
 
 /** Where the cache of `bundle` lives. */
 export const cacheFileOf = (bundle: string) => `${bundle}.cache`
@@ -70,6 +75,15 @@ export function runBundle(
   bundle: string,
   module: { exports: unknown } = { exports: {} },
 ): CodeCacheOutcome {
+  // The flag as given (a thread inherits the process's), not process.sourceMapsEnabled, which a
+  // loader such as tsx turns on for its own use.
+  if (
+    process.execArgv.includes('--enable-source-maps') ||
+    /(^|\s)--enable-source-maps(\s|$)/.test(process.env.NODE_OPTIONS ?? '')
+  ) {
+    module.exports = createRequire(bundle)(bundle)
+    return 'source-maps'
+  }
   let file: Buffer | undefined
   try {
     file = readFileSync(cacheFileOf(bundle))

@@ -1,12 +1,15 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import type { MessagePort } from 'node:worker_threads'
+import { type MessagePort, parentPort } from 'node:worker_threads'
 import { Reply, Subscriber } from 'zeromq'
 import { withDeadline } from '../shared/deadline'
 import { serializeError } from '../shared/errors'
 import { createLogger, type Logger } from '../shared/logger'
 import {
   assertNever,
+  type EarlyLoaded,
+  type EarlyStart,
   type FromWorker,
+  isWorkerInit,
   post,
   type ToWorker,
   type WorkerInit,
@@ -47,7 +50,25 @@ const MONITOR_RETRY_MS = 50
 /** How long a monitor may take to end with its socket before a restart (tcp: ~150 ms). */
 const MONITOR_END_MS = 500
 
-/** The receive thread's entry function (workers/receive.ts calls it with `workerData`). */
+/**
+ * The receive thread's entry (workers/receive.ts), its modules loaded. A thread started early
+ * (main/receive-threads.ts) says it has loaded and gets its socket's init as its first message;
+ * any other has it as `workerData`.
+ */
+export function startReceiveThread(data: unknown): void {
+  if (!(data as Partial<EarlyStart> | undefined)?.early) {
+    void runReceiveWorker(data as WorkerInit)
+    return
+  }
+  parentPort?.once('message', (init: unknown) => {
+    if (!isWorkerInit(init))
+      throw new Error('receive thread started early: its first message is not a WorkerInit')
+    void runReceiveWorker(init)
+  })
+  parentPort?.postMessage({ type: 'loaded' } satisfies EarlyLoaded)
+}
+
+/** Runs one socket's receive worker to its end. */
 export async function runReceiveWorker(init: WorkerInit): Promise<void> {
   const worker = new ReceiveWorker(init)
   await worker.run()
