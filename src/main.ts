@@ -323,7 +323,7 @@ export function main(argv: readonly string[]): void {
   // log after `stopped`.
   const exit = (code: ExitCode) => {
     if (earlyThreadsLeft() === 0) process.exit(code)
-    else void settleEarlyThreads().then(() => process.exit(code))
+    else void settleEarlyThreads().finally(() => process.exit(code))
   }
   run().then(
     ({ exitCode, kill }) => {

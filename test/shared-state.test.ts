@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Worker } from 'node:worker_threads'
-import { FLAG_BYTES, FLUSH_DELAY_MS, SocketCounters } from '../src/shared/shared-state'
+import { FLAG_BYTES, FLUSH_DELAY_MS, SocketCounters, WorkerState } from '../src/shared/shared-state'
 
 /** The supervisor's counters for a socket with two subscriptions, and a worker's batched view. */
 function pair() {
@@ -23,6 +23,32 @@ function countMessage(worker: SocketCounters, outcome: 'handled' | 'handler_erro
   worker.observeDuration(0.0003)
   worker.add(outcome)
 }
+
+describe('SocketCounters state word: when terminate() is safe', () => {
+  it('a thread still booting (loading zeromq) is not safe; once its modules are in, it is', () => {
+    const counters = new SocketCounters()
+    // The initial value, and a restart's: the thread may be inside zeromq's addon set-up.
+    assert.equal(counters.state, WorkerState.Booting)
+    assert.equal(counters.claimTerminate(), false)
+    counters.state = WorkerState.Loading
+    assert.equal(counters.claimTerminate(), true)
+    counters.resetForRestart()
+    assert.equal(counters.state, WorkerState.Booting)
+    assert.equal(counters.claimTerminate(), false)
+  })
+
+  it('Loading is claimed by one side only: a claimed thread opens nothing, an opening one is not cut', () => {
+    const claimed = new SocketCounters()
+    claimed.state = WorkerState.Loading
+    assert.equal(claimed.claimTerminate(), true)
+    assert.equal(claimed.enterOpening(), false)
+    const opening = new SocketCounters()
+    opening.state = WorkerState.Loading
+    assert.equal(opening.enterOpening(), true)
+    assert.equal(opening.claimTerminate(), false)
+    assert.equal(opening.state, WorkerState.Opening)
+  })
+})
 
 describe('SocketCounters thread priority words', () => {
   it('keeps the nice and slice a worker set, and forgets both for a restarted worker', () => {

@@ -7,7 +7,7 @@ import type { Logger } from '../shared/logger'
 import { LogThrottle, reportHeldBack } from '../shared/logger'
 import type { StopReason } from '../shared/protocol'
 import { loadService, resolveServicePath, serviceKeyIssues } from '../shared/service'
-import type { CounterSnapshot } from '../shared/shared-state'
+import { type CounterSnapshot, WorkerState } from '../shared/shared-state'
 import { ContainerRecorder, type RecordCounts } from './container-recorder'
 import type { Readiness } from './health'
 import { buildInfo } from './info'
@@ -27,6 +27,8 @@ import { startZmqThreads } from './zmq-threads'
 
 /** After a second signal, how long the recorder may take to finish its file. */
 const FORCED_RECORDER_CLOSE_MS = 2000
+/** How long a second signal waits for a thread still loading its modules (see forceStop). */
+const BOOT_WAIT_MS = 5000
 
 export interface SupervisorOptions {
   readonly log: Logger
@@ -333,11 +335,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#recorder?.hurry()
     for (const w of this.#slots) w.requestStop('signal')
     const until = performance.now() + graceMs
+    // A thread still booting (loading zeromq's addon) or opening its socket is waited for past
+    // the grace: either always finishes, and a stopped thread then closes (a signal twice during
+    // start-up, say), where SIGKILL would end the container with 137 instead of the signal's code.
+    const bootedBy = performance.now() + BOOT_WAIT_MS
     let pending = this.#slots
     for (;;) {
       const done = await Promise.all(pending.map((w) => w.terminateIfSafe()))
       pending = pending.filter((_, i) => !done[i])
-      if (pending.length === 0 || performance.now() >= until) break
+      const now = performance.now()
+      const booting = pending.some(({ counters: { state } }) => {
+        return state === WorkerState.Booting || state === WorkerState.Opening
+      })
+      if (pending.length === 0 || (now >= until && (!booting || now >= bootedBy))) break
       // Bounded poll of a shared state word: there is no event for "the state changed".
       await delay(5)
     }

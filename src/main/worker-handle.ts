@@ -190,18 +190,18 @@ export class WorkerHandle {
       // A reported stop means the socket is closed: whatever still holds the thread open (a
       // service's timer, say) can be cut, and is not a failure to stop. Still checked: cutting
       // a thread with native work in flight aborts the process.
-      if (!this.counters.terminateSafe) return 'stuck'
+      if (!this.counters.claimTerminate()) return 'stuck'
       await this.#terminate()
       return 'joined'
     }
-    if (!this.counters.terminateSafe) return 'stuck'
+    if (!this.counters.claimTerminate()) return 'stuck'
     await this.#terminate()
     return 'terminated'
   }
 
   /** For a second signal: terminates now if that is safe. Returns false if it is not (yet). */
   async terminateIfSafe(): Promise<boolean> {
-    if (!this.counters.terminateSafe) return false
+    if (!this.counters.claimTerminate()) return false
     await this.#terminate()
     return true
   }

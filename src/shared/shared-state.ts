@@ -59,8 +59,18 @@ export const DURATION_BUCKETS = [
  * before it terminates anything.
  */
 export const WorkerState = {
-  /** Loading the service module; no socket yet. */
-  Loading: 0,
+  /**
+   * The thread boots and loads its modules, zeromq's addon among them: unsafe to terminate, as
+   * cutting a thread inside the addon's set-up aborts the process too. The initial value (zero).
+   */
+  Booting: 0,
+  /**
+   * Modules loaded, loading the service module; no socket yet. Safe to terminate only through
+   * claimTerminate(), which keeps the thread from opening its socket afterwards.
+   */
+  Loading: 5,
+  /** Opening its socket and monitor (entered from Loading by compare-exchange). Unsafe. */
+  Opening: 6,
   /** An async bind is in flight (a SUB with `@`). Unsafe to terminate. */
   Binding: 1,
   /** A receive is pending. Unsafe to terminate. */
@@ -342,9 +352,29 @@ export class SocketCounters {
   get terminateSafe(): boolean {
     const state = this.state
     if (state === WorkerState.Closed) return true
-    // Loading too: a worker opening its socket starts the monitor before its state moves on.
-    if (state !== WorkerState.Loading && state !== WorkerState.Handling) return false
+    if (state !== WorkerState.Handling) return false
     return Atomics.load(this.#flags, FLAG.monitor) === 0
+  }
+
+  /**
+   * For the supervisor, right before terminate(): whether it is safe now, and for a thread still
+   * Loading, that it stays so. Reading Loading and then terminating would race the thread into
+   * opening its socket and monitor (a native receive in flight when the terminate lands: 134);
+   * so Loading is claimed by compare-exchange (to Closed), and the thread, which enters Opening
+   * the same way (enterOpening), then opens nothing.
+   */
+  claimTerminate(): boolean {
+    const loading: number = WorkerState.Loading
+    const was = Atomics.compareExchange(this.#flags, FLAG.state, loading, WorkerState.Closed)
+    return was === loading || this.terminateSafe
+  }
+
+  /** The thread's side of claimTerminate(): false when the supervisor claimed it first. */
+  enterOpening(): boolean {
+    const loading: number = WorkerState.Loading
+    return (
+      Atomics.compareExchange(this.#flags, FLAG.state, loading, WorkerState.Opening) === loading
+    )
   }
 
   set monitorActive(active: boolean) {
@@ -483,7 +513,7 @@ export class SocketCounters {
     // The old worker is gone: what it had not flushed counts before the new one starts.
     this.absorbPending()
     Atomics.store(this.#flags, FLAG.stop, 0)
-    Atomics.store(this.#flags, FLAG.state, WorkerState.Loading)
+    Atomics.store(this.#flags, FLAG.state, WorkerState.Booting)
     Atomics.store(this.#flags, FLAG.peers, 0)
     Atomics.store(this.#flags, FLAG.monitor, 0)
     Atomics.store(this.#flags, FLAG.monitored, 0)

@@ -65,6 +65,8 @@ export function startReceiveThread(data: unknown): void {
       throw new Error('receive thread started early: its first message is not a WorkerInit')
     void runReceiveWorker(init)
   })
+  // Only now, with every module loaded (zeromq's addon too, by this module's imports): from here
+  // the thread may be cut. A zeromq loaded lazily, later, would break that promise.
   parentPort?.postMessage({ type: 'loaded' } satisfies EarlyLoaded)
 }
 
@@ -101,6 +103,8 @@ class ReceiveWorker {
     this.#init = init
     this.#port = init.port
     this.#counters = SocketCounters.batched(init.counters)
+    // Past Booting: this thread's modules, zeromq's addon among them, are loaded.
+    this.#counters.state = WorkerState.Loading
     const { socket, config } = init
     this.#log = createLogger(
       config.logLevel,
@@ -178,8 +182,9 @@ class ReceiveWorker {
       const service = await loadService(this.#init.servicePath)
       handler =
         spec.kind === 'rep' ? replyHandlerFor(service, spec.name) : handlerFor(service, spec.name)
-      // A stop during a slow (async) service load: open nothing, just end.
-      if (this.#stopping) return await this.#finish()
+      // A stop during a slow (async) service load: open nothing, just end. The same when the
+      // supervisor has claimed this thread to terminate it (see SocketCounters.claimTerminate).
+      if (this.#stopping || !this.#counters.enterOpening()) return await this.#finish()
       if (spec.pool) this.#loop.startPool(spec.pool)
       this.#socket = await this.#openSocket()
     } catch (error) {
