@@ -133,7 +133,7 @@ describe('settleEarlyThreads (before the process ends)', () => {
 })
 
 describe('a second signal during start-up', () => {
-  it('waits for threads still loading zeromq, then exits 143, never 134', async () => {
+  it('waits for threads still loading zeromq: 143 (or the documented 137), never 134', async () => {
     // Two SIGTERMs while 8 threads boot: the second one terminates what is safe to
     // terminate, and a thread inside zeromq's addon set-up is not (Booting). Before that state
     // existed, about 8 runs in 100 aborted (a reviewer's reproduction); this is a smoke test.
@@ -162,9 +162,13 @@ describe('a second signal during start-up', () => {
       const [code, signal] = (await exited) as [number | null, string | null]
       outcomes.push(code ?? signal)
     }
-    // 0 when the first signal's orderly stop ended before the second arrived.
-    for (const outcome of outcomes)
-      assert.ok(outcome === EXIT.FORCED_SIGTERM || outcome === EXIT.OK, outcomes.join(' '))
+    // 0 when the first signal's orderly stop ended before the second arrived; SIGKILL (137, as
+    // documented for a second signal) when a thread that had opened its socket and monitor had
+    // not closed them within the 200 ms grace (seen once in 10 runs under the CI suite's load).
+    // Never 134.
+    const allowed = new Set<number | string | null>([EXIT.FORCED_SIGTERM, EXIT.OK, 'SIGKILL'])
+    for (const outcome of outcomes) assert.ok(allowed.has(outcome), outcomes.join(' '))
+    assert.ok(!outcomes.includes('SIGABRT'), outcomes.join(' '))
   })
 })
 
