@@ -21,6 +21,18 @@ import { memoryLogger } from './helpers/logs'
 import { TestPublisher } from './helpers/peers'
 
 // Each untaken thread is ended once loaded: cut inside zeromq's addon, it could abort the runner.
+/** `n` telemetry SUB sockets (s0, s1...) with an endpoint that never answers. */
+function subSockets(n: number): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (let i = 0; i < n; i++)
+    Object.assign(env, {
+      [`ZMQ_SUB_S${i}_ENDPOINT`]: 'tcp://127.0.0.1:1',
+      [`ZMQ_SUB_S${i}_TOPICS`]: `s${i}.x`,
+      [`ZMQ_SUB_S${i}_CLASS`]: 'telemetry',
+    })
+  return env
+}
+
 afterEach(() => settleEarlyThreads())
 
 describe('receive threads started early', () => {
@@ -95,14 +107,7 @@ describe('receive threads started early', () => {
 
 describe('settleEarlyThreads (before the process ends)', () => {
   it('ends each untaken thread only once it has loaded, not inside zeromq', async () => {
-    const env: Record<string, string> = {}
-    for (const n of ['a', 'b', 'c', 'd'])
-      Object.assign(env, {
-        [`ZMQ_SUB_${n.toUpperCase()}_ENDPOINT`]: 'tcp://127.0.0.1:1',
-        [`ZMQ_SUB_${n.toUpperCase()}_TOPICS`]: `${n}.x`,
-        [`ZMQ_SUB_${n.toUpperCase()}_CLASS`]: 'telemetry',
-      })
-    const started = startEarlyThreads(loadConfig(env))
+    const started = startEarlyThreads(loadConfig(subSockets(4)))
     assert.equal(started.length, 4)
     // At once, as a start-up that fails early would: the threads are still loading.
     assert.deepEqual(await settleEarlyThreads(), { loaded: 4, ended: 0, cut: 0 })
@@ -114,16 +119,11 @@ describe('settleEarlyThreads (before the process ends)', () => {
     // still loading. Ending the process under a thread loading zeromq's addon aborted about 3
     // start-ups in 100 (a reviewer's reproduction); the preload counts such threads at the exit.
     const env: Record<string, string> = {
+      ...subSockets(8),
       PATH: process.env.PATH ?? '',
       ZC_SERVICE: path.join(ROOT, 'test', 'fixtures', 'no-such-service.js'),
       NODE_OPTIONS: `--require ${path.join(ROOT, 'test', 'fixtures', 'preload', 'count-loading-at-exit.js')}`,
     }
-    for (let i = 0; i < 8; i++)
-      Object.assign(env, {
-        [`ZMQ_SUB_S${i}_ENDPOINT`]: 'tcp://127.0.0.1:1',
-        [`ZMQ_SUB_S${i}_TOPICS`]: `s${i}.x`,
-        [`ZMQ_SUB_S${i}_CLASS`]: 'telemetry',
-      })
     for (let run = 0; run < 5; run++) {
       const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'ignore', 'pipe'] })
       let stderr = ''
@@ -142,13 +142,7 @@ describe('a second signal during start-up', () => {
     // Two SIGTERMs while 8 threads boot: the second one terminates what is safe to
     // terminate, and a thread inside zeromq's addon set-up is not (Booting). Before that state
     // existed, about 8 runs in 100 aborted (a reviewer's reproduction); this is a smoke test.
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '' }
-    for (let i = 0; i < 8; i++)
-      Object.assign(env, {
-        [`ZMQ_SUB_S${i}_ENDPOINT`]: 'tcp://127.0.0.1:1',
-        [`ZMQ_SUB_S${i}_TOPICS`]: `s${i}.x`,
-        [`ZMQ_SUB_S${i}_CLASS`]: 'telemetry',
-      })
+    const env = { ...subSockets(8), PATH: process.env.PATH ?? '' }
     const outcomes: Array<number | string | null> = []
     for (let run = 0; run < 10; run++) {
       const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'ignore'] })

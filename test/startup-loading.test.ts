@@ -44,7 +44,7 @@ describe('start-up loading', () => {
       assert.ok(!loaded.includes(spare), `${spare} in ${loaded.join(' ')}`)
   })
 
-  it('the receive thread entry is one bundle: of the project it loads only its loader, paths.js and import-module.js', async () => {
+  it('the receive thread entry is one bundle: of the project it loads only its loader (and its CRC), paths.js and import-module.js', async () => {
     const loaded = await filesLoadedBy(path.join(ROOT, 'dist', 'workers', 'receive.js'))
     const own = loaded
       .filter((f) => !f.includes(`${path.sep}node_modules${path.sep}`))
@@ -54,6 +54,7 @@ describe('start-up loading', () => {
     // The bundle itself (receive.bundle.js) runs through vm, with its code cache, so Node's
     // module table does not list it (test/bundle-loader.test.ts).
     assert.deepEqual(own, [
+      path.join('dist', 'src', 'recording', 'native-crc32.js'),
       path.join('dist', 'src', 'shared', 'import-module.js'),
       path.join('dist', 'src', 'shared', 'paths.js'),
       path.join('dist', 'src', 'worker', 'bundle-loader.js'),

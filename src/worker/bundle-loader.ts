@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire, wrap } from 'node:module'
 import path from 'node:path'
 import { Script } from 'node:vm'
-import zlib from 'node:zlib'
+import { crc32 } from '../recording/native-crc32'
 
 /**
  * Runs the receive thread's bundle (dist/workers/receive.bundle.js) with V8's code cache for it,
@@ -20,7 +20,7 @@ import zlib from 'node:zlib'
 export type CodeCacheOutcome =
   /** V8 took the cache: the bundle's code was not compiled again. */
   | 'used'
-  /** No cache file, or no zlib.crc32 (Node before 20.15) to check it with. */
+  /** No cache file. */
   | 'none'
   /** The cache was made for other source (the bundle was edited after the build). */
   | 'stale'
@@ -37,11 +37,8 @@ export const cacheFileOf = (bundle: string) => `${bundle}.cache`
 
 const HEADER_BYTES = 8
 
-/** Length and CRC-32 of the source, or undefined without zlib.crc32 to compute it. */
-function header(source: Buffer): Buffer | undefined {
-  // Typed as always there, but older Node 20 releases lack it.
-  const crc32: typeof zlib.crc32 | undefined = zlib.crc32
-  if (typeof crc32 !== 'function') return undefined
+/** Length and CRC-32 of the source. */
+function header(source: Buffer): Buffer {
   const out = Buffer.alloc(HEADER_BYTES)
   out.writeUInt32LE(source.length, 0)
   out.writeUInt32LE(crc32(source), 4)
@@ -91,11 +88,11 @@ export function runBundle(
     // No cache (a build without one, or removed): compiled, as any module.
   }
   const source = readFileSync(bundle)
-  const expected = file && header(source)
   let outcome: CodeCacheOutcome = 'none'
   let cachedData: Buffer | undefined
-  if (file && expected) {
-    if (file.subarray(0, HEADER_BYTES).equals(expected)) cachedData = file.subarray(HEADER_BYTES)
+  if (file) {
+    if (file.subarray(0, HEADER_BYTES).equals(header(source)))
+      cachedData = file.subarray(HEADER_BYTES)
     else outcome = 'stale'
   }
   const script = compile(bundle, source, cachedData)
@@ -114,7 +111,5 @@ export function writeCodeCache(bundle: string): void {
   const source = readFileSync(bundle)
   const script = compile(bundle, source)
   run(script, bundle, { exports: {} })
-  const head = header(source)
-  // Without zlib.crc32 no cache could be checked, so none is written.
-  if (head) writeFileSync(cacheFileOf(bundle), Buffer.concat([head, script.createCachedData()]))
+  writeFileSync(cacheFileOf(bundle), Buffer.concat([header(source), script.createCachedData()]))
 }
