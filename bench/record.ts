@@ -62,9 +62,7 @@ function hookCost(): void {
   for (const size of SIZES) {
     const budget = new SharedArrayBuffer(BUDGET_WORDS * 4)
     const pending = new Int32Array(budget)
-    const hook = new RecordCapture(budget, 2 ** 30, (batch) =>
-      Atomics.sub(pending, 0, batch.data.byteLength),
-    )
+    const hook = new RecordCapture(budget, 2 ** 30, (batch) => Atomics.sub(pending, 0, batch.bytes))
     const n = Math.round((size === 65536 ? 20_000 : 500_000) / (quick ? 8 : 1))
     const frames = [Buffer.from('b.data'), Buffer.alloc(size, 1)]
     const startedAt = performance.now()

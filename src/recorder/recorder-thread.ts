@@ -11,7 +11,8 @@ import {
 import {
   addCounts,
   BUDGET_WORDS,
-  LAYOUT_WORDS,
+  batchData,
+  batchLayout,
   RECORD_BATCH_BYTES,
   type RecordBatch,
 } from '../shared/record-batch'
@@ -120,12 +121,12 @@ class Recorder {
 
   #accept(index: number, batch: RecordBatch, port: MessagePort): void {
     addCounts(this.#counts, index, { overflow: batch.overflow, skipped: batch.skipped })
-    const messages = batch.layout.length / LAYOUT_WORDS
+    const { messages } = batch
     if (messages === 0) return
     const source = this.#sources[index]
     const packed = {
-      data: new Uint8Array(batch.data),
-      layout: batch.layout,
+      data: batchData(batch),
+      layout: batchLayout(batch),
       ...(source ? { source } : {}),
     }
     const queued = { index, packed, messages, bytes: batch.bytes, port }

@@ -5,15 +5,23 @@
  * starts and ends it and reads its counts. What the three sides must agree on lives here.
  */
 export interface RecordBatch {
-  /** Topic and payload bytes of every message, back to back. */
-  readonly data: ArrayBuffer
-  /** How many of `data`'s bytes are messages (it may be a whole, partly filled batch buffer). */
-  readonly bytes: number
   /**
-   * LAYOUT_WORDS per message: topic length, payload length, receive time (ms since the epoch,
-   * fractional). The recorder hands data and layout to the writer as they are (PackedMessages).
+   * One buffer, transferred: first the layout, LAYOUT_WORDS Float64 words per message (topic
+   * length, payload length, receive time in ms since the epoch, fractional), then from
+   * `dataOffset` the topic and payload bytes of every message, back to back. The recorder hands
+   * both views to the writer as they are (PackedMessages; see {@link batchLayout},
+   * {@link batchData}).
+   *
+   * One buffer and not two: the layout used to travel in an array of its own, sliced off per
+   * batch, so every batch cost the receive thread a 24 KiB allocation and a second transfer.
+   * Now a batch buffer the recorder gives back brings its layout's room with it.
    */
-  readonly layout: Float64Array
+  readonly buffer: ArrayBuffer
+  readonly messages: number
+  /** Where the messages' bytes start in `buffer` (the layout is before). */
+  readonly dataOffset: number
+  /** How many bytes from `dataOffset` are messages (a whole batch buffer may be partly filled). */
+  readonly bytes: number
   /** Messages since the last batch that did not fit the budget. */
   readonly overflow: number
   /** Messages since the last batch that were not two frames (nothing to record faithfully). */
@@ -22,13 +30,27 @@ export interface RecordBatch {
 
 export const LAYOUT_WORDS = 3
 
+/** A batch leaves the receive thread at this many messages at most. */
+export const BATCH_MESSAGES = 1024
+
+/** The layout's room at the head of a batch buffer: BATCH_MESSAGES messages. */
+export const LAYOUT_BYTES = BATCH_MESSAGES * LAYOUT_WORDS * Float64Array.BYTES_PER_ELEMENT
+
 /**
- * A receive thread's batch buffer. Once the recorder has written a batch that filled one, it
- * posts the buffer back on the same port, and the receive thread fills it again: a fresh
- * megabyte per batch costs the receive thread its allocation, zeroing and page faults, and the
- * recorder thread's free of it unmaps the pages under the receive thread's feet.
+ * A receive thread's batch buffer (layout, then messages). Once the recorder has written a batch
+ * that filled one, it posts the buffer back on the same port, and the receive thread fills it
+ * again: a fresh megabyte per batch costs the receive thread its allocation, zeroing and page
+ * faults, and the recorder thread's free of it unmaps the pages under the receive thread's feet.
  */
 export const RECORD_BATCH_BYTES = 1024 * 1024
+
+/** The batch's layout, a view into its buffer. */
+export const batchLayout = (batch: RecordBatch) =>
+  new Float64Array(batch.buffer, 0, batch.messages * LAYOUT_WORDS)
+
+/** The batch's messages' bytes, a view into its buffer. */
+export const batchData = (batch: RecordBatch) =>
+  new Uint8Array(batch.buffer, batch.dataOffset, batch.bytes)
 
 /** The shared budget: Int32 word 0 holds the bytes taken and not yet written. */
 export const BUDGET_WORDS = 1

@@ -1,5 +1,7 @@
 import { wallClockMs } from '../recording/format'
 import {
+  BATCH_MESSAGES,
+  LAYOUT_BYTES,
   LAYOUT_WORDS,
   RECORD_BATCH_BYTES,
   type RecordBatch,
@@ -19,9 +21,10 @@ import {
  * What is captured and not yet posted is counted in shared memory (the tally), so that a thread
  * terminated in a hung handler, which never posts its last batch, still leaves a count of it.
  */
-/** A batch leaves at this many messages, when its buffer is full, or after FLUSH_MS. */
-const BATCH_MESSAGES = 1024
+/** A batch leaves at BATCH_MESSAGES messages, when its buffer is full, or after FLUSH_MS. */
 const FLUSH_MS = 50
+/** What a batch buffer holds of messages' bytes, after its layout. */
+const DATA_ROOM = RECORD_BATCH_BYTES - LAYOUT_BYTES
 /** Buffers the recorder gave back, kept for the next batches (more are left to the GC). */
 const SPARE_BUFFERS = 2
 
@@ -30,9 +33,14 @@ export class RecordCapture {
   readonly #limitBytes: number
   readonly #post: (batch: RecordBatch, transfer: ArrayBuffer[]) => void
   readonly #timer: NodeJS.Timeout
-  /** Copies of the frames: zeromq's buffers are not ours to keep (a handler may transfer them). */
+  /**
+   * The batch being filled (see RecordBatch): its layout, then copies of the frames, since
+   * zeromq's buffers are not ours to keep (a handler may transfer them). Both views are of
+   * `#buffer`; all three are undefined between batches.
+   */
+  #buffer: ArrayBuffer | undefined
+  #layout: Float64Array | undefined
   #data: Uint8Array | undefined
-  readonly #layout = new Float64Array(BATCH_MESSAGES * LAYOUT_WORDS)
   /** Messages, bytes, overflow and skipped since the last batch (TALLY words). */
   readonly #tally: Int32Array
   /** Batch buffers the recorder wrote and posted back (see RECORD_BATCH_BYTES). */
@@ -80,53 +88,79 @@ export class RecordCapture {
     }
     if (this.#data && (tally[TALLY.bytes] as number) + size > this.#data.length) {
       this.flush()
-      if (this.#data && size > this.#data.length) this.#data = undefined
+      // Still held (a small batch was copied out), but too small for this one.
+      if (this.#buffer && this.#data && size > this.#data.length) {
+        this.recycle(this.#buffer)
+        this.#release()
+      }
     }
     const used = tally[TALLY.bytes] as number
-    if (this.#data === undefined) {
-      const spare = size <= RECORD_BATCH_BYTES ? this.#spare.pop() : undefined
-      this.#data = spare
-        ? new Uint8Array(spare)
-        : new Uint8Array(Math.max(RECORD_BATCH_BYTES, size))
-    }
-    this.#data.set(topic, used)
-    this.#data.set(payload, used + topic.length)
+    const [layout, data] =
+      this.#layout && this.#data ? [this.#layout, this.#data] : this.#take(size)
+    data.set(topic, used)
+    data.set(payload, used + topic.length)
     tally[TALLY.bytes] = used + size
     const count = tally[TALLY.messages] as number
     const at = LAYOUT_WORDS * count
-    this.#layout[at] = topic.length
-    this.#layout[at + 1] = payload.length
-    this.#layout[at + 2] = wallClockMs(receivedAtMs)
+    layout[at] = topic.length
+    layout[at + 1] = payload.length
+    layout[at + 2] = wallClockMs(receivedAtMs)
     tally[TALLY.messages] = count + 1
     if (count + 1 === BATCH_MESSAGES) this.flush()
   }
 
   /**
+   * A batch buffer for a message of `size` bytes: one the recorder gave back, or a new one; a
+   * message larger than a batch buffer gets one of its own size.
+   */
+  #take(size: number): [Float64Array, Uint8Array] {
+    const buffer =
+      size <= DATA_ROOM
+        ? (this.#spare.pop() ?? new ArrayBuffer(RECORD_BATCH_BYTES))
+        : new ArrayBuffer(LAYOUT_BYTES + size)
+    this.#buffer = buffer
+    this.#layout = new Float64Array(buffer, 0, BATCH_MESSAGES * LAYOUT_WORDS)
+    this.#data = new Uint8Array(buffer, LAYOUT_BYTES)
+    return [this.#layout, this.#data]
+  }
+
+  #release(): void {
+    this.#buffer = undefined
+    this.#layout = undefined
+    this.#data = undefined
+  }
+
+  /**
    * Sends what is waiting as one batch. A buffer at least half full moves to the recorder thread
    * whole (no copy), and the next message fills a buffer the recorder gave back, or a new one; a
-   * smaller batch is copied out, so that a slow trickle does not take a megabyte every 50 ms.
+   * smaller batch is copied out, so that a slow trickle does not take a megabyte every 50 ms
+   * (and the budget, which counts messages' bytes, still bounds the memory held).
    */
   flush(): void {
     const tally = this.#tally
-    const count = tally[TALLY.messages] as number
-    const used = tally[TALLY.bytes] as number
+    const messages = tally[TALLY.messages] as number
+    const bytes = tally[TALLY.bytes] as number
     const overflow = tally[TALLY.overflow] as number
     const skipped = tally[TALLY.skipped] as number
-    if (count === 0 && overflow === 0 && skipped === 0) return
-    let data: ArrayBuffer
-    if (!this.#data || used === 0) {
-      data = new ArrayBuffer(0)
-    } else if (used * 2 >= this.#data.length) {
-      data = this.#data.buffer as ArrayBuffer
-      this.#data = undefined
+    if (messages === 0 && overflow === 0 && skipped === 0) return
+    let buffer: ArrayBuffer
+    let dataOffset: number
+    const [held, layout, data] = [this.#buffer, this.#layout, this.#data]
+    if (messages === 0 || !held || !layout || !data) {
+      buffer = new ArrayBuffer(0)
+      dataOffset = 0
+    } else if (bytes * 2 >= data.length) {
+      buffer = held
+      dataOffset = LAYOUT_BYTES
+      this.#release()
     } else {
-      data = this.#data.slice(0, used).buffer as ArrayBuffer
+      const words = messages * LAYOUT_WORDS
+      dataOffset = words * Float64Array.BYTES_PER_ELEMENT
+      buffer = new ArrayBuffer(dataOffset + bytes)
+      new Float64Array(buffer, 0, words).set(layout.subarray(0, words))
+      new Uint8Array(buffer, dataOffset).set(data.subarray(0, bytes))
     }
-    const layout = this.#layout.slice(0, count * LAYOUT_WORDS)
-    this.#post({ data, bytes: used, layout, overflow, skipped }, [
-      data,
-      layout.buffer as ArrayBuffer,
-    ])
+    this.#post({ buffer, messages, dataOffset, bytes, overflow, skipped }, [buffer])
     // Cleared right after the post, which has queued the batch at the recorder: a terminate that
     // lands between the two would count this batch twice (and give its bytes back to the budget
     // twice), never lose it silently. The window is two statements.
