@@ -221,6 +221,12 @@ describe('ZMQ_RECORD_FILE', () => {
     const expected = Math.min(19, getPriority(pid) + RECORDER_NICE_OFFSET)
     assert.equal(kernelNice(pid, Number(set.tid)), expected)
     assert.equal(set.nice, expected)
+    // Only the recorder: libuv's pool threads (which the recorder's file writes start when nothing
+    // else has) run at the process's nice, so a handler's file or DNS work is not at 19.
+    const atRecorderNice = readdirSync(`/proc/${pid}/task`).filter(
+      (tid) => kernelNice(pid, Number(tid)) === expected,
+    )
+    assert.deepEqual(atRecorderNice, [String(set.tid)])
     container.signal('SIGTERM')
     assert.equal((await container.exited).code, EXIT.OK, container.dump())
   })

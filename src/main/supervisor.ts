@@ -11,6 +11,7 @@ import { type CounterSnapshot, WorkerState } from '../shared/shared-state'
 import { ContainerRecorder, type RecordCounts } from './container-recorder'
 import type { Readiness } from './health'
 import { buildInfo } from './info'
+import { startLibuvPool } from './libuv-pool'
 import { Publishers } from './publishers'
 import { LatencySamples, livenessOf, readinessOf } from './readiness'
 import { ServiceHost } from './service-host'
@@ -117,6 +118,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    */
   async start(): Promise<boolean> {
     const { config } = this
+    // Before anything else queues work, the recorder thread and the service's loading among them.
+    startLibuvPool()
     const servicePath = resolveServicePath(config.service)
     const service = await loadService(servicePath)
     const keyIssues = serviceKeyIssues(service, config.sockets)
