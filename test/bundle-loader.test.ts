@@ -7,7 +7,7 @@ import path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { Worker } from 'node:worker_threads'
 import { type CodeCacheOutcome, cacheFileOf } from '../src/worker/bundle-loader'
-import { ROOT } from './helpers/container'
+import { ContainerProcess, ROOT } from './helpers/container'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'zc-bundle-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -70,6 +70,24 @@ describe('bundle loader', () => {
     // It holds no socket yet: ending it is safe.
     await worker.terminate()
     assert.equal(outcome, 'used')
+  })
+
+  it("the container's `subscribed` line says whether the thread's code came from the cache; a V8 flag in NODE_OPTIONS makes V8 refuse it", async () => {
+    const subscribed = async (env: Record<string, string>) => {
+      const container = new ContainerProcess({
+        // Connects to nothing: enough to subscribe.
+        ZMQ_SUB_ENDPOINT: 'tcp://127.0.0.1:1',
+        ZMQ_SUB_TOPICS: 'cache.check',
+        ZMQ_SUB_CLASS: 'telemetry',
+        ...env,
+      })
+      const line = await container.waitForLog('subscribed')
+      container.signal('SIGTERM')
+      assert.equal((await container.exited).code, 0, container.dump())
+      return line.codeCache
+    }
+    assert.equal(await subscribed({}), 'used')
+    assert.equal(await subscribed({ NODE_OPTIONS: '--max-semi-space-size=8' }), 'rejected')
   })
 
   it('with --enable-source-maps the bundle is required, so its stack traces map to src/', async () => {

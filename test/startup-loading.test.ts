@@ -44,7 +44,7 @@ describe('start-up loading', () => {
       assert.ok(!loaded.includes(spare), `${spare} in ${loaded.join(' ')}`)
   })
 
-  it('the receive thread entry is one bundle: of the project it loads only its loader (and its CRC), paths.js and import-module.js', async () => {
+  it('the receive thread entry is one bundle: of the project it loads only its loader (with its CRC and where it keeps its outcome), paths.js and import-module.js', async () => {
     const loaded = await filesLoadedBy(path.join(ROOT, 'dist', 'workers', 'receive.js'))
     const own = loaded
       .filter((f) => !f.includes(`${path.sep}node_modules${path.sep}`))
@@ -58,6 +58,7 @@ describe('start-up loading', () => {
       path.join('dist', 'src', 'shared', 'import-module.js'),
       path.join('dist', 'src', 'shared', 'paths.js'),
       path.join('dist', 'src', 'worker', 'bundle-loader.js'),
+      path.join('dist', 'src', 'worker', 'code-cache-outcome.js'),
       path.join('dist', 'workers', 'receive.js'),
     ])
     // zeromq (its JS and the addon loader) is the one package left outside the bundle that

@@ -3,6 +3,9 @@ import { createRequire, wrap } from 'node:module'
 import path from 'node:path'
 import { Script } from 'node:vm'
 import { crc32 } from '../recording/native-crc32'
+import { type CodeCacheOutcome, setCodeCacheOutcome } from './code-cache-outcome'
+
+export type { CodeCacheOutcome } from './code-cache-outcome'
 
 /**
  * Runs the receive thread's bundle (dist/workers/receive.bundle.js) with V8's code cache for it,
@@ -16,21 +19,6 @@ import { crc32 } from '../recording/native-crc32'
  * source it checks only the length, so the header makes an edited bundle ('stale') compile from
  * source too. Without a cache, or with one refused, the bundle runs all the same, compiled.
  */
-
-export type CodeCacheOutcome =
-  /** V8 took the cache: the bundle's code was not compiled again. */
-  | 'used'
-  /** No cache file. */
-  | 'none'
-  /** The cache was made for other source (the bundle was edited after the build). */
-  | 'stale'
-  /** V8 refused it: another Node version, other V8 flags (a NODE_OPTIONS flag, say). */
-  | 'rejected'
-  /**
-   * Node runs with --enable-source-maps: the bundle is loaded by require(), which registers its
-   * source map, so stack traces name src/*.ts (a script run through vm has no map). No cache.
-   */
-  | 'source-maps'
 
 /** Where the cache of `bundle` lives. */
 export const cacheFileOf = (bundle: string) => `${bundle}.cache`
@@ -78,6 +66,7 @@ export function runBundle(
     process.execArgv.includes('--enable-source-maps') ||
     /(^|\s)--enable-source-maps(\s|$)/.test(process.env.NODE_OPTIONS ?? '')
   ) {
+    setCodeCacheOutcome('source-maps')
     module.exports = createRequire(bundle)(bundle)
     return 'source-maps'
   }
@@ -97,6 +86,7 @@ export function runBundle(
   }
   const script = compile(bundle, source, cachedData)
   if (cachedData) outcome = script.cachedDataRejected ? 'rejected' : 'used'
+  setCodeCacheOutcome(outcome)
   run(script, bundle, module)
   return outcome
 }

@@ -25,6 +25,7 @@ import { SocketCounters, WorkerState } from '../shared/shared-state'
 import { TopicMatcher } from '../shared/topics'
 import { attach, createSocket, socketOptions } from '../shared/zmq/attach'
 import { type Monitor, monitorSocket } from '../shared/zmq/socket-monitor'
+import { codeCacheOutcome } from './code-cache-outcome'
 import { HeapWatch } from './heap-watch'
 import { MainCalls } from './main-calls'
 import { PeerWatch } from './peers'
@@ -232,12 +233,15 @@ class ReceiveWorker {
       this.#counters.state = WorkerState.Handling
       this.#reconnect.attached(endpoints)
       const shown = spec.endpoints.map((e, i) => `${e.action} ${endpoints[i]}`)
+      // Whether this thread's code came from the build's code cache (worker/bundle-loader.ts):
+      // a V8 flag in NODE_OPTIONS or another Node version makes V8 refuse it, silently but for this.
+      const codeCache = codeCacheOutcome()
       if (socket instanceof Subscriber) {
         // ZeroMQ filters by prefix; exact matching happens in TopicMatcher.
         for (const t of spec.topics) socket.subscribe(t)
-        this.#log.info({ endpoints: shown, topics: spec.topics }, 'subscribed')
+        this.#log.info({ endpoints: shown, topics: spec.topics, codeCache }, 'subscribed')
       } else {
-        this.#log.info({ endpoints: shown }, 'answering requests')
+        this.#log.info({ endpoints: shown, codeCache }, 'answering requests')
       }
     } catch (error) {
       await this.#closeSocket()
