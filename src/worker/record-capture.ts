@@ -133,8 +133,10 @@ export class RecordCapture {
   /**
    * Sends what is waiting as one batch. A buffer at least half full moves to the recorder thread
    * whole (no copy), and the next message fills a buffer the recorder gave back, or a new one; a
-   * smaller batch is copied out, so that a slow trickle does not take a megabyte every 50 ms
-   * (and the budget, which counts messages' bytes, still bounds the memory held).
+   * smaller batch is copied out, so that a slow trickle does not take a megabyte every 50 ms.
+   * The budget counts messages' bytes only: a whole buffer's unused room is at most as large as
+   * what it holds, but each message's 24 bytes of layout are not counted, so a backlog of tiny
+   * messages holds more than ZMQ_RECORD_BUFFER_BYTES (25 times as much at 1 byte each).
    */
   flush(): void {
     const tally = this.#tally
