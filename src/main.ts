@@ -130,6 +130,10 @@ export async function runContainer(): Promise<Outcome> {
       'unknown variable',
     )
   for (const signal of early.splice(0)) onSignal(signal)
+  // A signal that came while the modules loaded waits in libuv's queue until the event loop
+  // first turns. That turn could also bring the `ready` of a receive thread started early, and
+  // the stop would then come just after `ready`: one turn here acts on it before start-up begins.
+  await new Promise<void>((resolve) => setImmediate(resolve))
   let http: HealthServer | undefined
   // prom-client is the largest module graph the container loads: made at the first scrape or
   // once the container is ready, whichever comes first, so it does not delay start-up.

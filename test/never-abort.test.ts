@@ -147,6 +147,25 @@ describe('signals', () => {
     assert.equal(container.lastLine?.msg, 'stopped', container.dump())
   })
 
+  it('a SIGTERM while the modules load is acted on before start-up, even when the receive thread is ready first: no `ready` line', async () => {
+    // The race CI met once on Node 24 under load: the signal waited in libuv's queue, the
+    // thread started early said `ready` before the main thread's event loop first turned, and
+    // the loop took `ready` first, so the stop came just after it.
+    const { pub } = await publisher('x.msg')
+    const container = new ContainerProcess({
+      ZMQ_SUB_ENDPOINT: pub.endpoint,
+      ZMQ_SUB_TOPICS: 'x.msg',
+      NODE_OPTIONS: `--require ${fixturePreload('slow-load')} --require ${fixturePreload('slow-after-init')}`,
+    })
+    await stderrLine(container, 'slow-load: loading zeromq')
+    container.signal('SIGTERM')
+    const exit = await container.exited
+    assertNoAbort(exit, container)
+    assert.equal(exit.code, EXIT.OK, container.dump())
+    assert.ok(!container.lines.some((l) => l.msg === 'ready'), container.dump())
+    assert.equal(container.lastLine?.msg, 'stopped', container.dump())
+  })
+
   it('SIGHUP stops like SIGTERM: drain, exit 0, "stopped" last', async () => {
     const { pub, attached } = await publisher('x.msg')
     const container = new ContainerProcess({
