@@ -251,7 +251,8 @@ describe('RecordingWriter', () => {
         payload,
         logTimeNs: BigInt(i) * 1000n,
       }))
-      await assert.rejects(writer.addBatch(messages), /65536 channels/)
+      // The 65,536 before the refused one are in: a caller counts them as recorded.
+      await assert.rejects(writer.addBatch(messages), { message: /65536 channels/, added: 65_536 })
       // The failure is the add's and close's to report; the file still ends properly.
       await assert.rejects(writer.close(), /65536 channels/)
       const recording = await Recording.open(file)

@@ -1,5 +1,10 @@
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads'
-import type { PackedMessages, RecordingSource, RecordingWriter } from '../recording/writer'
+import type {
+  BatchRefusedError,
+  PackedMessages,
+  RecordingSource,
+  RecordingWriter,
+} from '../recording/writer'
 import { serializeError } from '../shared/errors'
 import { createLogger } from '../shared/logger'
 import {
@@ -172,7 +177,12 @@ class Recorder {
         if (buffer.byteLength === RECORD_BATCH_BYTES && !this.#closing)
           batch.port.postMessage(buffer, [buffer])
       } catch (error) {
-        addCounts(this.#counts, batch.index, { overflow: batch.messages })
+        // A batch refused part-way (a 65,537th topic) has its first messages in the file.
+        const added = addedBeforeRefusal(error)
+        addCounts(this.#counts, batch.index, {
+          recorded: added,
+          overflow: batch.messages - added,
+        })
         // Reported once.
         this.#writeFailed = true
         this.#post({
@@ -213,6 +223,17 @@ class Recorder {
     })
     this.#control.close()
   }
+}
+
+/**
+ * How many of a refused batch's messages the writer took (BatchRefusedError); 0 after any other
+ * failure. By name: the writer's module is loaded lazily, in runRecorder.
+ */
+function addedBeforeRefusal(error: unknown): number {
+  const refused = error as Partial<BatchRefusedError> | undefined
+  return refused?.name === 'BatchRefusedError' && typeof refused.added === 'number'
+    ? refused.added
+    : 0
 }
 
 interface QueuedBatch {

@@ -57,6 +57,22 @@ export interface PackedMessages {
   readonly layout: Float64Array
 }
 
+/**
+ * A batch refused part-way through, where the writer would not take one of its messages (a
+ * 65,537th topic in one file, MCAP's limit): the `added` messages before it are in the writer,
+ * and in the file once it ends, so a caller can count them as recorded and only the rest as
+ * lost. A failed write is not this: what the failed chunk held never reaches the file.
+ */
+export class BatchRefusedError extends Error {
+  constructor(
+    readonly added: number,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause })
+    this.name = 'BatchRefusedError'
+  }
+}
+
 /** MCAP's own default chunk size: large chunks compress well and index cheaply. */
 const CHUNK_BYTES = 1024 * 1024
 /** The smallest chunk when --max-bytes is small, so that splitting still has a meaning. */
@@ -119,20 +135,24 @@ export class RecordingWriter {
     return this.#enqueue(async () => {
       if (this.#closed) throw new Error('the recording is closed')
       const logTime = new LogTime()
+      let added = 0
       for (const m of messages) {
         const file = this.#fileFull() ? await this.#nextFile() : (this.#file as OpenFile)
         const { topicFrame, payload } = m
         logTime.setNanos(m.logTimeNs)
-        const full = file.add(
-          topicFrame,
-          0,
-          topicFrame.byteLength,
-          payload,
-          0,
-          payload.byteLength,
-          logTime,
-          m.source,
+        const full = refusedAfter(added, () =>
+          file.add(
+            topicFrame,
+            0,
+            topicFrame.byteLength,
+            payload,
+            0,
+            payload.byteLength,
+            logTime,
+            m.source,
+          ),
         )
+        added++
         this.messages++
         this.bytes += payload.byteLength
         if (full) await file.writer.flushChunk()
@@ -159,15 +179,8 @@ export class RecordingWriter {
         const file = this.#fileFull() ? await this.#nextFile() : (this.#file as OpenFile)
         // Receive times are kept to the µs, as msToNs gives them.
         logTime.setMicros(Math.round((layout[i + 2] as number) * 1000))
-        const full = file.add(
-          data,
-          offset,
-          topicLength,
-          data,
-          payloadAt,
-          payloadLength,
-          logTime,
-          source,
+        const full = refusedAfter(i / LAYOUT_WORDS, () =>
+          file.add(data, offset, topicLength, data, payloadAt, payloadLength, logTime, source),
         )
         offset = payloadAt + payloadLength
         this.messages++
@@ -368,6 +381,15 @@ interface RecentChannel {
   readonly source: RecordingSource
   readonly topic: Uint8Array
   readonly id: number
+}
+
+/** Runs one message's add; a refusal becomes a {@link BatchRefusedError} after `added`. */
+function refusedAfter(added: number, add: () => boolean): boolean {
+  try {
+    return add()
+  } catch (error) {
+    throw new BatchRefusedError(added, error)
+  }
 }
 
 /** Writes every byte of `parts`: a write may take fewer than it was given (a pipe, a signal). */
