@@ -24,7 +24,7 @@ import { FileHandleWritable } from '@mcap/nodejs'
 import { McapWriter } from '../src/recording/mcap'
 import { Recording } from '../src/recording/reader'
 import { RecordingWriter } from '../src/recording/writer'
-import { BUDGET_WORDS, LAYOUT_WORDS } from '../src/shared/record-batch'
+import { BUDGET_WORDS, budgetOf, LAYOUT_WORDS } from '../src/shared/record-batch'
 import { RecordCapture } from '../src/worker/record-capture'
 import { container } from './lib/designs'
 import { runOnce } from './lib/flow'
@@ -62,7 +62,9 @@ function hookCost(): void {
   for (const size of SIZES) {
     const budget = new SharedArrayBuffer(BUDGET_WORDS * 4)
     const pending = new Int32Array(budget)
-    const hook = new RecordCapture(budget, 2 ** 30, (batch) => Atomics.sub(pending, 0, batch.bytes))
+    const hook = new RecordCapture(budget, 2 ** 30, (batch) =>
+      Atomics.sub(pending, 0, budgetOf(batch.messages, batch.bytes)),
+    )
     const n = Math.round((size === 65536 ? 20_000 : 500_000) / (quick ? 8 : 1))
     const frames = [Buffer.from('b.data'), Buffer.alloc(size, 1)]
     const startedAt = performance.now()

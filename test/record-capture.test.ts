@@ -47,11 +47,11 @@ describe('RecordCapture', () => {
   })
 
   it('over the byte budget: left out and counted, never waited for; written bytes free the budget', () => {
-    const { hook, batches, pending } = capture(100)
+    const { hook, batches, pending } = capture(150)
     for (let i = 0; i < 5; i++)
       hook.add([Buffer.from('a.b'), Buffer.alloc(40, i)], performance.now())
-    // 43 bytes each: two fit in 100.
-    assert.equal(pending(), 86)
+    // 43 bytes each and 24 of layout: two fit in 150.
+    assert.equal(pending(), 134)
     hook.add([Buffer.from('a.b'), Buffer.from('x'), Buffer.from('y')], performance.now())
     hook.stop()
     const [batch] = batches
@@ -69,6 +69,16 @@ describe('RecordCapture', () => {
     const layout = batchLayout(batches[0] as RecordBatch)
     assert.equal(layout[2], performance.timeOrigin + first)
     assert.equal(layout[5], performance.timeOrigin + first + 2.5)
+  })
+
+  it("the budget counts each message's layout too: a backlog of 1-byte messages is bounded like a large one", () => {
+    const { hook, batches, pending } = capture(1000)
+    for (let i = 0; i < 100; i++) hook.add([Buffer.alloc(0), Buffer.from([i])], performance.now())
+    // 1 byte and 24 of layout each: 40 fit in 1000, not 1000.
+    assert.equal(pending(), 40 * 25)
+    hook.stop()
+    assert.equal(batches[0]?.messages, 40)
+    assert.equal(batches[0]?.overflow, 60)
   })
 
   it('a batch buffer the recorder gives back is filled again, not a new one', () => {
@@ -110,7 +120,7 @@ describe('RecordCapture', () => {
     const tally = new SharedArrayBuffer(TALLY_WORDS * 4)
     const words = new Int32Array(tally)
     const batches: RecordBatch[] = []
-    const hook = new RecordCapture(budget, 100, (batch) => batches.push(batch), tally)
+    const hook = new RecordCapture(budget, 150, (batch) => batches.push(batch), tally)
     hook.add([Buffer.from('a.b'), Buffer.alloc(40)], performance.now())
     hook.add([Buffer.from('a.b'), Buffer.alloc(40)], performance.now())
     hook.add([Buffer.from('a.b'), Buffer.alloc(40)], performance.now())

@@ -182,8 +182,9 @@ describe('ZMQ_RECORD_FILE', () => {
       HTTP_PORT: '0',
       HTTP_HOST: '127.0.0.1',
     })
-    // 1000 B each: one fits the 1 KiB budget at a time, until the main thread has written it.
-    for (let i = 0; i < 100; i++) await pub.send(['demo.a', Buffer.alloc(1000, i)])
+    // 930 B of budget each (topic, payload, layout): one fits the 1 KiB budget at a time, until
+    // the recorder thread has written it.
+    for (let i = 0; i < 100; i++) await pub.send(['demo.a', Buffer.alloc(900, i)])
     const handled = () => container.lines.filter((l) => l.msg === 'received').length
     await container.waitForLog(() => handled() >= 100)
     // /metrics shows the same counts once the last batch is written (a scrape per round).

@@ -18,6 +18,7 @@ import {
   BUDGET_WORDS,
   batchData,
   batchLayout,
+  budgetOf,
   RECORD_BATCH_BYTES,
   type RecordBatch,
 } from '../shared/record-batch'
@@ -97,7 +98,7 @@ class Recorder {
       case 'lost': {
         // A receive thread that ended without posting its last batch: those bytes will never
         // be written, so they go back to the budget, and its messages are counted.
-        Atomics.sub(this.#pending, 0, message.bytes)
+        Atomics.sub(this.#pending, 0, budgetOf(message.messages, message.bytes))
         addCounts(this.#counts, this.#index(message.socket), {
           lost: message.messages,
           overflow: message.overflow,
@@ -152,7 +153,7 @@ class Recorder {
   /** Not written: counted, and its bytes given back to the budget. */
   #drop(batch: QueuedBatch, as: 'lost' | 'overflow'): void {
     addCounts(this.#counts, batch.index, { [as]: batch.messages })
-    Atomics.sub(this.#pending, 0, batch.bytes)
+    Atomics.sub(this.#pending, 0, budgetOf(batch.messages, batch.bytes))
   }
 
   async #writeQueued(): Promise<void> {
@@ -171,7 +172,7 @@ class Recorder {
       try {
         await this.#writer.addPacked(batch.packed)
         addCounts(this.#counts, batch.index, { recorded: batch.messages })
-        Atomics.sub(this.#pending, 0, batch.bytes)
+        Atomics.sub(this.#pending, 0, budgetOf(batch.messages, batch.bytes))
         // Written: the chunk writer has copied the bytes, so the buffer can be filled again.
         const buffer = batch.packed.data.buffer as ArrayBuffer
         if (buffer.byteLength === RECORD_BATCH_BYTES && !this.#closing)

@@ -52,7 +52,15 @@ export const batchLayout = (batch: RecordBatch) =>
 export const batchData = (batch: RecordBatch) =>
   new Uint8Array(batch.buffer, batch.dataOffset, batch.bytes)
 
-/** The shared budget: Int32 word 0 holds the bytes taken and not yet written. */
+/**
+ * What a message waiting to be written holds: its two frames' bytes and its layout words. The
+ * budget (ZMQ_RECORD_BUFFER_BYTES) counts both, so a backlog of tiny messages is bounded as a
+ * large one is; counting the frames alone let 1-byte messages hold 25 times the budget.
+ */
+export const budgetOf = (messages: number, bytes: number) =>
+  bytes + messages * LAYOUT_WORDS * Float64Array.BYTES_PER_ELEMENT
+
+/** The shared budget: Int32 word 0 holds what is taken and not yet written (see budgetOf). */
 export const BUDGET_WORDS = 1
 
 /**

@@ -1,6 +1,7 @@
 import { wallClockMs } from '../recording/format'
 import {
   BATCH_MESSAGES,
+  budgetOf,
   LAYOUT_BYTES,
   LAYOUT_WORDS,
   RECORD_BATCH_BYTES,
@@ -80,9 +81,10 @@ export class RecordCapture {
     }
     const [topic, payload] = frames as [Buffer, Buffer]
     const size = topic.length + payload.length
+    const cost = budgetOf(1, size)
     // Taken optimistically, given back if over: two threads may race past the limit otherwise.
-    if (Atomics.add(this.#pending, 0, size) + size > this.#limitBytes) {
-      Atomics.sub(this.#pending, 0, size)
+    if (Atomics.add(this.#pending, 0, cost) + cost > this.#limitBytes) {
+      Atomics.sub(this.#pending, 0, cost)
       tally[TALLY.overflow] = (tally[TALLY.overflow] as number) + 1
       return
     }
@@ -134,9 +136,7 @@ export class RecordCapture {
    * Sends what is waiting as one batch. A buffer at least half full moves to the recorder thread
    * whole (no copy), and the next message fills a buffer the recorder gave back, or a new one; a
    * smaller batch is copied out, so that a slow trickle does not take a megabyte every 50 ms.
-   * The budget counts messages' bytes only: a whole buffer's unused room is at most as large as
-   * what it holds, but each message's 24 bytes of layout are not counted, so a backlog of tiny
-   * messages holds more than ZMQ_RECORD_BUFFER_BYTES (25 times as much at 1 byte each).
+   * So a batch's buffer is never more than twice what the budget counts for it (budgetOf).
    */
   flush(): void {
     const tally = this.#tally
