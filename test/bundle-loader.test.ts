@@ -72,23 +72,35 @@ describe('bundle loader', () => {
     assert.equal(outcome, 'used')
   })
 
-  it("the container's `subscribed` line says whether the thread's code came from the cache; a V8 flag in NODE_OPTIONS makes V8 refuse it", async () => {
-    const subscribed = async (env: Record<string, string>) => {
+  it("the container's `subscribed` and `answering requests` lines say whether the thread's code came from the cache; a V8 flag in NODE_OPTIONS makes V8 refuse it", async () => {
+    /** The `codeCache` of each socket's start line, by line. */
+    const started = async (env: Record<string, string>) => {
       const container = new ContainerProcess({
         // Connects to nothing: enough to subscribe.
         ZMQ_SUB_ENDPOINT: 'tcp://127.0.0.1:1',
         ZMQ_SUB_TOPICS: 'cache.check',
         ZMQ_SUB_CLASS: 'telemetry',
+        ZMQ_REP_ENDPOINT: '@tcp://127.0.0.1:*',
+        ZMQ_REP_CLASS: 'control',
         ...env,
       })
-      const line = await container.waitForLog('subscribed')
+      await container.waitForLog('ready')
       container.signal('SIGTERM')
       assert.equal((await container.exited).code, 0, container.dump())
-      return line.codeCache
+      const of = (msg: string) => container.lines.find((l) => l.msg === msg)?.codeCache
+      return [of('subscribed'), of('answering requests')]
     }
-    assert.equal(await subscribed({}), 'used')
+    assert.deepEqual(await started({}), ['used', 'used'])
     // A flag both Node 20 and 24 count in the check (Node 24 leaves heap sizes out of it).
-    assert.equal(await subscribed({ NODE_OPTIONS: '--stack-trace-limit=20' }), 'rejected')
+    assert.deepEqual(await started({ NODE_OPTIONS: '--stack-trace-limit=20' }), [
+      'rejected',
+      'rejected',
+    ])
+    // Source maps need the bundle required, not run from the cache.
+    assert.deepEqual(await started({ NODE_OPTIONS: '--enable-source-maps' }), [
+      'source-maps',
+      'source-maps',
+    ])
   })
 
   it('with --enable-source-maps the bundle is required, so its stack traces map to src/', async () => {
