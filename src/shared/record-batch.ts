@@ -29,12 +29,13 @@ export interface RecordBatch {
 }
 
 export const LAYOUT_WORDS = 3
+export const LAYOUT_BYTES_PER_MESSAGE = LAYOUT_WORDS * Float64Array.BYTES_PER_ELEMENT
 
 /** A batch leaves the receive thread at this many messages at most. */
 export const BATCH_MESSAGES = 1024
 
 /** The layout's room at the head of a batch buffer: BATCH_MESSAGES messages. */
-export const LAYOUT_BYTES = BATCH_MESSAGES * LAYOUT_WORDS * Float64Array.BYTES_PER_ELEMENT
+export const LAYOUT_BYTES = BATCH_MESSAGES * LAYOUT_BYTES_PER_MESSAGE
 
 /**
  * A receive thread's batch buffer (layout, then messages). Once the recorder has written a batch
@@ -58,7 +59,7 @@ export const batchData = (batch: RecordBatch) =>
  * large one is; counting the frames alone let 1-byte messages hold 25 times the budget.
  */
 export const budgetOf = (messages: number, bytes: number) =>
-  bytes + messages * LAYOUT_WORDS * Float64Array.BYTES_PER_ELEMENT
+  bytes + messages * LAYOUT_BYTES_PER_MESSAGE
 
 /** The shared budget: Int32 word 0 holds what is taken and not yet written (see budgetOf). */
 export const BUDGET_WORDS = 1

@@ -3,6 +3,7 @@ import {
   BATCH_MESSAGES,
   budgetOf,
   LAYOUT_BYTES,
+  LAYOUT_BYTES_PER_MESSAGE,
   LAYOUT_WORDS,
   RECORD_BATCH_BYTES,
   type RecordBatch,
@@ -36,10 +37,9 @@ export class RecordCapture {
   readonly #timer: NodeJS.Timeout
   /**
    * The batch being filled (see RecordBatch): its layout, then copies of the frames, since
-   * zeromq's buffers are not ours to keep (a handler may transfer them). Both views are of
-   * `#buffer`; all three are undefined between batches.
+   * zeromq's buffers are not ours to keep (a handler may transfer them). Two views of one
+   * buffer, both undefined between batches.
    */
-  #buffer: ArrayBuffer | undefined
   #layout: Float64Array | undefined
   #data: Uint8Array | undefined
   /** Messages, bytes, overflow and skipped since the last batch (TALLY words). */
@@ -91,14 +91,15 @@ export class RecordCapture {
     if (this.#data && (tally[TALLY.bytes] as number) + size > this.#data.length) {
       this.flush()
       // Still held (a small batch was copied out), but too small for this one.
-      if (this.#buffer && this.#data && size > this.#data.length) {
-        this.recycle(this.#buffer)
+      if (this.#data && size > this.#data.length) {
+        this.recycle(this.#data.buffer as ArrayBuffer)
         this.#release()
       }
     }
     const used = tally[TALLY.bytes] as number
-    const [layout, data] =
-      this.#layout && this.#data ? [this.#layout, this.#data] : this.#take(size)
+    if (!this.#data) this.#take(size)
+    const layout = this.#layout as Float64Array
+    const data = this.#data as Uint8Array
     data.set(topic, used)
     data.set(payload, used + topic.length)
     tally[TALLY.bytes] = used + size
@@ -115,19 +116,16 @@ export class RecordCapture {
    * A batch buffer for a message of `size` bytes: one the recorder gave back, or a new one; a
    * message larger than a batch buffer gets one of its own size.
    */
-  #take(size: number): [Float64Array, Uint8Array] {
+  #take(size: number): void {
     const buffer =
       size <= DATA_ROOM
         ? (this.#spare.pop() ?? new ArrayBuffer(RECORD_BATCH_BYTES))
         : new ArrayBuffer(LAYOUT_BYTES + size)
-    this.#buffer = buffer
     this.#layout = new Float64Array(buffer, 0, BATCH_MESSAGES * LAYOUT_WORDS)
     this.#data = new Uint8Array(buffer, LAYOUT_BYTES)
-    return [this.#layout, this.#data]
   }
 
   #release(): void {
-    this.#buffer = undefined
     this.#layout = undefined
     this.#data = undefined
   }
@@ -147,17 +145,18 @@ export class RecordCapture {
     if (messages === 0 && overflow === 0 && skipped === 0) return
     let buffer: ArrayBuffer
     let dataOffset: number
-    const [held, layout, data] = [this.#buffer, this.#layout, this.#data]
-    if (messages === 0 || !held || !layout || !data) {
+    const layout = this.#layout
+    const data = this.#data
+    if (messages === 0 || !layout || !data) {
       buffer = new ArrayBuffer(0)
       dataOffset = 0
     } else if (bytes * 2 >= data.length) {
-      buffer = held
+      buffer = data.buffer as ArrayBuffer
       dataOffset = LAYOUT_BYTES
       this.#release()
     } else {
       const words = messages * LAYOUT_WORDS
-      dataOffset = words * Float64Array.BYTES_PER_ELEMENT
+      dataOffset = messages * LAYOUT_BYTES_PER_MESSAGE
       buffer = new ArrayBuffer(dataOffset + bytes)
       new Float64Array(buffer, 0, words).set(layout.subarray(0, words))
       new Uint8Array(buffer, dataOffset).set(data.subarray(0, bytes))
