@@ -1,10 +1,6 @@
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads'
-import type {
-  BatchRefusedError,
-  PackedMessages,
-  RecordingSource,
-  RecordingWriter,
-} from '../recording/writer'
+import { BatchRefusedError } from '../recording/format'
+import type { PackedMessages, RecordingSource, RecordingWriter } from '../recording/writer'
 import { serializeError } from '../shared/errors'
 import { createLogger } from '../shared/logger'
 import {
@@ -179,7 +175,7 @@ class Recorder {
           batch.port.postMessage(buffer, [buffer])
       } catch (error) {
         // A batch refused part-way (a 65,537th topic) has its first messages in the file.
-        const added = addedBeforeRefusal(error)
+        const added = error instanceof BatchRefusedError ? error.added : 0
         addCounts(this.#counts, batch.index, {
           recorded: added,
           overflow: batch.messages - added,
@@ -224,17 +220,6 @@ class Recorder {
     })
     this.#control.close()
   }
-}
-
-/**
- * How many of a refused batch's messages the writer took (BatchRefusedError); 0 after any other
- * failure. By name: the writer's module is loaded lazily, in runRecorder.
- */
-function addedBeforeRefusal(error: unknown): number {
-  const refused = error as Partial<BatchRefusedError> | undefined
-  return refused?.name === 'BatchRefusedError' && typeof refused.added === 'number'
-    ? refused.added
-    : 0
 }
 
 interface QueuedBatch {

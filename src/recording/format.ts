@@ -60,3 +60,21 @@ export function msToNs(ms: number): bigint {
 export function nowNs(): bigint {
   return msToNs(wallClockMs())
 }
+
+/**
+ * A batch RecordingWriter refused part-way through: it would not take one of the messages (a
+ * 65,537th topic in one file, MCAP's limit). The `added` messages before it are in the writer,
+ * and in the file once it ends, so a caller counts them as recorded and only the rest as lost.
+ * A failed write is not this: what the failed chunk held never reaches the file. Kept here, not
+ * in the writer's module, so the recorder thread can tell it apart without loading the MCAP
+ * libraries first.
+ */
+export class BatchRefusedError extends Error {
+  constructor(
+    readonly added: number,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause })
+    this.name = 'BatchRefusedError'
+  }
+}

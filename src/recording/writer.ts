@@ -4,6 +4,7 @@ import { LAYOUT_WORDS } from '../shared/record-batch'
 import { ChunkedMcapWriter, LogTime } from './chunked-writer'
 import { loadedZstd, loadZstd } from './codecs'
 import {
+  BatchRefusedError,
   CHANNEL_KEYS,
   type Compression,
   ENCODINGS,
@@ -57,21 +58,7 @@ export interface PackedMessages {
   readonly layout: Float64Array
 }
 
-/**
- * A batch refused part-way through, where the writer would not take one of its messages (a
- * 65,537th topic in one file, MCAP's limit): the `added` messages before it are in the writer,
- * and in the file once it ends, so a caller can count them as recorded and only the rest as
- * lost. A failed write is not this: what the failed chunk held never reaches the file.
- */
-export class BatchRefusedError extends Error {
-  constructor(
-    readonly added: number,
-    cause: unknown,
-  ) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause })
-    this.name = 'BatchRefusedError'
-  }
-}
+export { BatchRefusedError } from './format'
 
 /** MCAP's own default chunk size: large chunks compress well and index cheaply. */
 const CHUNK_BYTES = 1024 * 1024
@@ -135,13 +122,13 @@ export class RecordingWriter {
     return this.#enqueue(async () => {
       if (this.#closed) throw new Error('the recording is closed')
       const logTime = new LogTime()
-      let added = 0
-      for (const m of messages) {
+      for (const [added, m] of messages.entries()) {
         const file = this.#fileFull() ? await this.#nextFile() : (this.#file as OpenFile)
         const { topicFrame, payload } = m
         logTime.setNanos(m.logTimeNs)
-        const full = refusedAfter(added, () =>
-          file.add(
+        let full: boolean
+        try {
+          full = file.add(
             topicFrame,
             0,
             topicFrame.byteLength,
@@ -150,9 +137,10 @@ export class RecordingWriter {
             payload.byteLength,
             logTime,
             m.source,
-          ),
-        )
-        added++
+          )
+        } catch (error) {
+          throw new BatchRefusedError(added, error)
+        }
         this.messages++
         this.bytes += payload.byteLength
         if (full) await file.writer.flushChunk()
@@ -179,9 +167,21 @@ export class RecordingWriter {
         const file = this.#fileFull() ? await this.#nextFile() : (this.#file as OpenFile)
         // Receive times are kept to the µs, as msToNs gives them.
         logTime.setMicros(Math.round((layout[i + 2] as number) * 1000))
-        const full = refusedAfter(i / LAYOUT_WORDS, () =>
-          file.add(data, offset, topicLength, data, payloadAt, payloadLength, logTime, source),
-        )
+        let full: boolean
+        try {
+          full = file.add(
+            data,
+            offset,
+            topicLength,
+            data,
+            payloadAt,
+            payloadLength,
+            logTime,
+            source,
+          )
+        } catch (error) {
+          throw new BatchRefusedError(i / LAYOUT_WORDS, error)
+        }
         offset = payloadAt + payloadLength
         this.messages++
         this.bytes += payloadLength
@@ -381,15 +381,6 @@ interface RecentChannel {
   readonly source: RecordingSource
   readonly topic: Uint8Array
   readonly id: number
-}
-
-/** Runs one message's add; a refusal becomes a {@link BatchRefusedError} after `added`. */
-function refusedAfter(added: number, add: () => boolean): boolean {
-  try {
-    return add()
-  } catch (error) {
-    throw new BatchRefusedError(added, error)
-  }
 }
 
 /** Writes every byte of `parts`: a write may take fewer than it was given (a pipe, a signal). */
