@@ -58,8 +58,6 @@ export interface PackedMessages {
   readonly layout: Float64Array
 }
 
-export { BatchRefusedError } from './format'
-
 /** MCAP's own default chunk size: large chunks compress well and index cheaply. */
 const CHUNK_BYTES = 1024 * 1024
 /** The smallest chunk when --max-bytes is small, so that splitting still has a meaning. */
@@ -122,7 +120,8 @@ export class RecordingWriter {
     return this.#enqueue(async () => {
       if (this.#closed) throw new Error('the recording is closed')
       const logTime = new LogTime()
-      for (const [added, m] of messages.entries()) {
+      for (let added = 0; added < messages.length; added++) {
+        const m = messages[added] as MessageToWrite
         const file = this.#fileFull() ? await this.#nextFile() : (this.#file as OpenFile)
         const { topicFrame, payload } = m
         logTime.setNanos(m.logTimeNs)
