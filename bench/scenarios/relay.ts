@@ -8,6 +8,7 @@ import {
   latencyRows,
   measureLatency,
   type RateCase,
+  STEADY_WARMUP_SECONDS,
   warningNote,
 } from './latency'
 
@@ -16,14 +17,16 @@ export const relay: Scenario = {
   title: '4. Publish from a handler: through the main thread vs directly',
   async run(ctx: BenchContext) {
     const designs = ctx.available([container, zmqWorker, zmqLoop, pyzmq, cFloor])
+    // Steady state, as in the latency scenario: the JIT's first seconds left out.
+    const warmupSeconds = ctx.quick ? 0.5 : STEADY_WARMUP_SECONDS
     const rates: RateCase[] = ctx.quick
       ? [
-          { rate: 1000, seconds: 1 },
-          { rate: 10_000, seconds: 0.5 },
+          { rate: 1000, seconds: 1, warmupSeconds },
+          { rate: 10_000, seconds: 0.5, warmupSeconds },
         ]
       : [
-          { rate: 1000, seconds: 2 },
-          { rate: 10_000, seconds: 1 },
+          { rate: 1000, seconds: 2, warmupSeconds },
+          { rate: 10_000, seconds: 1, warmupSeconds },
         ]
     const failures: string[] = []
     const all = await measureLatency(ctx, designs, rates, { relay: true, size: 1024 }, failures)
@@ -48,7 +51,7 @@ export const relay: Scenario = {
     })
     return {
       body: [
-        `The receiver's handler republishes every 1 KiB message (relay.data); a C sink subscribed to it measures publisher -> receiver -> sink latency with the original send timestamp. The container's handler calls ctx.publish, which posts the message to the main thread, which sends it on the XPUB it owns. The bare worker, the one-loop process, the pyzmq thread and the C thread send on a PUB socket of their own, directly. The sink joins the receiver's PUB after a 300 ms slow-joiner settle. "handled" is messages that reached the sink / messages sent.`,
+        `The receiver's handler republishes every 1 KiB message (relay.data); a C sink subscribed to it measures publisher -> receiver -> sink latency with the original send timestamp. The container's handler calls ctx.publish, which posts the message to the main thread, which sends it on the XPUB it owns. The bare worker, the one-loop process, the pyzmq thread and the C thread send on a PUB socket of their own, directly. The sink joins the receiver's PUB after a 300 ms slow-joiner settle. The first ${warmupSeconds} s of each run are left out, as in scenario 3 (the JIT's warm-up). "handled" is messages that reached the sink / messages sent.`,
         table(LATENCY_HEADERS, latencyRows(all, floor)),
         goalList(goals),
         ...warningNote(all),
