@@ -27,8 +27,8 @@ export interface RateCase {
   readonly label?: string
 }
 
-/** The rate as the tables show it: "1k", or "1k, first 3 s". */
-export const caseName = (r: RateCase) => `${r.rate / 1000}k${r.label ? `, ${r.label}` : ''}`
+/** The case as the tables show it: "1k msg/s", or "1k msg/s, first 3 s". */
+export const caseName = (r: RateCase) => `${r.rate / 1000}k msg/s${r.label ? `, ${r.label}` : ''}`
 
 /** Steady state: the first seconds (the JIT's) left out, for every design alike. */
 export const STEADY_WARMUP_SECONDS = 3
@@ -76,7 +76,7 @@ export async function measureLatency(
         const m = all.find((x) => x.design === design && x.rateCase === r) as LatencyMeasurement
         const warmup = Math.round(r.rate * r.warmupSeconds)
         const count = Math.round(r.rate * r.seconds) + warmup
-        const label = `${design.label} ${caseName(r)} msg/s rep ${rep + 1}`
+        const label = `${design.label} ${caseName(r)} rep ${rep + 1}`
         ctx.log(`  ${label}`)
         const out = await attempt(ctx, failures, label, () =>
           runOnce({
@@ -134,7 +134,7 @@ export function latencyRows(all: readonly LatencyMeasurement[], floor: Design | 
 export function latencyCharts(title: string, all: readonly LatencyMeasurement[]): ChartPanel[] {
   const cases = [...new Set(all.map((m) => m.rateCase))]
   return cases.map((rateCase) => ({
-    title: `${title}, ${caseName(rateCase)} msg/s (all repetitions pooled)`,
+    title: `${title}, ${caseName(rateCase)} (all repetitions pooled)`,
     series: all
       .filter((m) => m.rateCase === rateCase && m.pooled.totalCount > 0)
       .map((m) => ({
@@ -151,7 +151,7 @@ export function warningNote(all: readonly LatencyMeasurement[]): string[] {
   const lines = all.flatMap((m) =>
     Object.entries(m.warnings).map(
       ([what, n]) =>
-        `- ${m.design.label}, ${caseName(m.rateCase)} msg/s: \`${what}\`, ${n} log line${n === 1 ? '' : 's'} (the container logs a repeated error at most once a second)`,
+        `- ${m.design.label}, ${caseName(m.rateCase)}: \`${what}\`, ${n} log line${n === 1 ? '' : 's'} (the container logs a repeated error at most once a second)`,
     ),
   )
   return lines.length ? [`Warnings and errors the receivers logged:\n\n${lines.join('\n')}`] : []
@@ -205,19 +205,19 @@ export const latency: Scenario = {
     const goals: Goal[] = [
       {
         scenario: '3',
-        goal: 'container p50 within 1.2x a C receiver (1 KiB, 1k msg/s)',
+        goal: 'container p50 within 1.2x a C receiver (1 KiB, 1k msg/s, steady state)',
         measured: `${us(p50)} vs ${us(med(f, 'p50'))} = ${ratio(p50, med(f, 'p50'))}`,
         met: p50 !== undefined && f ? p50 <= 1.2 * (med(f, 'p50') as number) : undefined,
       },
       {
         scenario: '3',
-        goal: 'container p99 within 2x a C receiver (1 KiB, 1k msg/s)',
+        goal: 'container p99 within 2x a C receiver (1 KiB, 1k msg/s, steady state)',
         measured: `${us(p99)} vs ${us(med(f, 'p99'))} = ${ratio(p99, med(f, 'p99'))}`,
         met: p99 !== undefined && f ? p99 <= 2 * (med(f, 'p99') as number) : undefined,
       },
       {
         scenario: '3',
-        goal: 'container p99 within 3x a C receiver (1 KiB, 10k msg/s)',
+        goal: 'container p99 within 3x a C receiver (1 KiB, 10k msg/s, steady state)',
         measured: `${us(p99at10k)} vs ${us(floorP99at10k)} = ${ratio(p99at10k, floorP99at10k)}`,
         met:
           p99at10k !== undefined && floorP99at10k !== undefined
@@ -238,7 +238,7 @@ export const latency: Scenario = {
           .map((r) => `${r.rate} msg/s for ${warmupSeconds + r.seconds} s`)
           .join(
             ', ',
-          )}, of which the first ${warmupSeconds} s are left out, for every receiver: in its first seconds V8 compiles each Node receiver's per-message functions with its optimizing compiler, and those compilations delay single messages (README, "Tails"). "${caseName(cold)}" measures that start: ${cold.rate} msg/s from 100 ms after the start of the stream (the connection's warm-up) for ${cold.seconds} s. Percentiles are per run; the table shows their medians over ${ctx.reps} interleaved repetitions, the chart pools all repetitions.`,
+          )}, of which the first ${warmupSeconds} s are left out, for every receiver${ctx.quick ? ' (--quick: too short a warm-up for the steady state; the verdicts are indicative only)' : ''}: in its first seconds V8 compiles each Node receiver's per-message functions with its optimizing compiler, and those compilations delay single messages (README, "Tails"). "${caseName(cold)}" measures that start: ${cold.rate} msg/s from 100 ms after the start of the stream (the connection's warm-up) for ${cold.seconds} s. Percentiles are per run; the table shows their medians over ${ctx.reps} interleaved repetitions, the chart pools all repetitions.`,
         table(LATENCY_HEADERS, latencyRows(all, floor)),
         goalList(goals),
         ...warningNote(all),
@@ -248,7 +248,10 @@ export const latency: Scenario = {
       charts: latencyCharts('3. One-way latency, 1 KiB', all),
       raw: all.map((m) => ({
         design: m.design.id,
+        case: caseName(m.rateCase),
         rate: m.rate,
+        seconds: m.rateCase.seconds,
+        warmupSeconds: m.rateCase.warmupSeconds,
         reps: m.reps,
         handled: m.handled,
         sent: m.sent,
