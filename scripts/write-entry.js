@@ -19,12 +19,57 @@ fs.writeFileSync(
   `#!/usr/bin/env node\n'use strict'\n${header}` +
     // First, before the slow loads: a stop signal from here on is held, not fatal.
     "require('./src/early-signals.js').holdSignals()\n" +
-    // Next, once the configuration is read: the receive threads, which load their modules while
-    // this thread loads its own (src/main/receive-threads.ts).
-    "require('./src/main/receive-threads.js').startEarlyThreadsFor(process.argv.slice(2), process.env)\n" +
-    "require('./src/main.js').main(process.argv.slice(2))\n",
+    // The container runs the main thread's code as one bundle (below); a command-line tool
+    // loads tsc's modules, its own among them.
+    "if (require('./src/main/runs-container.js').runsContainer(process.argv.slice(2))) require('./main.bundle.js')\n" +
+    "else require('./src/main.js').main(process.argv.slice(2))\n",
 )
 fs.chmodSync(entry, 0o755)
+
+// The container's main thread as one bundle, main.bundle.js: its 90-odd modules (the
+// supervisor, the config validators, pino) cost the process about 15 ms of CPU to find, read
+// and compile one by one before it reaches `ready` (README "Start-up"). First the
+// configuration and the receive threads, which load their modules while this thread loads its
+// own (src/main/receive-threads.ts), then the container.
+// Left outside: early-signals.js, which the entry has loaded already and whose held signals the
+// container takes over (one copy of its state); paths.js and import-module.js, as in the
+// receive bundle; the command-line tools, which the container never loads; and the packages
+// loaded only on demand (prom-client's is bundled code that requires it after `ready`).
+const mainBundle = path.join(dist, 'main.bundle.js')
+const MAIN_OUTSIDE = { 'early-signals': 'early-signals.js', cli: 'cli/index.js' }
+function buildMainBundle() {
+  return esbuild.build({
+    stdin: {
+      contents:
+        "require('./src/main/receive-threads.js').startEarlyThreadsFor(process.argv.slice(2), process.env)\n" +
+        "require('./src/main.js').main(process.argv.slice(2))\n",
+      resolveDir: dist,
+      sourcefile: 'main.bundle.entry.js',
+    },
+    outfile: mainBundle,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['zeromq', 'pino-pretty', 'piscina', 'prom-client', '@mcap/*', 'yaml'],
+    sourcemap: 'linked',
+    logLevel: 'warning',
+    plugins: [
+      outsideStaysAModule(OUTSIDE, '.'),
+      {
+        name: 'main-outside',
+        setup(build) {
+          build.onResolve({ filter: /[\\/](early-signals|cli)$/ }, (args) => {
+            const name = path.basename(args.path)
+            return path.join(args.resolveDir, args.path) === path.join(dist, 'src', name)
+              ? { path: `./src/${MAIN_OUTSIDE[name]}`, external: true }
+              : undefined
+          })
+        },
+      },
+    ],
+  })
+}
 
 // Node finds the CommonJS build's named exports by static analysis (cjs-module-lexer), which
 // reads tsc's `exports.x = ...` and re-export getters, so `export *` needs no list of names.
@@ -70,20 +115,7 @@ esbuild
     // with --enable-source-maps, when the loader require()s the bundle instead of using vm).
     sourcemap: 'linked',
     logLevel: 'warning',
-    plugins: [
-      {
-        name: 'outside-stays-a-module',
-        setup(build) {
-          build.onResolve({ filter: new RegExp(`[\\\\/](${OUTSIDE.join('|')})$`) }, (args) => {
-            const name = path.basename(args.path)
-            const file = path.join(dist, 'src', 'shared', `${name}.js`)
-            return path.join(args.resolveDir, `${args.path}.js`) === file
-              ? { path: `./../src/shared/${name}.js`, external: true }
-              : undefined
-          })
-        },
-      },
-    ],
+    plugins: [outsideStaysAModule(OUTSIDE, './..')],
   })
   .then(() => {
     fs.writeFileSync(
@@ -94,7 +126,7 @@ esbuild
         "  require('node:path').join(__dirname, 'receive.bundle.js'),\n" +
         ')\n',
     )
-    return writeReceiveCodeCache()
+    return Promise.all([writeReceiveCodeCache(), buildMainBundle()])
   })
   .catch((error) => {
     // esbuild has printed its own errors; anything else is said here.
@@ -117,4 +149,23 @@ function writeReceiveCodeCache() {
     worker.once('error', reject)
     worker.once('exit', (code) => reject(new Error(`the code cache thread ended (${code})`)))
   })
+}
+
+/**
+ * An esbuild plugin: the modules of src/shared named in `names` stay modules of their own,
+ * required from the bundle by way of `toDist` (the path from the bundle's folder to dist/).
+ */
+function outsideStaysAModule(names, toDist) {
+  return {
+    name: 'outside-stays-a-module',
+    setup(build) {
+      build.onResolve({ filter: new RegExp(`[\\\\/](${names.join('|')})$`) }, (args) => {
+        const name = path.basename(args.path)
+        const file = path.join(dist, 'src', 'shared', `${name}.js`)
+        return path.join(args.resolveDir, `${args.path}.js`) === file
+          ? { path: `${toDist}/src/shared/${name}.js`, external: true }
+          : undefined
+      })
+    },
+  }
 }

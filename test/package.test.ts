@@ -69,6 +69,8 @@ describe('the npm package', () => {
     )
     for (const file of [
       'dist/main.js',
+      // The container's main thread runs this bundle (scripts/write-entry.js).
+      'dist/main.bundle.js',
       'dist/src/index.js',
       'dist/src/index.d.ts',
       'dist/esm/index.mjs',

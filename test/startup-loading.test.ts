@@ -3,10 +3,13 @@
 // These tests pin what each may load, so a new top-level import that drags a large library
 // into the start-up path fails here, not in a benchmark weeks later.
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import { Worker } from 'node:worker_threads'
-import { ROOT } from './helpers/container'
+import { MAIN, ROOT } from './helpers/container'
 
 const DIST = path.join(ROOT, 'dist', 'src')
 
@@ -33,7 +36,52 @@ function filesLoadedBy(file: string): Promise<string[]> {
   })
 }
 
+/**
+ * The project's files `node dist/main.js ...argv` has loaded when it exits, relative to the root:
+ * the binary as a user runs it, with an empty environment (the container exits 78 on it).
+ */
+function projectFilesLoadedByEntry(argv: string[]): string[] {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'zc-entry-'))
+  try {
+    const preload = path.join(dir, 'report.js')
+    writeFileSync(
+      preload,
+      "process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'))\n",
+    )
+    const run = spawnSync(process.execPath, ['--require', preload, MAIN, ...argv], {
+      env: { PATH: process.env.PATH },
+      encoding: 'utf8',
+    })
+    const line = run.stderr.split('\n').find((l) => l.startsWith('LOADED '))
+    assert.ok(line, run.stderr)
+    return (JSON.parse(line.slice('LOADED '.length)) as string[])
+      .filter((f) => f.startsWith(ROOT) && !f.includes(`${path.sep}node_modules${path.sep}`))
+      .map((f) => path.relative(ROOT, f))
+      .sort()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 describe('start-up loading', () => {
+  it("the container's main thread runs one bundle: of the project it loads only the entry, early-signals.js, runs-container.js, paths.js and import-module.js besides", () => {
+    // tsc's output would load some 90 of the project's modules here, one file each.
+    assert.deepEqual(projectFilesLoadedByEntry([]), [
+      path.join('dist', 'main.bundle.js'),
+      path.join('dist', 'main.js'),
+      path.join('dist', 'src', 'early-signals.js'),
+      path.join('dist', 'src', 'main', 'runs-container.js'),
+      path.join('dist', 'src', 'shared', 'import-module.js'),
+      path.join('dist', 'src', 'shared', 'paths.js'),
+    ])
+  })
+
+  it('a command-line tool loads tsc modules, not the bundle', () => {
+    const loaded = projectFilesLoadedByEntry(['--version'])
+    assert.ok(loaded.includes(path.join('dist', 'src', 'main.js')), loaded.join(' '))
+    assert.ok(!loaded.includes(path.join('dist', 'main.bundle.js')), loaded.join(' '))
+  })
+
   it('a receive thread loads neither the config validators nor piscina', async () => {
     const loaded = await packagesLoadedBy(path.join(DIST, 'worker', 'receive-worker.js'))
     // The ones it needs, so the check reads the right graph.

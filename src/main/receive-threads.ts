@@ -3,6 +3,7 @@ import { type Config, loadConfig, type SocketSpec } from '../shared/config'
 import { withDeadline } from '../shared/deadline'
 import { threadEntry } from '../shared/paths'
 import type { EarlyLoaded, EarlyStart } from '../shared/protocol'
+import { runsContainer } from './runs-container'
 
 /**
  * How receive threads are created, and the first ones created early.
@@ -113,12 +114,6 @@ export function startEarlyThreads(config: Config, entry = RECEIVE_ENTRY): Starte
     started.push({ socket: socket.name, worker })
   }
   return started
-}
-
-/** Whether the command line runs the container: no command, or `run` alone. */
-export function runsContainer(argv: readonly string[]): boolean {
-  const [command = 'run', ...rest] = argv
-  return command === 'run' && rest.length === 0
 }
 
 /**
