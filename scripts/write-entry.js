@@ -32,8 +32,8 @@ fs.chmodSync(entry, 0o755)
 // configuration and the receive threads, which load their modules while this thread loads its
 // own (src/main/receive-threads.ts), then the container.
 // Left outside: early-signals.js, which the entry has loaded already and whose held signals the
-// container takes over (one copy of its state); paths.js and import-module.js, as in the
-// receive bundle; the command-line tools, which the container never loads; and the packages
+// container takes over (one copy of its state); paths.js, import-module.js and errors.js, as in
+// the receive bundle; the command-line tools, which the container never loads; and the packages
 // loaded only on demand (prom-client's is bundled code that requires it after `ready`).
 const mainBundle = path.join(dist, 'main.bundle.js')
 const MAIN_OUTSIDE = { 'early-signals': 'early-signals.js', cli: 'cli/index.js' }
@@ -91,13 +91,17 @@ for (const [name, target] of [
 // with its comments, the garbage of loading them, which also grows the young generation), and
 // the time to read and compile each file (README "Performance").
 // Left outside: zeromq (a native addon, shared by every thread), the modules loaded only on
-// demand (pino-pretty, piscina), paths.js, which finds dist/ from its own __dirname, and
-// import-module.js, whose import() needs Node's loader (see there).
+// demand (pino-pretty, piscina), paths.js, which finds dist/ from its own __dirname,
+// import-module.js, whose import() needs Node's loader (see there), and errors.js: a service
+// throws and catches the library's error classes (ConfigError from its start(), ZcError from
+// ctx.publish) as `zmq-container/service` exports them, from tsc's errors.js, and a copy in
+// the bundle would be other classes, which its `instanceof` checks would not recognise (a
+// service's invalid setting then exited 70, not 78).
 // The bundle is receive.bundle.js; receive.js becomes a loader that runs it with V8's code cache,
 // made here once the bundle is written (src/worker/bundle-loader.ts).
 const receiveEntry = path.join(dist, 'workers', 'receive.js')
 const receiveBundle = path.join(dist, 'workers', 'receive.bundle.js')
-const OUTSIDE = ['paths', 'import-module']
+const OUTSIDE = ['paths', 'import-module', 'errors']
 const bundleLoader = path.join(dist, 'src', 'worker', 'bundle-loader.js')
 // A failed bundle fails the build (esbuild has printed why).
 esbuild
@@ -127,6 +131,13 @@ esbuild
         ')\n',
     )
     return Promise.all([writeReceiveCodeCache(), buildMainBundle()])
+  })
+  .then(() => {
+    // The plugins match module names: a module required another way (`./paths.js`, say) would
+    // be bundled without a word, and its state or its __dirname would then be the bundle's.
+    const shared = OUTSIDE.map((name) => `src/shared/${name}.js`)
+    assertLeftOutside(receiveBundle, shared)
+    assertLeftOutside(mainBundle, [...shared, 'src/early-signals.js'])
   })
   .catch((error) => {
     // esbuild has printed its own errors; anything else is said here.
@@ -168,4 +179,19 @@ function outsideStaysAModule(names, toDist) {
       })
     },
   }
+}
+
+/**
+ * Fails the build when `bundle` holds one of `modules` (paths under dist/), which must stay
+ * outside it: esbuild heads each module's code with a comment naming its file.
+ */
+function assertLeftOutside(bundle, modules) {
+  const text = fs.readFileSync(bundle, 'utf8')
+  const inside = modules.filter((m) =>
+    text.split('\n').some((l) => l.startsWith('// ') && l.endsWith(m)),
+  )
+  if (inside.length > 0)
+    throw new Error(
+      `${path.basename(bundle)} holds what must stay outside it: ${inside.join(', ')}`,
+    )
 }

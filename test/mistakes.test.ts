@@ -140,6 +140,20 @@ describe('service keys that name no socket', () => {
     assert.equal(c.lastLine?.msg, 'stopped')
   })
 
+  it("a service's own invalid setting (ConfigError from its start) is exit 78, not internal", async () => {
+    // The service takes ConfigError from tsc's errors.js (here via ../../src/shared/errors);
+    // the container's main thread runs a bundle, which must recognise it as the same class.
+    const c = container({
+      ZC_SERVICE: 'camera',
+      CAMERA_FPS: 'abc',
+      ZMQ_PUB_ENDPOINT: `ipc://${dir}/camera78`,
+      ZMQ_PUB_TOPICS: 'camera.frame,camera.heartbeat',
+    })
+    const exit = await c.exited
+    assert.equal(exit.code, EXIT.CONFIG_INVALID, c.dump())
+    assert.match(c.stderrLines.join('\n'), /CAMERA_FPS/)
+  })
+
   it('are errors of check, as is a ZC_SERVICE that does not resolve', async () => {
     const keyed = await runCli(['check'], { ...lonelySub, ZC_SERVICE: servicesKeyedControl })
     assert.equal(keyed.code, 78, keyed.stdout + keyed.stderr)

@@ -40,7 +40,7 @@ function filesLoadedBy(file: string): Promise<string[]> {
  * The project's files `node dist/main.js ...argv` has loaded when it exits, relative to the root:
  * the binary as a user runs it, with an empty environment (the container exits 78 on it).
  */
-function projectFilesLoadedByEntry(argv: string[]): string[] {
+function projectFilesLoadedByEntry(argv: string[], exitCode: number): string[] {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'zc-entry-'))
   try {
     const preload = path.join(dir, 'report.js')
@@ -51,7 +51,11 @@ function projectFilesLoadedByEntry(argv: string[]): string[] {
     const run = spawnSync(process.execPath, ['--require', preload, MAIN, ...argv], {
       env: { PATH: process.env.PATH },
       encoding: 'utf8',
+      timeout: 30_000,
     })
+    assert.ifError(run.error)
+    // Ended as it should: a crash after the bundle loaded must not pass on its file list.
+    assert.equal(run.status, exitCode, run.stderr)
     const line = run.stderr.split('\n').find((l) => l.startsWith('LOADED '))
     assert.ok(line, run.stderr)
     return (JSON.parse(line.slice('LOADED '.length)) as string[])
@@ -64,20 +68,22 @@ function projectFilesLoadedByEntry(argv: string[]): string[] {
 }
 
 describe('start-up loading', () => {
-  it("the container's main thread runs one bundle: of the project it loads only the entry, early-signals.js, runs-container.js, paths.js and import-module.js besides", () => {
+  it("the container's main thread runs one bundle: of the project it loads only the entry, early-signals.js, runs-container.js, errors.js, paths.js and import-module.js besides", () => {
     // tsc's output would load some 90 of the project's modules here, one file each.
-    assert.deepEqual(projectFilesLoadedByEntry([]), [
+    // An empty environment: the container reads it, and exits 78 (no socket configured).
+    assert.deepEqual(projectFilesLoadedByEntry([], 78), [
       path.join('dist', 'main.bundle.js'),
       path.join('dist', 'main.js'),
       path.join('dist', 'src', 'early-signals.js'),
       path.join('dist', 'src', 'main', 'runs-container.js'),
+      path.join('dist', 'src', 'shared', 'errors.js'),
       path.join('dist', 'src', 'shared', 'import-module.js'),
       path.join('dist', 'src', 'shared', 'paths.js'),
     ])
   })
 
   it('a command-line tool loads tsc modules, not the bundle', () => {
-    const loaded = projectFilesLoadedByEntry(['--version'])
+    const loaded = projectFilesLoadedByEntry(['--version'], 0)
     assert.ok(loaded.includes(path.join('dist', 'src', 'main.js')), loaded.join(' '))
     assert.ok(!loaded.includes(path.join('dist', 'main.bundle.js')), loaded.join(' '))
   })
@@ -92,7 +98,7 @@ describe('start-up loading', () => {
       assert.ok(!loaded.includes(spare), `${spare} in ${loaded.join(' ')}`)
   })
 
-  it('the receive thread entry is one bundle: of the project it loads only its loader (with its CRC and where it keeps its outcome), paths.js and import-module.js', async () => {
+  it('the receive thread entry is one bundle: of the project it loads only its loader (with its CRC and where it keeps its outcome), paths.js, import-module.js and errors.js', async () => {
     const loaded = await filesLoadedBy(path.join(ROOT, 'dist', 'workers', 'receive.js'))
     const own = loaded
       .filter((f) => !f.includes(`${path.sep}node_modules${path.sep}`))
@@ -103,6 +109,7 @@ describe('start-up loading', () => {
     // module table does not list it (test/bundle-loader.test.ts).
     assert.deepEqual(own, [
       path.join('dist', 'src', 'recording', 'native-crc32.js'),
+      path.join('dist', 'src', 'shared', 'errors.js'),
       path.join('dist', 'src', 'shared', 'import-module.js'),
       path.join('dist', 'src', 'shared', 'paths.js'),
       path.join('dist', 'src', 'worker', 'bundle-loader.js'),
