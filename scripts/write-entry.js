@@ -36,7 +36,6 @@ fs.chmodSync(entry, 0o755)
 // the receive bundle; the command-line tools, which the container never loads; and the packages
 // loaded only on demand (prom-client's is bundled code that requires it after `ready`).
 const mainBundle = path.join(dist, 'main.bundle.js')
-const MAIN_OUTSIDE = { 'early-signals': 'early-signals.js', cli: 'cli/index.js' }
 function buildMainBundle() {
   return esbuild.build({
     stdin: {
@@ -54,20 +53,7 @@ function buildMainBundle() {
     external: ['zeromq', 'pino-pretty', 'piscina', 'prom-client', '@mcap/*', 'yaml'],
     sourcemap: 'linked',
     logLevel: 'warning',
-    plugins: [
-      outsideStaysAModule(OUTSIDE, '.'),
-      {
-        name: 'main-outside',
-        setup(build) {
-          build.onResolve({ filter: /[\\/](early-signals|cli)$/ }, (args) => {
-            const name = path.basename(args.path)
-            return path.join(args.resolveDir, args.path) === path.join(dist, 'src', name)
-              ? { path: `./src/${MAIN_OUTSIDE[name]}`, external: true }
-              : undefined
-          })
-        },
-      },
-    ],
+    plugins: [outsideStaysAModule(MAIN_OUTSIDE, '.')],
   })
 }
 
@@ -101,7 +87,9 @@ for (const [name, target] of [
 // made here once the bundle is written (src/worker/bundle-loader.ts).
 const receiveEntry = path.join(dist, 'workers', 'receive.js')
 const receiveBundle = path.join(dist, 'workers', 'receive.bundle.js')
-const OUTSIDE = ['paths', 'import-module', 'errors']
+/** Files under dist/src that stay modules of their own, outside each bundle. */
+const OUTSIDE = ['shared/paths.js', 'shared/import-module.js', 'shared/errors.js']
+const MAIN_OUTSIDE = [...OUTSIDE, 'early-signals.js', 'cli/index.js']
 const bundleLoader = path.join(dist, 'src', 'worker', 'bundle-loader.js')
 // A failed bundle fails the build (esbuild has printed why).
 esbuild
@@ -135,9 +123,8 @@ esbuild
   .then(() => {
     // The plugins match module names: a module required another way (`./paths.js`, say) would
     // be bundled without a word, and its state or its __dirname would then be the bundle's.
-    const shared = OUTSIDE.map((name) => `src/shared/${name}.js`)
-    assertLeftOutside(receiveBundle, shared)
-    assertLeftOutside(mainBundle, [...shared, 'src/early-signals.js'])
+    assertLeftOutside(receiveBundle, OUTSIDE)
+    assertLeftOutside(mainBundle, MAIN_OUTSIDE)
   })
   .catch((error) => {
     // esbuild has printed its own errors; anything else is said here.
@@ -163,33 +150,36 @@ function writeReceiveCodeCache() {
 }
 
 /**
- * An esbuild plugin: the modules of src/shared named in `names` stay modules of their own,
- * required from the bundle by way of `toDist` (the path from the bundle's folder to dist/).
+ * An esbuild plugin: the `files` (under dist/src) stay modules of their own, required from the
+ * bundle by way of `toDist` (the path from the bundle's folder to dist/). A file is matched by
+ * what tsc's output requires: its path without `.js`, or its folder for an index.js.
  */
-function outsideStaysAModule(names, toDist) {
+function outsideStaysAModule(files, toDist) {
+  const byModule = new Map(
+    files.map((f) => [path.join(dist, 'src', f.replace(/([\\/]index)?\.js$/, '')), f]),
+  )
+  const names = [...byModule.keys()].map((m) => path.basename(m))
   return {
     name: 'outside-stays-a-module',
     setup(build) {
       build.onResolve({ filter: new RegExp(`[\\\\/](${names.join('|')})$`) }, (args) => {
-        const name = path.basename(args.path)
-        const file = path.join(dist, 'src', 'shared', `${name}.js`)
-        return path.join(args.resolveDir, `${args.path}.js`) === file
-          ? { path: `${toDist}/src/shared/${name}.js`, external: true }
-          : undefined
+        const file = byModule.get(path.join(args.resolveDir, args.path))
+        return file ? { path: `${toDist}/src/${file}`, external: true } : undefined
       })
     },
   }
 }
 
 /**
- * Fails the build when `bundle` holds one of `modules` (paths under dist/), which must stay
- * outside it: esbuild heads each module's code with a comment naming its file.
+ * Fails the build when `bundle` holds one of `files` (under dist/src), which must stay outside
+ * it: esbuild heads each module's code with a comment naming its file.
  */
-function assertLeftOutside(bundle, modules) {
-  const text = fs.readFileSync(bundle, 'utf8')
-  const inside = modules.filter((m) =>
-    text.split('\n').some((l) => l.startsWith('// ') && l.endsWith(m)),
-  )
+function assertLeftOutside(bundle, files) {
+  const headings = fs
+    .readFileSync(bundle, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('// '))
+  const inside = files.filter((f) => headings.some((l) => l.endsWith(`src/${f}`)))
   if (inside.length > 0)
     throw new Error(
       `${path.basename(bundle)} holds what must stay outside it: ${inside.join(', ')}`,

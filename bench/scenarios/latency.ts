@@ -36,7 +36,6 @@ export const STEADY_WARMUP_SECONDS = 3
 export interface LatencyMeasurement {
   readonly design: Design
   readonly rateCase: RateCase
-  readonly rate: number
   readonly reps: Percentiles[]
   readonly pooled: Histogram
   /** Messages handled / sent, summed over repetitions. */
@@ -63,7 +62,6 @@ export async function measureLatency(
       all.push({
         design,
         rateCase: r,
-        rate: r.rate,
         reps: [],
         pooled: histogram(),
         handled: 0,
@@ -249,7 +247,7 @@ export const latency: Scenario = {
       raw: all.map((m) => ({
         design: m.design.id,
         case: caseName(m.rateCase),
-        rate: m.rate,
+        rate: m.rateCase.rate,
         seconds: m.rateCase.seconds,
         warmupSeconds: m.rateCase.warmupSeconds,
         reps: m.reps,

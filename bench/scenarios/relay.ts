@@ -64,7 +64,7 @@ export const relay: Scenario = {
       raw: all.map((m) => ({
         design: m.design.id,
         case: caseName(m.rateCase),
-        rate: m.rate,
+        rate: m.rateCase.rate,
         seconds: m.rateCase.seconds,
         warmupSeconds: m.rateCase.warmupSeconds,
         reps: m.reps,
