@@ -18,7 +18,7 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 COPY tsconfig.json ./
-COPY scripts/write-entry.js ./scripts/
+COPY scripts/write-entry.js scripts/train-code-caches.js ./scripts/
 COPY src ./src
 COPY workers ./workers
 COPY examples ./examples

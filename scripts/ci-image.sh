@@ -237,8 +237,16 @@ if [ "$(quiet podman exec "$RUN-camera" node -p 'typeof require("node:module").g
   fi
 fi
 
-# The receive thread's bundle runs from the V8 code cache the build stage made (same Node as the
-# runtime stage), as a receive thread started early loads it (src/worker/bundle-loader.ts).
+# The main thread's and the receive thread's bundles run from the V8 code caches the build
+# stage's training run made (same Node as the runtime stage; src/shared/bundle-loader.ts). The
+# main thread says so in its `starting` line.
+main_cache=$(logs_of "$RUN-camera" | { grep -m1 '"msg":"starting"' || true; } | sed -n 's/.*"codeCache":"\([a-z-]*\)".*/\1/p')
+if [ "$main_cache" = used ]; then
+  pass "camera: the main thread's bundle runs from its code cache (starting: codeCache used)"
+else
+  fail "camera: the main thread's bundle did not use its code cache (got: ${main_cache:-nothing})"
+fi
+# A receive thread started early loads its bundle the same way.
 bundle_cache=$(quiet podman exec "$RUN-camera" node -e '
   const { Worker } = require("node:worker_threads")
   const w = new Worker("require(\"node:worker_threads\").parentPort.postMessage(require(\"/app/dist/workers/receive.js\").codeCache)", { eval: true, workerData: { early: true } })

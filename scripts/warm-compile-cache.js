@@ -5,8 +5,10 @@
 // container loads, right after ready) are compiled and cached too. Then `check` once with the same
 // environment: the command-line tools load tsc's modules, not the container's bundle
 // (scripts/write-entry.js), so the container's run alone leaves them uncached. The main thread and the
-// receive thread then find their modules' V8 code in the image and skip compiling them at every
-// start (about 6% of spawn -> ready on Node 24 here). Node names the cache directory after the
+// receive thread then find the V8 code of what Node's loader compiles for them (the entry, the
+// bundle loader, zeromq's JavaScript, prom-client) in the image and skip compiling it at every
+// start; their bundles run through vm with the caches the build's training run made
+// (scripts/train-code-caches.js). Node names the cache directory after the
 // user id, so this runs as the image's user. On Node 20 the variable means nothing and this is
 // only a smoke run.
 'use strict'

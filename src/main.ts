@@ -5,6 +5,7 @@ import { HealthServer, readinessStatus } from './main/health'
 import { earlyThreadsLeft, settleEarlyThreads } from './main/receive-threads'
 import { runsContainer } from './main/runs-container'
 import { Supervisor } from './main/supervisor'
+import { codeCacheOutcome } from './shared/code-cache-outcome'
 import { describeUnknownVariable, loadConfig, unknownVariables } from './shared/config'
 import { ConfigError, ZcError } from './shared/errors'
 import { EXIT, type ExitCode } from './shared/exit-codes'
@@ -118,6 +119,8 @@ export async function runContainer(): Promise<Outcome> {
       version: packageVersion(),
       sockets: config.sockets.map((s) => `${s.kind}:${s.name}:${s.latencyClass}`),
       service: config.service ?? 'logging',
+      // How this thread's bundle ran (shared/bundle-loader.ts); absent when tsc's modules run.
+      codeCache: codeCacheOutcome(),
     },
     'starting',
   )

@@ -1,12 +1,13 @@
-// The receive thread's bundle runs with V8's code cache made at build time
-// (src/worker/bundle-loader.ts): used when it fits, and never trusted for other source.
+// The container's bundles (the main thread's and the receive thread's) run with V8's code caches
+// made at build time by a training run (src/shared/bundle-loader.ts,
+// scripts/train-code-caches.js): used when they fit, and never trusted for other source.
 import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { Worker } from 'node:worker_threads'
-import { type CodeCacheOutcome, cacheFileOf } from '../src/worker/bundle-loader'
+import { type CodeCacheOutcome, cacheFileOf } from '../src/shared/bundle-loader'
 import { ContainerProcess, ROOT } from './helpers/container'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'zc-bundle-'))
@@ -23,7 +24,7 @@ function bundleOf(source: string): string {
   return file
 }
 
-const LOADER = path.join(ROOT, 'src', 'worker', 'bundle-loader.ts')
+const LOADER = path.join(ROOT, 'src', 'shared', 'bundle-loader.ts')
 
 /**
  * Runs `code` in a thread of its own and resolves with what it posts. A fresh isolate matters:
@@ -43,9 +44,18 @@ function inThread<T>(code: string): Promise<T> {
   }).finally(() => worker.terminate())
 }
 
-/** Makes the code cache of `bundle`, in a thread of its own. */
-const writeCache = (bundle: string) =>
-  inThread(`loader.writeCodeCache(${JSON.stringify(bundle)}); post(true)`)
+/**
+ * Makes the code cache of `bundle` as the build's training run does, in a thread of its own:
+ * runs it compiled from source, then `before` (code run after it loaded), then writes the cache.
+ * Resolves with what the training load returned.
+ */
+const writeCache = (bundle: string, before = '') =>
+  inThread<CodeCacheOutcome>(`
+    const module = { exports: {} }
+    const outcome = loader.runBundle(${JSON.stringify(bundle)}, module, { train: true })
+    ${before}
+    loader.writeTrainedCodeCache()
+    post(outcome)`)
 
 /** Runs `bundle` in a fresh thread: its exports and what the cache did. */
 const load = (bundle: string) =>
@@ -72,7 +82,7 @@ describe('bundle loader', () => {
     assert.equal(outcome, 'used')
   })
 
-  it("the container's `subscribed` and `answering requests` lines say whether the thread's code came from the cache; a V8 flag in NODE_OPTIONS makes V8 refuse it", async () => {
+  it("the container's `starting`, `subscribed` and `answering requests` lines say whether the thread's code came from the cache; a V8 flag in NODE_OPTIONS makes V8 refuse it", async () => {
     /** The `codeCache` of each socket's start line, by line. */
     const started = async (env: Record<string, string>) => {
       const container = new ContainerProcess({
@@ -88,16 +98,18 @@ describe('bundle loader', () => {
       container.signal('SIGTERM')
       assert.equal((await container.exited).code, 0, container.dump())
       const of = (msg: string) => container.lines.find((l) => l.msg === msg)?.codeCache
-      return [of('subscribed'), of('answering requests')]
+      return [of('starting'), of('subscribed'), of('answering requests')]
     }
-    assert.deepEqual(await started({}), ['used', 'used'])
+    assert.deepEqual(await started({}), ['used', 'used', 'used'])
     // A flag both Node 20 and 24 count in the check (Node 24 leaves heap sizes out of it).
     assert.deepEqual(await started({ NODE_OPTIONS: '--stack-trace-limit=20' }), [
+      'rejected',
       'rejected',
       'rejected',
     ])
     // Source maps need the bundle required, not run from the cache.
     assert.deepEqual(await started({ NODE_OPTIONS: '--enable-source-maps' }), [
+      'source-maps',
       'source-maps',
       'source-maps',
     ])
@@ -138,8 +150,42 @@ describe('bundle loader', () => {
   it('without a cache the bundle runs compiled; with one, from it', async () => {
     const bundle = bundleOf('exports.value = 6 * 7\n')
     assert.deepEqual(await load(bundle), { outcome: 'none', exports: { value: 42 } })
-    await writeCache(bundle)
+    assert.equal(await writeCache(bundle), 'training')
     assert.deepEqual(await load(bundle), { outcome: 'used', exports: { value: 42 } })
+  })
+
+  it("a trained cache holds the code of what ran before it was written, not only the bundle's top level", async () => {
+    // V8 compiles a function when it is first called: its code is in a cache made after that
+    // call, and not in one made before it.
+    const later = Array.from(
+      { length: 40 },
+      (_, i) => `exports.f${i} = (x) => [x, ${i}].map((v) => v * 2 + ${i}).join('-')`,
+    ).join('\n')
+    const calls = Array.from({ length: 40 }, (_, i) => `module.exports.f${i}(${i})`).join('; ')
+    const untrained = bundleOf(`${later}\n`)
+    const trained = bundleOf(`${later}\n`)
+    await writeCache(untrained)
+    await writeCache(trained, calls)
+    const sizeOf = (bundle: string) => readFileSync(cacheFileOf(bundle)).length
+    assert.ok(
+      sizeOf(trained) > sizeOf(untrained) + 40 * 50,
+      `trained ${sizeOf(trained)} bytes, untrained ${sizeOf(untrained)} bytes`,
+    )
+    // And a fresh thread runs from it (its exports are functions: only the outcome comes back).
+    const outcome = await inThread<CodeCacheOutcome>(
+      `post(loader.runBundle(${JSON.stringify(trained)}, { exports: {} }))`,
+    )
+    assert.equal(outcome, 'used')
+  })
+
+  it('the build trained both bundles: their caches are there, each made for its bundle as built', () => {
+    for (const bundle of ['main.bundle.js', path.join('workers', 'receive.bundle.js')]) {
+      const file = path.join(ROOT, 'dist', bundle)
+      const cache = readFileSync(cacheFileOf(file))
+      // The header: the bundle's length (V8 checks only that), then its CRC-32.
+      assert.equal(cache.readUInt32LE(0), readFileSync(file).length, bundle)
+      assert.ok(cache.length > 8 + 50_000, `${bundle}: ${cache.length} bytes of cache`)
+    }
   })
 
   it('a bundle edited after its cache was made runs its new source (V8 checks only the length)', async () => {
@@ -160,13 +206,16 @@ describe('bundle loader', () => {
     assert.deepEqual(await load(bundle), { outcome: 'rejected', exports: { value: 42 } })
   })
 
-  it('the receive bundle has no import() of its own: a cached script cannot run one', () => {
-    // Node drops importModuleDynamically for a script made from cached data: an import() in the
+  it('neither bundle has an import() of its own: a cached script cannot run one', () => {
+    // Node drops importModuleDynamically for a script made from cached data: an import() in a
     // bundle would fail with ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING. The service loader's
-    // import() is in shared/import-module.ts, outside the bundle (test/package.test.ts loads an
-    // ES module service with top-level await, which only import() can load).
-    const bundle = readFileSync(path.join(ROOT, 'dist', 'workers', 'receive.bundle.js'), 'utf8')
-    assert.deepEqual(bundle.match(/\bimport\(/g) ?? [], [])
-    assert.match(bundle, /require\("\.\/\.\.\/src\/shared\/import-module\.js"\)/)
+    // import() is in shared/import-module.ts, outside both (test/package.test.ts loads an ES
+    // module service with top-level await, which only import() can load).
+    const receive = readFileSync(path.join(ROOT, 'dist', 'workers', 'receive.bundle.js'), 'utf8')
+    assert.deepEqual(receive.match(/\bimport\(/g) ?? [], [])
+    assert.match(receive, /require\("\.\/\.\.\/src\/shared\/import-module\.js"\)/)
+    const main = readFileSync(path.join(ROOT, 'dist', 'main.bundle.js'), 'utf8')
+    assert.deepEqual(main.match(/\bimport\(/g) ?? [], [])
+    assert.match(main, /require\("\.\/src\/shared\/import-module\.js"\)/)
   })
 })

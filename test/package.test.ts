@@ -69,14 +69,15 @@ describe('the npm package', () => {
     )
     for (const file of [
       'dist/main.js',
-      // The container's main thread runs this bundle (scripts/write-entry.js).
+      // The container's main thread runs this bundle with its code cache (scripts/write-entry.js).
       'dist/main.bundle.js',
+      'dist/main.bundle.js.cache',
       'dist/src/index.js',
       'dist/src/index.d.ts',
       'dist/esm/index.mjs',
       'dist/esm/index.d.mts',
       'dist/workers/receive.js',
-      // receive.js is only the loader of these two (src/worker/bundle-loader.ts).
+      // receive.js is only the loader of these two (src/shared/bundle-loader.ts).
       'dist/workers/receive.bundle.js',
       'dist/workers/receive.bundle.js.cache',
       'dist/workers/recorder.js',

@@ -41,13 +41,5 @@ export function useJavaScriptCrc32(): void {
   if (javascript) Object.assign(mcapCrcModule(), javascript)
 }
 
-/**
- * CRC-32 of `data`, continuing from the CRC of the bytes before it (0 for none), as zlib.crc32
- * takes it: natively where Node has it, else with @mcap/core's own JavaScript CRC.
- */
-export function crc32(data: Uint8Array, before = 0): number {
-  const native: typeof zlib.crc32 | undefined = zlib.crc32
-  if (typeof native === 'function') return native(data, before)
-  const { crc32Update } = javascript ?? mcapCrcModule()
-  return ~crc32Update(~before >>> 0, data) >>> 0
-}
+/** CRC-32 natively where Node has it (shared/crc32.ts, which the bundle loader uses too). */
+export { crc32 } from '../shared/crc32'

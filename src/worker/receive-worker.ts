@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { type MessagePort, parentPort } from 'node:worker_threads'
 import { Reply, Subscriber } from 'zeromq'
+import { codeCacheOutcome, writeTrainedCodeCache } from '../shared/code-cache-outcome'
 import { withDeadline } from '../shared/deadline'
 import { serializeError } from '../shared/errors'
 import { createLogger, type Logger } from '../shared/logger'
@@ -25,7 +26,6 @@ import { SocketCounters, WorkerState } from '../shared/shared-state'
 import { TopicMatcher } from '../shared/topics'
 import { attach, createSocket, socketOptions } from '../shared/zmq/attach'
 import { type Monitor, monitorSocket } from '../shared/zmq/socket-monitor'
-import { codeCacheOutcome } from './code-cache-outcome'
 import { HeapWatch } from './heap-watch'
 import { MainCalls } from './main-calls'
 import { PeerWatch } from './peers'
@@ -196,6 +196,11 @@ class ReceiveWorker {
     }
     if (this.#stopping) return await this.#finish()
     this.#post({ type: 'ready' })
+    // Only in the build's training run: this thread's code cache, now that it holds the code of
+    // its start-up (shared/bundle-loader.ts). Not later: the code of receiving and stopping,
+    // compiled when first called, would in the cache be loaded at every start, and cost each
+    // idle thread about 0.25 MiB of RSS (README "Start-up").
+    writeTrainedCodeCache()
     try {
       const ctx = this.#calls.context(this.#log, spec)
       await this.#loop.run(this.#socket, handler, new TopicMatcher(spec.topics), ctx)
@@ -233,7 +238,7 @@ class ReceiveWorker {
       this.#counters.state = WorkerState.Handling
       this.#reconnect.attached(endpoints)
       const shown = spec.endpoints.map((e, i) => `${e.action} ${endpoints[i]}`)
-      // Whether this thread's code came from the build's code cache (worker/bundle-loader.ts):
+      // Whether this thread's code came from the build's code cache (shared/bundle-loader.ts):
       // a V8 flag in NODE_OPTIONS or another Node version makes V8 refuse it, silently but for this.
       const codeCache = codeCacheOutcome()
       if (socket instanceof Subscriber) {

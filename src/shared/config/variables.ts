@@ -3,6 +3,7 @@
 // warning and the tests all take their names from here, so a new variable is known everywhere.
 import type { Spec } from 'envalid'
 import { distance } from 'fastest-levenshtein'
+import { TRAINING_VARIABLE } from '../code-cache-outcome'
 import { type Env, LOG_LEVELS } from './types'
 import {
   curveKeyList,
@@ -191,7 +192,8 @@ export interface UnknownVariable {
  * `ZMQ_CURVE_*` keys by check's `curve-unused` warning.
  */
 export function unknownVariables(env: Env): UnknownVariable[] {
-  const known = new Set([...TUNABLE_VARIABLES, 'ZMQ_CURVE_ALLOW_FILE'])
+  // The build's training run sets TRAINING_VARIABLE, which the bundle loader reads.
+  const known = new Set([...TUNABLE_VARIABLES, 'ZMQ_CURVE_ALLOW_FILE', TRAINING_VARIABLE])
   const candidates = [
     ...TUNABLE_VARIABLES,
     ...SOCKET_DIRECTIONS.flatMap((d) => socketKeysFor(d).map((k) => `ZMQ_${d}_${k}`)),
