@@ -6,84 +6,101 @@
 //
 // The run, on loopback: a SUB socket that a publisher here feeds, a PUB socket and the health
 // server on ephemeral ports; `ready`, a few hundred messages, one scrape of each HTTP path, then
-// SIGTERM. With ZC_CODE_CACHE_TRAINING=1 each thread compiles its bundle from source and writes
-// its cache: the main thread at its exit, the receive thread once it is ready (what a receive
-// thread runs later stays out of its cache: src/worker/receive-worker.ts). One SUB socket, so
-// one receive thread writes the receive cache.
+// SIGTERM. With ZC_CODE_CACHE_TRAINING naming a fresh folder, each thread compiles its bundle
+// from source and writes its cache there: the receive thread once it is ready, the main thread
+// as it exits after a clean stop (what a receive thread runs later stays out of its cache:
+// src/worker/receive-worker.ts). One SUB socket, so one receive thread writes the receive
+// cache. Then the caches move beside their bundles.
 'use strict'
 const { spawn } = require('node:child_process')
-const { statSync } = require('node:fs')
+const { existsSync, mkdtempSync, renameSync, rmSync } = require('node:fs')
 const http = require('node:http')
+const path = require('node:path')
 const { createInterface } = require('node:readline')
 
 const MESSAGES = 300
-const WITHIN_MS = 30_000
+/** A start, 300 messages and a stop take about a second here; an emulated builder is slower. */
+const TRAINING_TIMEOUT_MS = 120_000
 const TOPIC = 'train.data'
+/** Levels that mean the run went otherwise than planned: its caches would hold the code of that. */
+const FAILED_LEVELS = new Set(['error', 'fatal'])
 
 /**
- * Runs the container at `entry` (dist/main.js) once in training and checks that each of
- * `caches` was written by it. Rejects, with the container's output, when the run or a cache
- * fails: a build without its caches would start slower without a word.
+ * Runs the container at `entry` (dist/main.js) once in training and puts the cache of each of
+ * `bundles` beside it. Rejects, with the container's last lines, when the run fails or leaves a
+ * cache unwritten: a build without its caches would start slower without a word. On Windows,
+ * where a signal cannot ask a process to stop cleanly, there is no training: the bundles run
+ * without caches there (`codeCache: none`), as on any platform without them.
  */
-async function trainCodeCaches(entry, caches) {
-  const { XPublisher } = require('zeromq')
-  const startedAt = Date.now()
-  const publisher = new XPublisher({ linger: 0 })
-  await publisher.bind('tcp://127.0.0.1:*')
-  const output = []
-  const child = spawn(process.execPath, [entry], {
-    // Nothing from the builder's environment but PATH: its ZMQ_* or LOG_* variables would change
-    // the run, and a V8 flag in NODE_OPTIONS would make caches that a plain start refuses.
-    env: {
-      PATH: process.env.PATH ?? '',
-      ZC_CODE_CACHE_TRAINING: '1',
-      LOG_LEVEL: 'info',
-      ZMQ_SUB_ENDPOINT: publisher.lastEndpoint,
-      ZMQ_SUB_TOPICS: TOPIC,
-      ZMQ_SUB_CLASS: 'telemetry',
-      ZMQ_PUB_ENDPOINT: 'tcp://127.0.0.1:*',
-      ZMQ_PUB_TOPICS: 'train.out',
-      HTTP_PORT: '0',
-      HTTP_HOST: '127.0.0.1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const exited = new Promise((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  )
-  const lines = createInterface({ input: child.stdout })
-  child.stderr.on('data', (chunk) => output.push(String(chunk)))
-  const parsedLines = []
-  const waiters = []
-  lines.on('line', (line) => {
-    output.push(line)
-    let parsed
-    try {
-      parsed = JSON.parse(line)
-    } catch {
-      return
-    }
-    parsedLines.push(parsed)
-    for (const w of waiters.splice(0)) if (!w(parsed)) waiters.push(w)
-  })
-  /** Resolves with the first line that `matches`, seen already or to come. */
-  const lineWhere = (matches) => {
-    const found = parsedLines.find(matches)
-    if (found) return Promise.resolve(found)
-    return new Promise((resolve) =>
-      waiters.push((l) => {
-        if (!matches(l)) return false
-        resolve(l)
-        return true
-      }),
-    )
+async function trainCodeCaches(entry, bundles) {
+  if (process.platform === 'win32') {
+    console.warn('code cache training: skipped on Windows (no clean SIGTERM); no code caches')
+    return
   }
-  const lineOf = (msg) => lineWhere((l) => l.msg === msg)
+  // In dist/, so that the caches move into place by rename (one file system).
+  const folder = mkdtempSync(path.join(path.dirname(entry), '.code-cache-training-'))
+  const output = []
+  let publisher
+  let child
   let timer
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not done within ${WITHIN_MS} ms`)), WITHIN_MS)
-  })
   try {
+    const { XPublisher } = require('zeromq')
+    publisher = new XPublisher({ linger: 0 })
+    await publisher.bind('tcp://127.0.0.1:*')
+    child = spawn(process.execPath, [entry], {
+      // Nothing from the builder's environment but PATH: its ZMQ_* or LOG_* variables would
+      // change the run, and a V8 flag in NODE_OPTIONS would make caches a plain start refuses.
+      env: {
+        PATH: process.env.PATH ?? '',
+        ZC_CODE_CACHE_TRAINING: folder,
+        LOG_LEVEL: 'info',
+        ZMQ_SUB_ENDPOINT: publisher.lastEndpoint,
+        ZMQ_SUB_TOPICS: TOPIC,
+        ZMQ_SUB_CLASS: 'telemetry',
+        ZMQ_PUB_ENDPOINT: 'tcp://127.0.0.1:*',
+        ZMQ_PUB_TOPICS: 'train.out',
+        HTTP_PORT: '0',
+        HTTP_HOST: '127.0.0.1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const exited = new Promise((resolve, reject) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }))
+      child.once('error', reject)
+    })
+    child.stderr.on('data', (chunk) => output.push(String(chunk)))
+    const parsedLines = []
+    const waiters = []
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      output.push(line)
+      let parsed
+      try {
+        parsed = JSON.parse(line)
+      } catch {
+        return
+      }
+      parsedLines.push(parsed)
+      for (const w of waiters.splice(0)) if (!w(parsed)) waiters.push(w)
+    })
+    /** Resolves with the first line that `matches`, seen already or to come. */
+    const lineWhere = (matches) => {
+      const found = parsedLines.find(matches)
+      if (found) return Promise.resolve(found)
+      return new Promise((resolve) =>
+        waiters.push((l) => {
+          if (!matches(l)) return false
+          resolve(l)
+          return true
+        }),
+      )
+    }
+    const lineOf = (msg) => lineWhere((l) => l.msg === msg)
+    const deadline = new Promise((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`not done within ${TRAINING_TIMEOUT_MS} ms`)),
+        TRAINING_TIMEOUT_MS,
+      )
+    })
     await Promise.race([
       deadline,
       exited.then((exit) => {
@@ -104,20 +121,26 @@ async function trainCodeCaches(entry, caches) {
     child.kill('SIGTERM')
     const exit = await Promise.race([deadline, exited])
     if (exit.code !== 0) throw new Error(`the container stopped with ${JSON.stringify(exit)}`)
-    // A warning here is a run that went otherwise than planned (an unknown variable, say): its
-    // caches would hold the code of that.
-    const amiss = parsedLines.find((l) => ['warn', 'error', 'fatal'].includes(l.level))
-    if (amiss) throw new Error(`the run logged ${JSON.stringify(amiss)}`)
-    for (const cache of caches)
-      if (!(statSync(cache, { throwIfNoEntry: false })?.mtimeMs >= startedAt))
-        throw new Error(`the run wrote no ${cache}`)
+    const failed = parsedLines.find(
+      (l) => FAILED_LEVELS.has(l.level) || l.msg === 'unknown variable',
+    )
+    if (failed) throw new Error(`the run logged ${JSON.stringify(failed)}`)
+    // Other warnings (a thread priority this system cannot set, say) leave good caches: said.
+    for (const l of parsedLines.filter((l) => l.level === 'warn'))
+      console.warn(`code cache training: the run warned: ${l.msg}`)
+    const written = bundles.map((bundle) => path.join(folder, `${path.basename(bundle)}.cache`))
+    const missing = written.filter((file) => !existsSync(file))
+    if (missing.length > 0)
+      throw new Error(`the run wrote no ${missing.map((f) => path.basename(f)).join(', ')}`)
+    for (const [i, bundle] of bundles.entries()) renameSync(written[i], `${bundle}.cache`)
   } catch (error) {
-    child.kill('SIGKILL')
+    child?.kill('SIGKILL')
     error.message = `code cache training: ${error.message}\n${output.slice(-30).join('\n')}`
     throw error
   } finally {
     clearTimeout(timer)
-    publisher.close()
+    publisher?.close()
+    rmSync(folder, { recursive: true, force: true })
   }
 }
 

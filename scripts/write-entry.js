@@ -4,7 +4,10 @@
 // - dist/esm/index.mjs and .d.mts: the package's ESM entry (`exports` "import"), which
 //   re-exports the CommonJS build, so both module systems share one copy of the library;
 //   dist/esm/testing.mjs and .d.mts: the same for `zmq-container/testing`;
-// - dist/workers/receive.js: the receive thread's entry, bundled into one file (see below).
+// - dist/workers/receive.js: the receive thread's entry, bundled into one file (see below);
+// - dist/main.bundle.js: the container's main thread as one bundle;
+// - the two bundles' code caches, from one training run of the built container
+//   (scripts/train-code-caches.js).
 const fs = require('node:fs')
 const path = require('node:path')
 const esbuild = require('esbuild')
@@ -127,7 +130,7 @@ esbuild
     // be bundled without a word, and its state or its __dirname would then be the bundle's.
     assertLeftOutside(receiveBundle, OUTSIDE)
     assertLeftOutside(mainBundle, MAIN_OUTSIDE)
-    return trainCodeCaches(entry, [`${mainBundle}.cache`, `${receiveBundle}.cache`])
+    return trainCodeCaches(entry, [mainBundle, receiveBundle])
   })
   .catch((error) => {
     // esbuild has printed its own errors; anything else is said here.

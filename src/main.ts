@@ -5,7 +5,7 @@ import { HealthServer, readinessStatus } from './main/health'
 import { earlyThreadsLeft, settleEarlyThreads } from './main/receive-threads'
 import { runsContainer } from './main/runs-container'
 import { Supervisor } from './main/supervisor'
-import { codeCacheOutcome } from './shared/code-cache-outcome'
+import { codeCacheOutcome, writeTrainedCodeCache } from './shared/code-cache-state'
 import { describeUnknownVariable, loadConfig, unknownVariables } from './shared/config'
 import { ConfigError, ZcError } from './shared/errors'
 import { EXIT, type ExitCode } from './shared/exit-codes'
@@ -330,6 +330,9 @@ export function main(argv: readonly string[]): void {
   // first finishes loading (see receive-threads.ts). Otherwise at once, in this turn: nothing may
   // log after `stopped`.
   const exit = (code: ExitCode) => {
+    // Only in the build's training run: the main thread's code cache, now that it holds the code
+    // of a whole run (shared/bundle-loader.ts). Not after a failed one, which the build rejects.
+    if (code === EXIT.OK) writeTrainedCodeCache()
     if (earlyThreadsLeft() === 0) process.exit(code)
     else void settleEarlyThreads().finally(() => process.exit(code))
   }

@@ -2,7 +2,17 @@
 // made at build time by a training run (src/shared/bundle-loader.ts,
 // scripts/train-code-caches.js): used when they fit, and never trusted for other source.
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  type FSWatcher,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  watch,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -52,7 +62,9 @@ function inThread<T>(code: string): Promise<T> {
 const writeCache = (bundle: string, before = '') =>
   inThread<CodeCacheOutcome>(`
     const module = { exports: {} }
-    const outcome = loader.runBundle(${JSON.stringify(bundle)}, module, { train: true })
+    const outcome = loader.runBundle(${JSON.stringify(bundle)}, module, {
+      trainInto: ${JSON.stringify(path.dirname(bundle))},
+    })
     ${before}
     loader.writeTrainedCodeCache()
     post(outcome)`)
@@ -178,14 +190,91 @@ describe('bundle loader', () => {
     assert.equal(outcome, 'used')
   })
 
-  it('the build trained both bundles: their caches are there, each made for its bundle as built', () => {
+  it('the build trained both bundles: each cache is made for its bundle as built, and holds more than its top level', async () => {
     for (const bundle of ['main.bundle.js', path.join('workers', 'receive.bundle.js')]) {
       const file = path.join(ROOT, 'dist', bundle)
       const cache = readFileSync(cacheFileOf(file))
       // The header: the bundle's length (V8 checks only that), then its CRC-32.
       assert.equal(cache.readUInt32LE(0), readFileSync(file).length, bundle)
-      assert.ok(cache.length > 8 + 50_000, `${bundle}: ${cache.length} bytes of cache`)
+      // A cache of the bundle compiled and never run: its top level only, which is what a
+      // cache made without the training run would hold.
+      const topLevelOnly = await inThread<number>(`
+        const { Script } = require('node:vm')
+        const source = require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8')
+        post(new Script(require('node:module').wrap(source)).createCachedData().length)`)
+      assert.ok(
+        cache.length - 8 > 1.2 * topLevelOnly,
+        `${bundle}: ${cache.length - 8} bytes trained, ${topLevelOnly} for its top level`,
+      )
     }
+  })
+
+  it('in a training run, a receive thread writes its cache once it is ready, the main thread as it exits after a clean stop; a cache it cannot write is one line on stderr, and the run goes on', async (t) => {
+    const folder = path.join(dir, `training-${unique++}`)
+    mkdirSync(folder)
+    const main = path.join(folder, 'main.bundle.js.cache')
+    const receive = path.join(folder, 'receive.bundle.js.cache')
+    /** Resolves when `file` exists: fs.watch sees it arrive (by rename). */
+    let watcher: FSWatcher | undefined
+    const appears = (file: string) =>
+      new Promise<void>((resolve) => {
+        watcher = watch(folder, () => {
+          if (existsSync(file)) resolve()
+        })
+        if (existsSync(file)) resolve()
+      }).finally(() => watcher?.close())
+    const sub = {
+      ZMQ_SUB_ENDPOINT: 'tcp://127.0.0.1:1',
+      ZMQ_SUB_TOPICS: 'cache.check',
+      ZMQ_SUB_CLASS: 'telemetry',
+    }
+    const container = new ContainerProcess({ ...sub, ZC_CODE_CACHE_TRAINING: folder })
+    // On a failed assertion, nothing is left running to keep the test file alive.
+    t.after(() => {
+      watcher?.close()
+      return container.stop()
+    })
+    assert.equal((await container.waitForLog('starting')).codeCache, 'training')
+    await container.waitForLog('ready')
+    // Before any stop: the receive thread's is there, the main thread's not yet. (A liveness
+    // bound: a thread that wrote only at its stop would leave this waiting for good.)
+    let bound: NodeJS.Timeout | undefined
+    await Promise.race([
+      appears(receive),
+      new Promise((_, reject) => {
+        bound = setTimeout(() => reject(new Error('no receive cache before the stop')), 20_000)
+      }),
+    ]).finally(() => clearTimeout(bound))
+    assert.ok(!existsSync(main), container.dump())
+    container.signal('SIGTERM')
+    assert.equal((await container.exited).code, 0, container.dump())
+    assert.ok(existsSync(main), container.dump())
+    // Nothing but the two caches: no temporary file left behind.
+    assert.deepEqual(readdirSync(folder).sort(), [
+      'main.bundle.js.cache',
+      'receive.bundle.js.cache',
+    ])
+
+    // A failed run (exit 78: an endpoint without a scheme) writes nothing.
+    const failedFolder = path.join(dir, `training-${unique++}`)
+    mkdirSync(failedFolder)
+    const failed = new ContainerProcess({
+      ...sub,
+      ZMQ_SUB_ENDPOINT: '127.0.0.1:1',
+      ZC_CODE_CACHE_TRAINING: failedFolder,
+    })
+    assert.equal((await failed.exited).code, 78, failed.dump())
+    assert.deepEqual(readdirSync(failedFolder), [])
+
+    // A folder that is not one: each thread says so once, and the container runs and stops.
+    const nowhere = path.join(folder, 'main.bundle.js.cache', 'not-a-folder')
+    const unwritable = new ContainerProcess({ ...sub, ZC_CODE_CACHE_TRAINING: nowhere })
+    t.after(() => unwritable.stop())
+    await unwritable.waitForLog('ready')
+    unwritable.signal('SIGTERM')
+    assert.equal((await unwritable.exited).code, 0, unwritable.dump())
+    const said = unwritable.stderrLines.filter((l) => /^code cache of .* not written: /.test(l))
+    assert.equal(said.length, 2, unwritable.dump())
   })
 
   it('a bundle edited after its cache was made runs its new source (V8 checks only the length)', async () => {

@@ -78,7 +78,7 @@ describe('start-up loading', () => {
       path.join('dist', 'src', 'early-signals.js'),
       path.join('dist', 'src', 'main', 'runs-container.js'),
       path.join('dist', 'src', 'shared', 'bundle-loader.js'),
-      path.join('dist', 'src', 'shared', 'code-cache-outcome.js'),
+      path.join('dist', 'src', 'shared', 'code-cache-state.js'),
       path.join('dist', 'src', 'shared', 'crc32.js'),
       path.join('dist', 'src', 'shared', 'errors.js'),
       path.join('dist', 'src', 'shared', 'import-module.js'),
@@ -116,7 +116,7 @@ describe('start-up loading', () => {
     // module table does not list it (test/bundle-loader.test.ts).
     assert.deepEqual(own, [
       path.join('dist', 'src', 'shared', 'bundle-loader.js'),
-      path.join('dist', 'src', 'shared', 'code-cache-outcome.js'),
+      path.join('dist', 'src', 'shared', 'code-cache-state.js'),
       path.join('dist', 'src', 'shared', 'crc32.js'),
       path.join('dist', 'src', 'shared', 'errors.js'),
       path.join('dist', 'src', 'shared', 'import-module.js'),

@@ -1,22 +1,20 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire, wrap } from 'node:module'
 import path from 'node:path'
 import { Script } from 'node:vm'
-import { isMainThread } from 'node:worker_threads'
 import {
   type CodeCacheOutcome,
   setCodeCacheOutcome,
   setTrainedCodeCacheWriter,
   TRAINING_VARIABLE,
-  writeTrainedCodeCache,
-} from './code-cache-outcome'
+} from './code-cache-state'
 import { crc32 } from './crc32'
 
 export {
   type CodeCacheOutcome,
   TRAINING_VARIABLE,
   writeTrainedCodeCache,
-} from './code-cache-outcome'
+} from './code-cache-state'
 
 /**
  * Runs one of the build's bundles (dist/main.bundle.js, the container's main thread, and
@@ -32,10 +30,10 @@ export {
  * source too. Without a cache, or with one refused, the bundle runs all the same, compiled.
  *
  * The build makes the caches from a training run (scripts/train-code-caches.js): the container
- * started with TRAINING_VARIABLE set, fed messages, scraped and stopped. The main thread writes
- * its cache at its exit, so it holds the code of start-up, the health server and shutdown
- * alike; a receive thread writes its cache once it is ready, so it holds its start-up's code
- * (receive-worker.ts says why not more).
+ * started with TRAINING_VARIABLE set to a folder, fed messages, scraped and stopped. The main
+ * thread writes its cache there as it exits, so it holds the code of start-up, the health
+ * server and shutdown alike; a receive thread writes its cache once it is ready, so it holds
+ * its start-up's code (receive-worker.ts says why not more).
  */
 
 /** Where the cache of `bundle` lives. */
@@ -74,27 +72,33 @@ function run(script: Script, bundle: string, module: { exports: unknown }): void
 }
 
 /**
- * Writes the cache of `script`, the compiled `source` of `bundle`, by way of a temporary file:
- * a reader never sees half of one. A failure is one line on stderr, not an error: the run that
- * writes it is a build's, and a bundle without a cache still runs.
+ * Writes the cache of `script`, the compiled `source` of `bundle`, into `folder`, by way of a
+ * temporary file: a reader never sees half of one. A failure is one line on stderr, not an
+ * error: the run that writes it is a build's, which then finds no cache and says so, and a
+ * bundle without a cache still runs.
  */
-function writeCache(bundle: string, source: Buffer, script: Script): void {
-  const file = cacheFileOf(bundle)
+function writeCache(bundle: string, source: Buffer, script: Script, folder: string): void {
+  const file = path.join(folder, path.basename(cacheFileOf(bundle)))
   const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`
   try {
     writeFileSync(temporary, Buffer.concat([header(source), script.createCachedData()]))
     renameSync(temporary, file)
   } catch (error) {
     process.stderr.write(`code cache of ${bundle} not written: ${String(error)}\n`)
+    try {
+      rmSync(temporary, { force: true })
+    } catch {
+      // The folder itself is the problem (not one, say): there is no temporary file to remove.
+    }
   }
 }
 
 export interface RunBundleOptions {
   /**
-   * Compile from source and write the cache when the run is over (writeTrainedCodeCache):
-   * the build's training run. Defaults to whether TRAINING_VARIABLE is `1`.
+   * Compile from source, and write the cache into this folder when writeTrainedCodeCache is
+   * called: the build's training run. Defaults to TRAINING_VARIABLE's value.
    */
-  readonly train?: boolean
+  readonly trainInto?: string
 }
 
 /** Runs `bundle`, from its code cache when there is a good one; says which. */
@@ -114,12 +118,11 @@ export function runBundle(
     return 'source-maps'
   }
   const source = readFileSync(bundle)
-  if (options.train ?? process.env[TRAINING_VARIABLE] === '1') {
+  const trainInto = options.trainInto ?? process.env[TRAINING_VARIABLE]
+  if (trainInto) {
     const script = compile(bundle, source)
     setCodeCacheOutcome('training')
-    setTrainedCodeCacheWriter(() => writeCache(bundle, source, script))
-    // The main thread's run ends in process.exit(), which runs 'exit' listeners.
-    if (isMainThread) process.once('exit', writeTrainedCodeCache)
+    setTrainedCodeCacheWriter(() => writeCache(bundle, source, script, trainInto))
     run(script, bundle, module)
     return 'training'
   }

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { type MessagePort, parentPort } from 'node:worker_threads'
 import { Reply, Subscriber } from 'zeromq'
-import { codeCacheOutcome, writeTrainedCodeCache } from '../shared/code-cache-outcome'
+import { codeCacheOutcome, writeTrainedCodeCache } from '../shared/code-cache-state'
 import { withDeadline } from '../shared/deadline'
 import { serializeError } from '../shared/errors'
 import { createLogger, type Logger } from '../shared/logger'

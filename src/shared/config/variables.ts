@@ -3,7 +3,7 @@
 // warning and the tests all take their names from here, so a new variable is known everywhere.
 import type { Spec } from 'envalid'
 import { distance } from 'fastest-levenshtein'
-import { TRAINING_VARIABLE } from '../code-cache-outcome'
+import { TRAINING_VARIABLE } from '../code-cache-state'
 import { type Env, LOG_LEVELS } from './types'
 import {
   curveKeyList,

@@ -1,8 +1,9 @@
 /**
- * What a bundle's loader (bundle-loader.ts) did with the build's code cache, kept for the
- * bundle's own code to read: the main thread logs it with `starting`, a receive thread with
- * `subscribed`, since a V8 flag in NODE_OPTIONS or another Node version makes V8 refuse the
- * cache without a word. Registered symbols on the thread's global, because the loader runs
+ * A thread's code-cache state, kept for the bundle's own code: what the bundle's loader
+ * (bundle-loader.ts) did with the build's code cache, which the main thread logs with
+ * `starting` and a receive thread with `subscribed` (a V8 flag in NODE_OPTIONS or another Node
+ * version makes V8 refuse the cache without a word); and, in the build's training run, how to
+ * write this thread's cache. Registered symbols on the thread's global, because the loader runs
  * outside the bundle and the bundle has its own copy of this module. Imports nothing: the
  * bundles carry it.
  */
@@ -20,12 +21,17 @@ export type CodeCacheOutcome =
    * source map, so stack traces name src/*.ts (a script run through vm has no map). No cache.
    */
   | 'source-maps'
-  /** The build's training run (bundle-loader.ts): compiled from source, to make the cache. */
+  /**
+   * The build's training run (TRAINING_VARIABLE set): compiled from source, to write the cache
+   * into the folder the variable names.
+   */
   | 'training'
 
 /**
- * Set by the build's training run only (scripts/write-entry.js): each thread that runs a bundle
- * compiles it from source and writes its code cache when its run is over.
+ * Set by the build's training run only (scripts/train-code-caches.js), to a folder: each thread
+ * that runs a bundle compiles it from source and writes its code cache there when its part of
+ * the run is done. The build then moves the caches beside the bundles; a run never writes into
+ * dist/ itself.
  */
 export const TRAINING_VARIABLE = 'ZC_CODE_CACHE_TRAINING'
 
@@ -50,7 +56,7 @@ export function setTrainedCodeCacheWriter(write: () => void): void {
 /**
  * In the build's training run, writes this thread's code cache, once: it then holds the code of
  * every function the run has called so far. Elsewhere does nothing. A receive thread calls it
- * once it is ready; the main thread's is written at its exit.
+ * once it is ready; the main thread as it exits after a clean stop (main.ts).
  */
 export function writeTrainedCodeCache(): void {
   const write = (globalThis as Holder)[TRAINED_WRITER] as (() => void) | undefined
