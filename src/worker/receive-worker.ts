@@ -200,15 +200,17 @@ class ReceiveWorker {
     // its start-up (shared/bundle-loader.ts). Not later: the code of receiving and stopping,
     // compiled when first called, would in the cache be loaded at every start, and cost each
     // idle thread about 0.25 MiB of RSS (README "Start-up").
-    writeTrainedCodeCache()
+    // Nothing may escape from here on: a rejection of run() would end up in #fail, which
+    // closes the socket, but no `stopped` would follow, and a stop would wait for its deadline.
     try {
+      writeTrainedCodeCache()
       const ctx = this.#calls.context(this.#log, spec)
       await this.#loop.run(this.#socket, handler, new TopicMatcher(spec.topics), ctx)
       await this.#loop.drainPool()
     } catch (error) {
       this.#fail(error)
     }
-    await this.#loop.closePool()
+    await this.#loop.closePool().catch((error: unknown) => this.#fail(error))
     await this.#finish()
   }
 
