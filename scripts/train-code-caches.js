@@ -13,10 +13,11 @@
 // cache. Then the caches move beside their bundles.
 'use strict'
 const { spawn } = require('node:child_process')
-const { existsSync, mkdtempSync, renameSync, rmSync } = require('node:fs')
+const { existsSync, mkdtempSync, readdirSync, renameSync, rmSync } = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
 const { createInterface } = require('node:readline')
+const { setTimeout: delay } = require('node:timers/promises')
 
 const MESSAGES = 300
 /** A start, 300 messages and a stop take about a second here; an emulated builder is slower. */
@@ -24,6 +25,10 @@ const TRAINING_TIMEOUT_MS = 120_000
 const TOPIC = 'train.data'
 /** Levels that mean the run went otherwise than planned: its caches would hold the code of that. */
 const FAILED_LEVELS = new Set(['error', 'fatal'])
+/** The training folder's name in dist/; one left by an interrupted build is removed first. */
+const FOLDER_PREFIX = '.code-cache-training-'
+/** How long a killed run may take to end before its folder is removed anyway. */
+const KILLED_EXIT_MS = 5_000
 
 /**
  * Runs the container at `entry` (dist/main.js) once in training and puts the cache of each of
@@ -37,11 +42,22 @@ async function trainCodeCaches(entry, bundles) {
     console.warn('code cache training: skipped on Windows (no clean SIGTERM); no code caches')
     return
   }
-  // In dist/, so that the caches move into place by rename (one file system).
-  const folder = mkdtempSync(path.join(path.dirname(entry), '.code-cache-training-'))
+  // Each bundle's cache is named after its file (bundle-loader.ts): one folder holds them all.
+  const names = bundles.map((bundle) => path.basename(bundle))
+  if (new Set(names).size !== names.length)
+    throw new Error(`code cache training: two bundles share a file name: ${names.join(', ')}`)
+  // In dist/, so that the caches move into place by rename (one file system). A build killed
+  // during its run leaves its folder (with a main cache in it, if the container stopped
+  // cleanly), which `npm pack` would ship: gone before this run makes its own.
+  const dist = path.dirname(entry)
+  for (const name of readdirSync(dist))
+    if (name.startsWith(FOLDER_PREFIX))
+      rmSync(path.join(dist, name), { recursive: true, force: true })
+  const folder = mkdtempSync(path.join(dist, FOLDER_PREFIX))
   const output = []
   let publisher
   let child
+  let exited
   let timer
   try {
     const { XPublisher } = require('zeromq')
@@ -64,7 +80,7 @@ async function trainCodeCaches(entry, bundles) {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
-    const exited = new Promise((resolve, reject) => {
+    exited = new Promise((resolve, reject) => {
       child.once('exit', (code, signal) => resolve({ code, signal }))
       child.once('error', reject)
     })
@@ -134,13 +150,22 @@ async function trainCodeCaches(entry, bundles) {
       throw new Error(`the run wrote no ${missing.map((f) => path.basename(f)).join(', ')}`)
     for (const [i, bundle] of bundles.entries()) renameSync(written[i], `${bundle}.cache`)
   } catch (error) {
-    child?.kill('SIGKILL')
     error.message = `code cache training: ${error.message}\n${output.slice(-30).join('\n')}`
+    // Ended before its folder goes, so that no write of its lands after the removal.
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL')
+      await Promise.race([exited.catch(() => {}), delay(KILLED_EXIT_MS, undefined, { ref: false })])
+    }
     throw error
   } finally {
     clearTimeout(timer)
     publisher?.close()
-    rmSync(folder, { recursive: true, force: true })
+    try {
+      rmSync(folder, { recursive: true, force: true })
+    } catch (removal) {
+      // Not worth hiding the run's own error for: said, and the folder is removed next build.
+      console.warn(`code cache training: ${folder} not removed: ${removal.message}`)
+    }
   }
 }
 

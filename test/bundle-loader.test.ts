@@ -263,6 +263,7 @@ describe('bundle loader', () => {
       ZMQ_SUB_ENDPOINT: '127.0.0.1:1',
       ZC_CODE_CACHE_TRAINING: failedFolder,
     })
+    t.after(() => failed.stop())
     assert.equal((await failed.exited).code, 78, failed.dump())
     assert.deepEqual(readdirSync(failedFolder), [])
 
@@ -275,6 +276,23 @@ describe('bundle loader', () => {
     assert.equal((await unwritable.exited).code, 0, unwritable.dump())
     const said = unwritable.stderrLines.filter((l) => /^code cache of .* not written: /.test(l))
     assert.equal(said.length, 2, unwritable.dump())
+
+    // A cache whose place is taken (by a folder with something in it): written, then not
+    // renamed; its temporary file is removed, and only the two folders are left.
+    const taken = path.join(dir, `training-${unique++}`)
+    for (const name of ['main.bundle.js.cache', 'receive.bundle.js.cache'])
+      mkdirSync(path.join(taken, name, 'occupied'), { recursive: true })
+    const blocked = new ContainerProcess({ ...sub, ZC_CODE_CACHE_TRAINING: taken })
+    t.after(() => blocked.stop())
+    await blocked.waitForLog('ready')
+    blocked.signal('SIGTERM')
+    assert.equal((await blocked.exited).code, 0, blocked.dump())
+    assert.equal(
+      blocked.stderrLines.filter((l) => /^code cache of .* not written: /.test(l)).length,
+      2,
+      blocked.dump(),
+    )
+    assert.deepEqual(readdirSync(taken).sort(), ['main.bundle.js.cache', 'receive.bundle.js.cache'])
   })
 
   it('a bundle edited after its cache was made runs its new source (V8 checks only the length)', async () => {

@@ -250,6 +250,30 @@ describe('worker supervision', () => {
   )
 
   it(
+    'a thread that fails between ready and its receive loop ends in order: its restart waits for no deadline, and SIGTERM then stops the container cleanly',
+    bounded,
+    async () => {
+      const container = spawnContainer({
+        ZC_SERVICE: fixtureService('fails-after-ready'),
+        ZMQ_SUB_ENDPOINT: 'tcp://127.0.0.1:1',
+        ZMQ_SUB_TOPICS: 'x.never',
+        ZC_RESTART_BACKOFF_MS: '20',
+        // A thread that never posts `stopped` would hold the restart until this deadline,
+        // then count as stuck and end the process: long enough for every other line to show.
+        ZC_SHUTDOWN_TIMEOUT_MS: '5000',
+      })
+      const failed = await container.waitForLog('uncaught error in receive worker')
+      assert.match(JSON.stringify(failed.err), /failed after ready/)
+      await container.waitForLog((l) => l.msg === 'receive worker restarted' && l.restarts === 1)
+      assert.ok(
+        !container.lines.some((l) => /did not stop cleanly/.test(String(l.msg))),
+        container.dump(),
+      )
+      await stopCleanly(container)
+    },
+  )
+
+  it(
     "closes each failed worker's connection: the publisher sees one disconnect per crash",
     bounded,
     async () => {

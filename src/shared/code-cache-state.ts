@@ -30,8 +30,8 @@ export type CodeCacheOutcome =
 /**
  * Set by the build's training run only (scripts/train-code-caches.js), to a folder: each thread
  * that runs a bundle compiles it from source and writes its code cache there when its part of
- * the run is done. The build then moves the caches beside the bundles; a run never writes into
- * dist/ itself.
+ * the run is done. The build then moves the caches beside the bundles: a run never writes a
+ * cache where a bundle loads one from.
  */
 export const TRAINING_VARIABLE = 'ZC_CODE_CACHE_TRAINING'
 

@@ -200,8 +200,10 @@ class ReceiveWorker {
     // its start-up (shared/bundle-loader.ts). Not later: the code of receiving and stopping,
     // compiled when first called, would in the cache be loaded at every start, and cost each
     // idle thread about 0.25 MiB of RSS (README "Start-up").
-    // Nothing may escape from here on: a rejection of run() would end up in #fail, which
-    // closes the socket, but no `stopped` would follow, and a stop would wait for its deadline.
+    // An error from here to #finish goes through #fail, so the thread still ends by #finish
+    // (socket closed, `stopped` posted). Escaping run(), it would reach #fail as an unhandled
+    // rejection, which closes the socket but posts no `stopped`: a stop or a restart would then
+    // wait for its deadline.
     try {
       writeTrainedCodeCache()
       const ctx = this.#calls.context(this.#log, spec)
