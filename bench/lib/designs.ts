@@ -128,40 +128,51 @@ const eventLines = {
   hanging: (l: Line) => l.event === 'hanging',
 }
 
-export const container: Design = {
-  id: 'container',
-  label: 'container (worker per socket)',
-  unavailable: () => undefined,
-  start(plan) {
-    const env: Record<string, string> = {
-      LOG_LEVEL: 'info',
-      ZC_SERVICE: benchService(plan.hang ? 'hang' : 'bench'),
-      ...benchEnv(plan),
-    }
-    for (const s of plan.sockets) {
-      const prefix = `ZMQ_SUB_${s.name.toUpperCase()}`
-      env[`${prefix}_ENDPOINT`] = s.endpoint
-      env[`${prefix}_TOPICS`] = `${s.component}.data,${s.component}.end`
-      env[`${prefix}_CLASS`] = s.latencyClass ?? 'telemetry'
-    }
-    if (plan.relay) {
-      env.ZMQ_PUB_ENDPOINT = 'tcp://127.0.0.1:*'
-      env.ZMQ_PUB_TOPICS = 'relay.data,relay.end'
-    }
-    if (plan.joinMs) env.ZC_SHUTDOWN_TIMEOUT_MS = String(plan.joinMs)
-    Object.assign(env, plan.env)
-    const proc = new Proc('container', process.execPath, [...(plan.nodeArgs ?? []), MAIN], env)
-    return new Receiver(proc, container, {
-      ready: (l) => l.msg === 'ready',
-      result: (l) => (l.msg === 'bench result' ? (l.bench as Result) : undefined),
-      relay: (l) => {
-        if (l.msg !== 'publisher ready') return undefined
-        const first = (l.endpoints as string[] | undefined)?.[0]
-        return first?.replace(/^bind /, '')
-      },
-      hanging: (l) => l.msg === 'handler hanging',
-    })
-  },
+/**
+ * The container built at `main` (a `dist/main.js`): this checkout's for the bench, another
+ * build's for bench/ab.ts.
+ */
+export function containerAt(id: string, label: string, main: string): Design {
+  const design: Design = {
+    id,
+    label,
+    unavailable: () => undefined,
+    start: (plan) => startContainer(design, main, plan),
+  }
+  return design
+}
+
+export const container = containerAt('container', 'container (worker per socket)', MAIN)
+
+function startContainer(design: Design, main: string, plan: ReceiverPlan): Receiver {
+  const env: Record<string, string> = {
+    LOG_LEVEL: 'info',
+    ZC_SERVICE: benchService(plan.hang ? 'hang' : 'bench'),
+    ...benchEnv(plan),
+  }
+  for (const s of plan.sockets) {
+    const prefix = `ZMQ_SUB_${s.name.toUpperCase()}`
+    env[`${prefix}_ENDPOINT`] = s.endpoint
+    env[`${prefix}_TOPICS`] = `${s.component}.data,${s.component}.end`
+    env[`${prefix}_CLASS`] = s.latencyClass ?? 'telemetry'
+  }
+  if (plan.relay) {
+    env.ZMQ_PUB_ENDPOINT = 'tcp://127.0.0.1:*'
+    env.ZMQ_PUB_TOPICS = 'relay.data,relay.end'
+  }
+  if (plan.joinMs) env.ZC_SHUTDOWN_TIMEOUT_MS = String(plan.joinMs)
+  Object.assign(env, plan.env)
+  const proc = new Proc(design.id, process.execPath, [...(plan.nodeArgs ?? []), main], env)
+  return new Receiver(proc, design, {
+    ready: (l) => l.msg === 'ready',
+    result: (l) => (l.msg === 'bench result' ? (l.bench as Result) : undefined),
+    relay: (l) => {
+      if (l.msg !== 'publisher ready') return undefined
+      const first = (l.endpoints as string[] | undefined)?.[0]
+      return first?.replace(/^bind /, '')
+    },
+    hanging: (l) => l.msg === 'handler hanging',
+  })
 }
 
 /**
