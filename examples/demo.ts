@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs, parseEnv } from 'node:util'
@@ -15,20 +15,45 @@ import { prettyFactory } from 'pino-pretty'
 import { PRETTY_OPTIONS } from '../src/shared/logger'
 
 const root = path.join(__dirname, '..', '..')
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    'camera-env': {
-      type: 'string',
-      default: path.join(root, 'examples', 'camera', 'loopback.env'),
-    },
-    'dashboard-env': {
-      type: 'string',
-      default: path.join(root, 'examples', 'dashboard', 'loopback.env'),
-    },
-  },
-})
+const USAGE =
+  'usage: npm run demo -- [--duration S] [--json] [--camera-env FILE] [--dashboard-env FILE]'
+
+/** A mistake on the command line: one line and the usage, exit 64 (EX_USAGE), no stack. */
+function usageError(problem: string): never {
+  process.stderr.write(`demo: ${problem}\n${USAGE}\n`)
+  process.exit(64)
+}
+
+const args = (() => {
+  try {
+    return parseArgs({
+      options: {
+        duration: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        'camera-env': {
+          type: 'string',
+          default: path.join(root, 'examples', 'camera', 'loopback.env'),
+        },
+        'dashboard-env': {
+          type: 'string',
+          default: path.join(root, 'examples', 'dashboard', 'loopback.env'),
+        },
+      },
+    }).values
+  } catch (error) {
+    // parseArgs' own words ("Unknown option '--durration'"), without its stack.
+    return usageError((error as Error).message.replace(/\s*\n\s*/g, ' '))
+  }
+})()
+if (args.help) {
+  process.stdout.write(
+    `${USAGE}\n\nStarts the camera and the dashboard containers on 127.0.0.1 and shows their logs;\nCtrl-C (or --duration S) stops both with SIGTERM.\n`,
+  )
+  process.exit(0)
+}
+for (const option of ['camera-env', 'dashboard-env'] as const)
+  if (!existsSync(args[option])) usageError(`--${option}: no such file: ${args[option]}`)
 
 /**
  * One human line per JSON log line: pino-pretty with the containers' own LOG_FORMAT=pretty
@@ -59,12 +84,10 @@ function start(name: string, envFile: string): ChildProcess {
 
 async function main(): Promise<number> {
   const duration = Number(args.duration ?? process.env.DEMO_DURATION_S ?? 0)
-  if (!(duration >= 0)) {
-    process.stderr.write(
-      `demo: --duration must be a number of seconds, got "${args.duration ?? process.env.DEMO_DURATION_S}"\n`,
+  if (!(duration >= 0))
+    usageError(
+      `--duration must be a number of seconds, 0 or more, got "${args.duration ?? process.env.DEMO_DURATION_S}"`,
     )
-    return 64
-  }
   const children = [start('camera', args['camera-env']), start('dashboard', args['dashboard-env'])]
   const exits = children.map((c) =>
     once(c, 'exit').then(([code, signal]) => ({ code: code as number | null, signal })),

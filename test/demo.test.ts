@@ -1,6 +1,6 @@
 // The README's first command: the seed topology as two container processes, wired by env files.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -27,6 +27,32 @@ describe('examples', () => {
       })
     }
   }
+
+  it("a mistake on the demo's command line is one line and the usage, exit 64; --help is exit 0", () => {
+    const demo = (...args: string[]) =>
+      spawnSync(process.execPath, [path.join(ROOT, 'dist', 'examples', 'demo.js'), ...args], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      })
+    const cases: Array<[string[], RegExp]> = [
+      [['--durration', '2'], /^demo: Unknown option '--durration'/],
+      [['--duration', '-5'], /^demo: Option '--duration' argument is ambiguous\./],
+      [['--duration=abc'], /^demo: --duration must be a number of seconds, 0 or more, got "abc"$/],
+      [['--camera-env', 'no-such.env'], /^demo: --camera-env: no such file: no-such\.env$/],
+    ]
+    for (const [args, said] of cases) {
+      const run = demo(...args)
+      assert.equal(run.status, 64, `${args.join(' ')}: ${run.stderr}`)
+      const lines = run.stderr.trimEnd().split('\n')
+      assert.equal(lines.length, 2, run.stderr)
+      assert.match(lines[0] as string, said)
+      assert.match(lines[1] as string, /^usage: npm run demo -- /)
+      assert.equal(run.stdout, '', 'no container was started')
+    }
+    const help = demo('--help')
+    assert.equal(help.status, 0, help.stderr)
+    assert.match(help.stdout, /^usage: npm run demo -- \[--duration S\]/)
+  })
 
   it('the demo shows subscription, frame publication and a command round trip, then stops cleanly', async () => {
     // Same topology as the loopback files, on ipc in a private folder so parallel runs never clash.
