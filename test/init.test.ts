@@ -20,6 +20,7 @@ import Ajv from 'ajv'
 import addFormats from 'ajv-formats'
 import { validate as lintDockerfile } from 'dockerfile-utils'
 import { parse as parseYaml } from 'yaml'
+import { packageVersion } from '../src/shared/paths'
 import { MAIN, ROOT } from './helpers/container'
 import { LogProcess } from './helpers/log-process'
 import { cleanEnv, packFreshClone, run } from './helpers/pack'
@@ -49,7 +50,15 @@ describe('zmq-container init: the command', () => {
     const target = path.join(dir, 'my-camera')
     const result = init([target, '--sub', 'camera.cmd,nav.', '--pub', 'camera.frame', '--rep'])
     assert.equal(result.status, 0, result.stderr)
-    assert.match(result.stdout, /Next:\n {2}cd .*my-camera\n {2}npm install && npm run build\n/)
+    // Run from this checkout: the package comes from a tarball packed here, not the registry.
+    const tarball = path.join(ROOT, `zmq-container-${packageVersion()}.tgz`)
+    assert.ok(
+      result.stdout.includes(
+        `\n  (cd ${ROOT} && npm pack)   # this zmq-container is a checkout: install it from a tarball\n  npm install ${tarball} && npm run build\n  npm test && npm start\n`,
+      ),
+      result.stdout,
+    )
+    assert.match(result.stdout, /Next:\n {2}cd .*my-camera\n/)
     const files = readdirSync(target, { recursive: true }).map(String).sort()
     for (const file of [
       '.env',
@@ -178,6 +187,18 @@ describe('zmq-container init: the project, installed from the packed tarball', (
       assert.match(out, /^(?:#|ℹ) fail 0$/m, out)
     })
   }
+
+  it("an installed package's init names the registry's `npm install`, not a tarball", () => {
+    const installed = path.join(projects.ts, 'node_modules', 'zmq-container', 'dist', 'main.js')
+    const result = spawnSync(
+      process.execPath,
+      [installed, 'init', path.join(work, 'from-installed')],
+      { cwd: work, encoding: 'utf8' },
+    )
+    assert.equal(result.status, 0, result.stderr)
+    assert.match(result.stdout, /Next:\n {2}cd from-installed\n {2}npm install && npm run build\n/)
+    assert.doesNotMatch(result.stdout, /npm pack/)
+  })
 
   it('ts: the service, started as `npm start` does, handles a message from a pyzmq peer', {
     skip: pyzmqMissing(),

@@ -99,7 +99,7 @@ export const init = defineCommand({
         '',
         'Next:',
         `  cd ${shown}`,
-        `  npm install${plan.language === 'ts' ? ' && npm run build' : ''}`,
+        ...installSteps(plan.language === 'ts' ? ' && npm run build' : ''),
         '  npm test && npm start',
         '',
       ].join('\n'),
@@ -137,11 +137,29 @@ function toolVersions(): InitPlan['versions'] {
   }
 }
 
-function readOwnPackageJson(): { version: string; devDependencies?: Record<string, string> } {
-  // From src/cli (tsx) or dist/src/cli (built), the first package.json up is this package's.
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json')
-    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'))
-  }
+/**
+ * How the new project gets zmq-container. Run from an installed package, from the registry
+ * (`npm install`). Run from a checkout (`node dist/main.js init`), the registry may not have this
+ * version, or any: a tarball packed from the checkout, which package.json then names as a
+ * `file:` dependency.
+ */
+function installSteps(build: string): string[] {
+  const root = ownPackageRoot()
+  if (root.split(path.sep).includes('node_modules')) return [`  npm install${build}`]
+  const tarball = path.join(root, `zmq-container-${readOwnPackageJson().version}.tgz`)
+  return [
+    `  (cd ${root} && npm pack)   # this zmq-container is a checkout: install it from a tarball`,
+    `  npm install ${tarball}${build}`,
+  ]
+}
+
+/** The folder of this package's package.json: the first one up from src/cli or dist/src/cli. */
+function ownPackageRoot(): string {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir))
+    if (existsSync(path.join(dir, 'package.json'))) return dir
   throw new Error('zmq-container: no package.json above the init command')
+}
+
+function readOwnPackageJson(): { version: string; devDependencies?: Record<string, string> } {
+  return JSON.parse(readFileSync(path.join(ownPackageRoot(), 'package.json'), 'utf8'))
 }
