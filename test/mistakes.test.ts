@@ -12,6 +12,7 @@ import { ConfigError } from '../src/shared/errors'
 import { EXIT } from '../src/shared/exit-codes'
 import { describeAddressFailure } from '../src/shared/failure-cause'
 import { loadService, serviceKeyIssues } from '../src/shared/service'
+import { defineTypedService } from '../src/shared/typed-topics'
 import { CliProcess, runCli } from './helpers/cli'
 import { ContainerProcess, fixtureService } from './helpers/container'
 import { metric, metricSum, probe, scrape } from './helpers/http'
@@ -154,6 +155,24 @@ describe('service keys that name no socket', () => {
     assert.match(c.stderrLines.join('\n'), /CAMERA_FPS/)
   })
 
+  it("a start() that throws is the service's failure, named so: exit 70, ZC_ERR_SERVICE_START", async () => {
+    const throwing = path.join(dir, 'start-throws.js')
+    writeFileSync(
+      throwing,
+      "module.exports = { start() { throw new Error('no camera attached') } }\n",
+    )
+    const c = container({ ...lonelySub, ZC_SERVICE: throwing })
+    const exit = await c.exited
+    assert.equal(exit.code, EXIT.STARTUP_FAILED, c.dump())
+    const said = c.stderrLines.filter((l) => l.startsWith('zmq-container: '))
+    assert.equal(said.length, 1, c.dump())
+    assert.match(
+      said[0] as string,
+      /^zmq-container: the service's start\(\) \(ZC_SERVICE=.*start-throws\.js\) failed: no camera attached; start-up failed \(ZC_ERR_SERVICE_START\), exit 70$/,
+    )
+    assert.equal(c.lines.find((l) => l.msg === 'start-up failed')?.code, 'ZC_ERR_SERVICE_START')
+  })
+
   it('are errors of check, as is a ZC_SERVICE that does not resolve', async () => {
     const keyed = await runCli(['check'], { ...lonelySub, ZC_SERVICE: servicesKeyedControl })
     assert.equal(keyed.code, 78, keyed.stdout + keyed.stderr)
@@ -167,6 +186,67 @@ describe('service keys that name no socket', () => {
       missing.stderr,
       /^zmq-container: ZC_SERVICE: "\.\/no-such-service\.js" is neither/m,
     )
+  })
+})
+
+describe('a service module that is not one', () => {
+  const write = (name: string, source: string) => {
+    const file = path.join(dir, name)
+    writeFileSync(file, source)
+    return file
+  }
+  // The built package's, as a service in a container requires it.
+  const defineServiceFrom = JSON.stringify(path.join(__dirname, '..', 'dist', 'src', 'service.js'))
+
+  it('is refused with what it exported, where before it ran as the logging service', async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ['forgot-export.js', "const s = { handlers: { '*': () => {} } }\n", /exports nothing \(/],
+      ['number.js', 'module.exports = 42\n', /exports number, not a service object/],
+      ['null.js', 'module.exports = null\n', /exports null, not a service object/],
+      ['misnamed.js', 'module.exports = { onMessage() {} }\n', /exports "onMessage", none of/],
+      ['start-string.js', "module.exports = { start: 'go' }\n", /start that is string/],
+      [
+        'handler-string.js',
+        "module.exports = { handlers: { '*': 'x' } }\n",
+        /handlers\["\*"\] that is string, not a function/,
+      ],
+    ]
+    for (const [name, source, said] of cases)
+      await assert.rejects(loadService(write(name, source)), (error: Error) => {
+        assert.match(error.message, said, name)
+        assert.match(error.message, /module\.exports = defineService\(/, name)
+        return true
+      })
+  })
+
+  it('defineService refuses a key a service does not have, so a typo in JavaScript is an error at load', async () => {
+    const typo = write(
+      'typo.js',
+      `const { defineService } = require(${defineServiceFrom})\nmodule.exports = defineService({ handler: { '*': () => {} }, strat() {} })\n`,
+    )
+    await assert.rejects(loadService(typo), /"handler", "strat" are not part of a service/)
+    assert.throws(
+      () => defineTypedService({}, { handler: {} } as never),
+      /^TypeError: defineTypedService: "handler" is not part of a service/,
+    )
+    // In the container and in check alike: a load error, never the logging service.
+    const run = container({ ...lonelySub, ZC_SERVICE: typo })
+    assert.equal((await run.exited).code, EXIT.STARTUP_FAILED, run.dump())
+    assert.ok(!run.lines.some((l) => l.msg === 'ready'), run.dump())
+    assert.ok(
+      run.stderrLines.some((l) => /"handler", "strat" are not part of a service/.test(l)),
+      run.dump(),
+    )
+    const checked = await runCli(['check'], { ...lonelySub, ZC_SERVICE: typo })
+    assert.equal(checked.code, 78, checked.stdout + checked.stderr)
+    assert.match(checked.stderr, /"handler", "strat" are not part of a service/)
+  })
+
+  it('may export helpers beside its own parts', async () => {
+    const service = await loadService(
+      write('helpers.js', "module.exports = { handlers: { '*': () => {} }, helper() {} }\n"),
+    )
+    assert.equal(typeof service.handlers?.['*'], 'function')
   })
 })
 

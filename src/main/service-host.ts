@@ -1,5 +1,6 @@
 import type { Config } from '../shared/config'
 import { withDeadline } from '../shared/deadline'
+import { ConfigError, ZcError } from '../shared/errors'
 import type { Logger } from '../shared/logger'
 import type { MainContext, Service, StopFn } from '../shared/service'
 
@@ -75,7 +76,19 @@ export class ServiceHost {
       config,
       signal: this.#abort.signal,
     }
-    const stop = await service.start(ctx)
+    let stop: Awaited<ReturnType<NonNullable<Service['start']>>>
+    try {
+      stop = await service.start(ctx)
+    } catch (error) {
+      // A service's own invalid setting stays a configuration error (exit 78, main.ts); any
+      // other failure is the service's, not the container's, and says so.
+      if (error instanceof ConfigError) throw error
+      throw new ZcError(
+        'ZC_ERR_SERVICE_START',
+        `the service's start() (ZC_SERVICE=${config.service}) failed: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      )
+    }
     if (typeof stop !== 'function') return
     this.#stop = stop
     // close() ran while start() was in flight and had no stop function to call yet.

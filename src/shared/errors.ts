@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   ZC_ERR_TOPIC_INVALID: 'a topic breaks the topic rules (ASCII alphanumerics and dots, 1-64 chars)',
   ZC_ERR_NO_PUBLISHER: 'no PUB socket can carry the topic being published',
   ZC_ERR_SERVICE_LOAD: 'the service module could not be loaded or has the wrong shape',
+  ZC_ERR_SERVICE_START: "the service's start() threw or rejected",
   ZC_ERR_BIND_FAILED: 'a socket could not bind or connect one of its endpoints',
   ZC_ERR_WORKER_START: 'a receive worker failed or timed out before it was ready',
   ZC_ERR_WORKER_OUT_OF_MEMORY:

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Config, LatencyClass, SocketSpec } from './config'
-import { defineService } from './define-service'
+import { defineService, SERVICE_KEYS, unknownServiceKeys } from './define-service'
 import { type ConfigIssue, errorCode, ZcError } from './errors'
 import { importModule } from './import-module'
 import { type Logger, previewPayload } from './logger'
@@ -154,18 +154,44 @@ export async function loadService(servicePath: string | undefined): Promise<Serv
       )
     mod = await importModule(pathToFileURL(servicePath).href)
   }
-  const service = ((mod as { default?: unknown }).default ?? mod) as Service
-  const handlersOk = [service.handlers, service.replies].every(
-    (map) =>
-      map === undefined ||
-      (typeof map === 'object' && Object.values(map).every((h) => typeof h === 'function')),
-  )
-  if (!handlersOk || (service.start !== undefined && typeof service.start !== 'function'))
+  const exported = (mod as { default?: unknown } | null)?.default ?? mod
+  const problem = serviceShapeProblem(exported)
+  if (problem)
     throw new ZcError(
       'ZC_ERR_SERVICE_LOAD',
-      `service ${servicePath} must export { handlers?, start? } (see defineService)`,
+      `service ${servicePath} ${problem}; it must export { handlers?, replies?, start? }, e.g. module.exports = defineService({ handlers: { '*': (message, ctx) => {} } })`,
     )
-  return service
+  return exported as Service
+}
+
+/**
+ * What is wrong with what a service module exported, if anything. A module that exports none
+ * of a service's parts (it forgot `module.exports`, or misnamed every key) would otherwise run
+ * as the logging service without a word. Other keys beside a service's own are let be: a
+ * module may export helpers too (an ES module's named exports, say).
+ */
+function serviceShapeProblem(exported: unknown): string | undefined {
+  if (exported === null || typeof exported !== 'object')
+    return `exports ${exported === null ? 'null' : typeof exported}, not a service object`
+  const service = exported as Record<string, unknown>
+  const own = SERVICE_KEYS.filter((key) => service[key] !== undefined)
+  if (own.length === 0) {
+    const unknown = unknownServiceKeys(service)
+    return unknown.length === 0
+      ? 'exports nothing (no handlers, replies or start: did it forget module.exports?)'
+      : `exports ${unknown.map((k) => `"${k}"`).join(', ')}, none of which is part of a service`
+  }
+  for (const map of ['handlers', 'replies'] as const) {
+    const handlers = service[map]
+    if (handlers === undefined) continue
+    if (handlers === null || typeof handlers !== 'object') return `has ${map} that is not an object`
+    for (const [key, handler] of Object.entries(handlers))
+      if (typeof handler !== 'function')
+        return `has ${map}["${key}"] that is ${typeof handler}, not a function`
+  }
+  if (service.start !== undefined && typeof service.start !== 'function')
+    return `has start that is ${typeof service.start}, not a function`
+  return undefined
 }
 
 /**

@@ -1,3 +1,4 @@
+import { refuseUnknownKeys } from './define-service'
 import { errorCode, ZcError } from './errors'
 import type {
   Handler,
@@ -140,6 +141,7 @@ export function defineTypedService<M extends TopicCodecs>(
   topics: M,
   service: TypedService<M>,
 ): Service {
+  refuseUnknownKeys('defineTypedService', service)
   const encoder = (topic: string, value: unknown): Payload => {
     const codec = topics[topic]
     if (!codec) throw new TypeError(`topic ${topic} has no codec in the service's topics`)
