@@ -319,8 +319,9 @@ export function main(argv: readonly string[]): void {
       )
     return
   } else {
+    const meant = cli().nearestCommand(command)
     process.stderr.write(
-      `zmq-container: unknown command or argument "${[command, ...rest].join(' ')}"\n${usage()}\n`,
+      `zmq-container: unknown command or argument "${[command, ...rest].join(' ')}"${meant ? `; did you mean ${meant}?` : ''}\n${usage()}\n`,
     )
     process.exitCode = EXIT.USAGE
     return

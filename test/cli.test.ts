@@ -101,10 +101,18 @@ describe('bad arguments exit 64 with one line on stderr', () => {
     )
   })
 
-  it('an unknown command still gives 64 and the usage', async () => {
+  it('an unknown command still gives 64 and the usage, with the command probably meant', async () => {
     const { code, stderr } = await runCli(['tapp'])
     assert.equal(code, 64)
-    assert.match(stderr, /unknown command or argument "tapp"/)
+    assert.match(stderr, /^zmq-container: unknown command or argument "tapp"; did you mean tap\?\n/)
+    assert.match(stderr, /\nCommands:\n/)
+    const typo = await runCli(['chek', '--json'])
+    assert.equal(typo.code, 64)
+    assert.match(typo.stderr, /"chek --json"; did you mean check\?\n/)
+    // Nothing near: no guess.
+    const far = await runCli(['xyz'])
+    assert.equal(far.code, 64)
+    assert.match(far.stderr, /^zmq-container: unknown command or argument "xyz"\n/)
   })
 })
 

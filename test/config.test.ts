@@ -585,6 +585,14 @@ describe('loadConfig: missing and misspelt variables', () => {
     const error = configError({ ZMQ_SUB_ENDPOINT: 'tcp://dashboard:6000', ZMQ_SUB_TOPIC: 'a.b' })
     const variables = error.issues.map((i) => i.variable).sort()
     assert.deepEqual(variables, ['ZMQ_SUB_TOPIC', 'ZMQ_SUB_TOPICS'])
+    // The likely fix comes first, before the list of suffixes; the missing one points back.
+    const typo = error.issues.find((i) => i.variable === 'ZMQ_SUB_TOPIC')
+    assert.match(
+      typo?.problem ?? '',
+      /^is not a socket variable; did you mean ZMQ_SUB_TOPICS\? \(SUB socket variables end in _ENDPOINT, /,
+    )
+    const missing = error.issues.find((i) => i.variable === 'ZMQ_SUB_TOPICS')
+    assert.equal(missing?.problem, 'is required but not set (ZMQ_SUB_TOPIC is set: a typo?)')
   })
 
   it('does not suggest the misspelt name itself', () => {

@@ -1,3 +1,4 @@
+import { closest, distance } from 'fastest-levenshtein'
 import { check } from './check'
 import { graph } from './graph'
 import { hz } from './hz'
@@ -32,6 +33,19 @@ export const COMMANDS: readonly Command[] = [
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name)
+}
+
+/**
+ * The command `name` probably means (`chek`: `check`): a prefix of it, or one or two letters
+ * off; one for a short name, where two would make `xyz` mean `hz`.
+ */
+export function nearestCommand(name: string): string | undefined {
+  const names = ['run', ...COMMANDS.map((c) => c.name)]
+  const nearest = closest(name, names)
+  const allowed = name.length > 4 ? 2 : 1
+  return name.length > 2 && (nearest.startsWith(name) || distance(name, nearest) <= allowed)
+    ? nearest
+    : undefined
 }
 
 /**

@@ -48,7 +48,7 @@ export function loadConfig(rawEnv: Env = process.env): Config {
     })
   }
   if (issues.length === 0) issues.push(...crossCheck(sockets), ...tunableCheck(cleaned))
-  if (issues.length > 0) throw new ConfigError(issues)
+  if (issues.length > 0) throw new ConfigError(linkTypos(issues))
 
   return deepFreeze({
     sockets,
@@ -121,6 +121,20 @@ export function readEnv(
       }
     },
   }) as Record<string, unknown>
+}
+
+/**
+ * A required variable reported missing while a misspelling of it is set (ZMQ_SUB_TOPIC for
+ * ZMQ_SUB_TOPICS) says so, so that the two lines read as one mistake.
+ */
+function linkTypos(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues.map((issue) => {
+    if (issue.problem !== 'is required but not set') return issue
+    const typo = issues.find((other) => other.problem.includes(`did you mean ${issue.variable}?`))
+    return typo
+      ? { ...issue, problem: `${issue.problem} (${typo.variable} is set: a typo?)` }
+      : issue
+  })
 }
 
 function heartbeatFrom(cleaned: Record<string, unknown>): HeartbeatConfig | undefined {

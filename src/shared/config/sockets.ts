@@ -54,13 +54,16 @@ export function findSockets(env: Env, issues: ConfigIssue[]): Candidate[] {
     if (!direction) continue
     const m = SOCKET_VAR_RE.exec(variable)
     if (!m) {
+      const keys = socketKeysFor(direction)
+        .map((k) => `_${k}`)
+        .join(', ')
+      const meant = meantVariable(variable, direction)
       issues.push({
         variable,
-        problem: `is not a socket variable; ${direction} socket variables end in ${socketKeysFor(
-          direction,
-        )
-          .map((k) => `_${k}`)
-          .join(', ')}${suggestion(variable, direction)}`,
+        // The likely fix first: a reader should not have to get past 13 suffixes to find it.
+        problem: meant
+          ? `is not a socket variable; did you mean ${meant}? (${direction} socket variables end in ${keys})`
+          : `is not a socket variable; ${direction} socket variables end in ${keys}${namingHint(variable)}`,
         example: '',
       })
       continue
@@ -125,10 +128,17 @@ export function findSockets(env: Env, issues: ConfigIssue[]): Candidate[] {
   )
 }
 
-function suggestion(variable: string, direction: SocketDirection): string {
+/** A hint for a variable whose key is right but whose socket name breaks the naming rule. */
+function namingHint(variable: string): string {
   const last = variable.slice(variable.lastIndexOf('_') + 1)
-  if ((SOCKET_KEYS as readonly string[]).includes(last))
-    return '; socket names are upper-case letters and digits, joined by single underscores'
+  return (SOCKET_KEYS as readonly string[]).includes(last)
+    ? '; socket names are upper-case letters and digits, joined by single underscores'
+    : ''
+}
+
+/** The socket variable `variable` probably means: its nearest key, for some split into a name. */
+function meantVariable(variable: string, direction: SocketDirection): string | undefined {
+  if (namingHint(variable)) return undefined
   // Every split of the rest into `<NAME>_<KEY>`: the key nearest to a valid one wins.
   const words = variable.slice(`ZMQ_${direction}_`.length).split('_')
   let best: { name: string; key: string; distance: number } | undefined
@@ -140,8 +150,8 @@ function suggestion(variable: string, direction: SocketDirection): string {
       if (d <= 2 && (!best || d < best.distance)) best = { name, key, distance: d }
     }
   }
-  if (!best) return ''
-  return `; did you mean ZMQ_${direction}_${best.name ? `${best.name}_` : ''}${best.key}?`
+  if (!best) return undefined
+  return `ZMQ_${direction}_${best.name ? `${best.name}_` : ''}${best.key}`
 }
 
 /** The seed's unnamed SUB carries control (`handle_control`); its unnamed PUB carries frames. */
