@@ -242,6 +242,17 @@ describe('a service module that is not one', () => {
     assert.match(checked.stderr, /"handler", "strat" are not part of a service/)
   })
 
+  it('a syntax error names the file and line, which Node shows only in the stack', async () => {
+    // Through the built container, as Node loads it (this test's process loads .js with tsx).
+    const broken = write(
+      'broken.js',
+      "module.exports = {\n  handlers: {\n    '*': (m) => { f(m \n  },\n}\n",
+    )
+    const checked = await runCli(['check'], { ...lonelySub, ZC_SERVICE: broken })
+    assert.equal(checked.code, 78, checked.stdout + checked.stderr)
+    assert.match(checked.stderr, /SyntaxError: .*\(at .*broken\.js:3\)\n/)
+  })
+
   it('may export helpers beside its own parts', async () => {
     const service = await loadService(
       write('helpers.js', "module.exports = { handlers: { '*': () => {} }, helper() {} }\n"),

@@ -149,7 +149,7 @@ export async function loadService(servicePath: string | undefined): Promise<Serv
     if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE')
       throw new ZcError(
         'ZC_ERR_SERVICE_LOAD',
-        `cannot load service ${servicePath}: ${String(error)}`,
+        `cannot load service ${servicePath}: ${String(error)}${syntaxErrorPlace(error)}`,
         { cause: error },
       )
     mod = await importModule(pathToFileURL(servicePath).href)
@@ -162,6 +162,16 @@ export async function loadService(servicePath: string | undefined): Promise<Serv
       `service ${servicePath} ${problem}; it must export { handlers?, replies?, start? }, e.g. module.exports = defineService({ handlers: { '*': (message, ctx) => {} } })`,
     )
   return exported as Service
+}
+
+/**
+ * Where a CommonJS module's syntax error is: Node puts `file:line` as its stack's first line
+ * (and no more in the message). Empty for any other error.
+ */
+function syntaxErrorPlace(error: unknown): string {
+  if (!(error instanceof SyntaxError)) return ''
+  const place = /^(.+:\d+)\n/.exec(error.stack ?? '')?.[1]
+  return place ? ` (at ${place})` : ''
 }
 
 /**
