@@ -319,7 +319,9 @@ export function main(argv: readonly string[]): void {
       )
     return
   } else {
-    const meant = cli().nearestCommand(command)
+    // `run --foo`: the command is right, an argument is not; no guess then.
+    const near = cli().nearestCommand(command)
+    const meant = near === command ? undefined : near
     process.stderr.write(
       `zmq-container: unknown command or argument "${[command, ...rest].join(' ')}"${meant ? `; did you mean ${meant}?` : ''}\n${usage()}\n`,
     )

@@ -109,10 +109,15 @@ describe('bad arguments exit 64 with one line on stderr', () => {
     const typo = await runCli(['chek', '--json'])
     assert.equal(typo.code, 64)
     assert.match(typo.stderr, /"chek --json"; did you mean check\?\n/)
-    // Nothing near: no guess.
-    const far = await runCli(['xyz'])
-    assert.equal(far.code, 64)
-    assert.match(far.stderr, /^zmq-container: unknown command or argument "xyz"\n/)
+    // Nothing near, or the command right and an argument wrong: no guess.
+    for (const args of [['xyz'], ['run', '--foo']]) {
+      const far = await runCli(args)
+      assert.equal(far.code, 64)
+      assert.match(
+        far.stderr,
+        new RegExp(`^zmq-container: unknown command or argument "${args.join(' ')}"\n`),
+      )
+    }
   })
 })
 

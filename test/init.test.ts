@@ -50,11 +50,10 @@ describe('zmq-container init: the command', () => {
     const target = path.join(dir, 'my-camera')
     const result = init([target, '--sub', 'camera.cmd,nav.', '--pub', 'camera.frame', '--rep'])
     assert.equal(result.status, 0, result.stderr)
-    // Run from this checkout: the package comes from a tarball packed here, not the registry.
-    const tarball = path.join(ROOT, `zmq-container-${packageVersion()}.tgz`)
+    // The package is not on the registry: the project gets a tarball of this checkout.
     assert.ok(
       result.stdout.includes(
-        `\n  (cd ${ROOT} && npm pack)   # this zmq-container is a checkout: install it from a tarball\n  npm install ${tarball} && npm run build\n  npm test && npm start\n`,
+        `\n  (cd ${ROOT} && npm pack --ignore-scripts --pack-destination ${target})\n  npm install ./zmq-container-${packageVersion()}.tgz && npm run build\n  npm test && npm start\n`,
       ),
       result.stdout,
     )
@@ -188,16 +187,36 @@ describe('zmq-container init: the project, installed from the packed tarball', (
     })
   }
 
-  it("an installed package's init names the registry's `npm install`, not a tarball", () => {
+  it("an installed package's init packs that copy into the new project, and its steps run as printed", () => {
     const installed = path.join(projects.ts, 'node_modules', 'zmq-container', 'dist', 'main.js')
+    // A space in the path: the printed steps quote it.
+    const target = path.join(work, 'from installed')
     const result = spawnSync(
       process.execPath,
-      [installed, 'init', path.join(work, 'from-installed')],
-      { cwd: work, encoding: 'utf8' },
+      [installed, 'init', target, '--name', 'from-installed'],
+      {
+        cwd: work,
+        encoding: 'utf8',
+      },
     )
     assert.equal(result.status, 0, result.stderr)
-    assert.match(result.stdout, /Next:\n {2}cd from-installed\n {2}npm install && npm run build\n/)
-    assert.doesNotMatch(result.stdout, /npm pack/)
+    const steps = result.stdout.split('\n')
+    const pack = steps.find((l) => l.includes('npm pack'))?.trim() ?? ''
+    assert.match(
+      pack,
+      /node_modules\/zmq-container && npm pack --ignore-scripts --pack-destination '.*from installed'\)$/,
+    )
+    assert.ok(
+      steps.includes(`  npm install ./zmq-container-${packageVersion()}.tgz && npm run build`),
+      result.stdout,
+    )
+    // The pack step as printed, through a shell: the tarball lands in the project.
+    const packed = spawnSync('bash', ['-c', pack], { cwd: target, encoding: 'utf8' })
+    assert.equal(packed.status, 0, packed.stderr)
+    assert.ok(
+      existsSync(path.join(target, `zmq-container-${packageVersion()}.tgz`)),
+      readdirSync(target).join(' '),
+    )
   })
 
   it('ts: the service, started as `npm start` does, handles a message from a pyzmq peer', {

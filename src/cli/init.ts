@@ -99,7 +99,7 @@ export const init = defineCommand({
         '',
         'Next:',
         `  cd ${shown}`,
-        ...installSteps(plan.language === 'ts' ? ' && npm run build' : ''),
+        ...installSteps(dir, plan.language === 'ts' ? ' && npm run build' : ''),
         '  npm test && npm start',
         '',
       ].join('\n'),
@@ -138,19 +138,25 @@ function toolVersions(): InitPlan['versions'] {
 }
 
 /**
- * How the new project gets zmq-container. Run from an installed package, from the registry
- * (`npm install`). Run from a checkout (`node dist/main.js init`), the registry may not have this
- * version, or any: a tarball packed from the checkout, which package.json then names as a
- * `file:` dependency.
+ * How the new project gets zmq-container: packed from the copy running this command (a checkout,
+ * or the one a project installed) into the project, then installed from there, where package.json
+ * names it as a `file:` dependency and the generated Dockerfile's `COPY . .` takes it along. The
+ * package is not on the npm registry, so a plain `npm install` would fail with a 404.
+ * `--ignore-scripts`: an installed copy has no build tools for the prepack build, and a
+ * checkout's dist/ is the one running.
  */
-function installSteps(build: string): string[] {
+function installSteps(project: string, build: string): string[] {
   const root = ownPackageRoot()
-  if (root.split(path.sep).includes('node_modules')) return [`  npm install${build}`]
-  const tarball = path.join(root, `zmq-container-${readOwnPackageJson().version}.tgz`)
+  const tarball = `zmq-container-${readOwnPackageJson().version}.tgz`
   return [
-    `  (cd ${root} && npm pack)   # this zmq-container is a checkout: install it from a tarball`,
-    `  npm install ${tarball}${build}`,
+    `  (cd ${shellWord(root)} && npm pack --ignore-scripts --pack-destination ${shellWord(project)})`,
+    `  npm install ./${tarball}${build}`,
   ]
+}
+
+/** `word` as one shell word: as it is when it is plain, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
 }
 
 /** The folder of this package's package.json: the first one up from src/cli or dist/src/cli. */
