@@ -242,7 +242,7 @@ describe('a service module that is not one', () => {
     assert.match(checked.stderr, /"handler", "strat" are not part of a service/)
   })
 
-  it('a syntax error names the file and line, which Node shows only in the stack', async () => {
+  it('a syntax error names the file and line, which Node shows only in the stack (CommonJS) or not at all (ES modules)', async () => {
     // Through the built container, as Node loads it (this test's process loads .js with tsx).
     const broken = write(
       'broken.js',
@@ -251,6 +251,11 @@ describe('a service module that is not one', () => {
     const checked = await runCli(['check'], { ...lonelySub, ZC_SERVICE: broken })
     assert.equal(checked.code, 78, checked.stdout + checked.stderr)
     assert.match(checked.stderr, /SyntaxError: .*\(at .*broken\.js:3\)\n/)
+    // An ES module's stack has no place at all: `node --check` finds it.
+    const brokenEsm = write('broken.mjs', 'export const ok = 1\nexport const x = ;\n')
+    const esm = await runCli(['check'], { ...lonelySub, ZC_SERVICE: brokenEsm })
+    assert.equal(esm.code, 78, esm.stdout + esm.stderr)
+    assert.match(esm.stderr, /SyntaxError: .*\(at .*broken\.mjs:2\)\n/)
   })
 
   it('may export helpers beside its own parts', async () => {

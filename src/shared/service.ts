@@ -149,7 +149,7 @@ export async function loadService(servicePath: string | undefined): Promise<Serv
     if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE')
       throw new ZcError(
         'ZC_ERR_SERVICE_LOAD',
-        `cannot load service ${servicePath}: ${String(error)}${syntaxErrorPlace(error)}`,
+        `cannot load service ${servicePath}: ${String(error)}${syntaxErrorPlace(error, servicePath)}`,
         { cause: error },
       )
     mod = await importModule(pathToFileURL(servicePath).href)
@@ -165,12 +165,22 @@ export async function loadService(servicePath: string | undefined): Promise<Serv
 }
 
 /**
- * Where a CommonJS module's syntax error is: Node puts `file:line` as its stack's first line
- * (and no more in the message). Empty for any other error.
+ * Where a module's syntax error is. For CommonJS Node puts `file:line` as the stack's first line
+ * (and no more in the message); for an ES module nowhere, so `node --check` of the file, which
+ * prints it the same way, tells. Only ever on this error path. Empty for any other error.
  */
-function syntaxErrorPlace(error: unknown): string {
+function syntaxErrorPlace(error: unknown, file: string): string {
   if (!(error instanceof SyntaxError)) return ''
-  const place = /^(.+:\d+)\n/.exec(error.stack ?? '')?.[1]
+  const firstLine = /^(.+:\d+)\n/
+  let place = firstLine.exec(error.stack ?? '')?.[1]
+  if (!place) {
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process')
+    const checked = spawnSync(process.execPath, ['--check', file], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    })
+    place = firstLine.exec(checked.stderr ?? '')?.[1]
+  }
   return place ? ` (at ${place})` : ''
 }
 
