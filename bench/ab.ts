@@ -17,8 +17,8 @@
  *
  *   npm run bench:ab -- [--what start|stop|both] [--reps 10] [--sockets 1,8] [[label=]main.js ...]
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { availableParallelism, loadavg, tmpdir } from 'node:os'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { availableParallelism, loadavg } from 'node:os'
 import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
@@ -29,7 +29,7 @@ import { MAIN } from './lib/paths'
 import { prepareTools } from './lib/peers'
 import { median } from './lib/stats'
 import { stopOnce } from './scenarios/shutdown'
-import { idlePublisher } from './scenarios/startup'
+import { idlePublisher, spawnIdle } from './scenarios/startup'
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -90,35 +90,17 @@ interface StartSample {
 }
 
 async function startOnce(design: Design, sockets: number, endpoint: string): Promise<StartSample> {
-  const outDir = mkdtempSync(path.join(tmpdir(), 'zc-ab-'))
-  const receiver = design.start(
-    {
-      sockets: Array.from({ length: sockets }, (_, i) => ({
-        name: `s${i}`,
-        endpoint,
-        component: `s${i}`,
-        latencyClass: 'telemetry' as const,
-      })),
-      latency: false,
-      warmup: 0,
-      outDir,
-    },
-    ctx.tools,
-  )
-  try {
-    const readyMs = await receiver.ready()
-    const pid = receiver.proc.pid as number
-    const cpu = cpuOf(pid)
+  const { readyMs, probed } = await spawnIdle(ctx, design, sockets, endpoint, async (proc) => {
+    // CPU as `ready` comes; RSS once the process has settled.
+    const cpu = cpuOf(proc.pid)
     await delay(300)
-    return {
-      readyMs,
-      cpuMs: cpu.process,
-      mainCpuMs: cpu.main,
-      rssMiB: (receiver.proc.rss() ?? Number.NaN) / 2 ** 20,
-    }
-  } finally {
-    await receiver.proc.end()
-    rmSync(outDir, { recursive: true, force: true })
+    return { cpu, rss: proc.rss() ?? Number.NaN }
+  })
+  return {
+    readyMs,
+    cpuMs: probed.cpu.process,
+    mainCpuMs: probed.cpu.main,
+    rssMiB: probed.rss / 2 ** 20,
   }
 }
 

@@ -34,9 +34,9 @@ export const memory: Scenario = {
             const label = `${n} idle sockets: ${design.label} rep ${rep + 1}`
             ctx.log(`  ${label}`)
             const out = await attempt(ctx, failures, label, () =>
-              spawnIdle(ctx, design, n, pub.endpoints[0] as string, async (read) => {
+              spawnIdle(ctx, design, n, pub.endpoints[0] as string, async (proc) => {
                 await delay(settleMs)
-                const value = read()
+                const value = proc.rss()
                 if (value === undefined) throw new Error('no RSS: the process is gone')
                 return value
               }),

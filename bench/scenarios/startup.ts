@@ -6,6 +6,7 @@ import { attempt, type BenchContext, failureNote, type Scenario } from '../lib/c
 import { cFloor, container, type Design, pyzmq, zmqLoop, zmqWorker } from '../lib/designs'
 import { rotate } from '../lib/flow'
 import { Publisher } from '../lib/peers'
+import type { Proc } from '../lib/proc'
 import { type Goal, goalList, num, ratio, table } from '../lib/report'
 import { median } from '../lib/stats'
 
@@ -24,13 +25,16 @@ export async function idlePublisher(ctx: BenchContext): Promise<Publisher> {
   ])
 }
 
-/** Spawns `design` with `n` idle sockets; resolves spawn -> ready, then `probe()` before it stops. */
+/**
+ * Spawns `design` with `n` idle sockets; resolves spawn -> ready, then `probe(proc)` (its pid,
+ * its RSS) before it stops.
+ */
 export async function spawnIdle<T>(
   ctx: BenchContext,
   design: Design,
   n: number,
   endpoint: string,
-  probe: (pid: () => number | undefined) => Promise<T>,
+  probe: (proc: Proc) => Promise<T>,
 ): Promise<{ readyMs: number; probed: T }> {
   const outDir = mkdtempSync(path.join(os.tmpdir(), 'zc-bench-'))
   const receiver = design.start(
@@ -49,7 +53,7 @@ export async function spawnIdle<T>(
   )
   try {
     const readyMs = await receiver.ready()
-    const probed = await probe(() => receiver.proc.rss())
+    const probed = await probe(receiver.proc)
     return { readyMs, probed }
   } finally {
     await receiver.proc.end()
