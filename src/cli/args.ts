@@ -82,16 +82,26 @@ function joinNegativeValues(args: readonly string[], options: CommandOptions): s
   return out
 }
 
+/**
+ * The one of `names` that `name` probably means: one it begins, or one or two letters off; one
+ * letter for a short name, where two would make `xyz` mean `hz`. Undefined when none is that near.
+ */
+export function nearestName(name: string, names: readonly string[]): string | undefined {
+  if (name.length <= 2 || names.length === 0) return undefined
+  const nearest = closest(name, [...names])
+  const allowed = name.length > 4 ? 2 : 1
+  return nearest.startsWith(name) || distance(name, nearest) <= allowed ? nearest : undefined
+}
+
 function unknownOptionMessage(option: string, optionNames: readonly string[]): string {
   const known = [...optionNames, 'help'].map((o) => `--${o}`)
   const name = option.split('=')[0] ?? option
-  const nearest = closest(name, known)
-  const close = name.length > 2 && (nearest.startsWith(name) || distance(name, nearest) <= 2)
+  const nearest = nearestName(name, known)
   // `-1` or `-x` as a payload or topic: parseArgs takes anything after a dash for an option.
   const value = name.startsWith('--')
     ? ''
     : `; a value that starts with - goes after --, as in -- ${name}`
-  return `unknown option ${name}${close ? `; did you mean ${nearest}?` : ''}; options are ${known.join(', ')}${value}`
+  return `unknown option ${name}${nearest ? `; did you mean ${nearest}?` : ''}; options are ${known.join(', ')}${value}`
 }
 
 /** True when `--help` or `-h` comes before any `--` (after it, they are positionals). */

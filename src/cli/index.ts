@@ -1,4 +1,4 @@
-import { closest, distance } from 'fastest-levenshtein'
+import { nearestName } from './args'
 import { check } from './check'
 import { graph } from './graph'
 import { hz } from './hz'
@@ -35,17 +35,9 @@ export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name)
 }
 
-/**
- * The command `name` probably means (`chek`: `check`): a prefix of it, or one or two letters
- * off; one for a short name, where two would make `xyz` mean `hz`.
- */
+/** The command `name` probably means (`chek`: `check`), by the rule for options. */
 export function nearestCommand(name: string): string | undefined {
-  const names = ['run', ...COMMANDS.map((c) => c.name)]
-  const nearest = closest(name, names)
-  const allowed = name.length > 4 ? 2 : 1
-  return name.length > 2 && (nearest.startsWith(name) || distance(name, nearest) <= allowed)
-    ? nearest
-    : undefined
+  return nearestName(name, ['run', ...COMMANDS.map((c) => c.name)])
 }
 
 /**

@@ -36,6 +36,8 @@ export interface ConfigIssue {
   variable: string
   problem: string
   example: string
+  /** The variable this one is probably a misspelling of (ZMQ_SUB_TOPICS for ZMQ_SUB_TOPIC). */
+  meant?: string
 }
 
 export class ConfigError extends ZcError {

@@ -100,6 +100,9 @@ export function loadConfig(rawEnv: Env = process.env): Config {
   })
 }
 
+/** The problem of a required variable that is not set. */
+const MISSING = 'is required but not set'
+
 /**
  * Validates `env` against envalid `specs`, appending one issue per bad or missing variable to
  * `issues` instead of exiting; returns the values that passed. Services use it for their own
@@ -116,7 +119,7 @@ export function readEnv(
     reporter: ({ errors }) => {
       for (const [variable, error] of Object.entries(errors)) {
         if (!error) continue
-        const problem = error instanceof EnvMissingError ? 'is required but not set' : error.message
+        const problem = error instanceof EnvMissingError ? MISSING : error.message
         issues.push({ variable, problem, example: String(specs[variable]?.example ?? '') })
       }
     },
@@ -129,8 +132,8 @@ export function readEnv(
  */
 function linkTypos(issues: ConfigIssue[]): ConfigIssue[] {
   return issues.map((issue) => {
-    if (issue.problem !== 'is required but not set') return issue
-    const typo = issues.find((other) => other.problem.includes(`did you mean ${issue.variable}?`))
+    if (issue.problem !== MISSING) return issue
+    const typo = issues.find((other) => other.meant === issue.variable)
     return typo
       ? { ...issue, problem: `${issue.problem} (${typo.variable} is set: a typo?)` }
       : issue

@@ -65,6 +65,7 @@ export function findSockets(env: Env, issues: ConfigIssue[]): Candidate[] {
           ? `is not a socket variable; did you mean ${meant}? (${direction} socket variables end in ${keys})`
           : `is not a socket variable; ${direction} socket variables end in ${keys}${namingHint(variable)}`,
         example: '',
+        ...(meant ? { meant } : {}),
       })
       continue
     }
