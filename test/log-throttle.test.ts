@@ -2,7 +2,7 @@
 // when its interval ends, even if nothing else comes.
 import assert from 'node:assert/strict'
 import { describe, it, mock } from 'node:test'
-import { LogThrottle } from '../src/shared/logger'
+import { LogThrottle } from '../src/shared/log-throttle'
 
 describe('LogThrottle', () => {
   it('lets the first event through, holds back the rest of the interval, then reports the count', () => {

@@ -95,13 +95,16 @@ describe('start-up loading', () => {
     )
   })
 
-  it('a receive thread loads neither the config validators nor piscina', async () => {
+  it('a receive thread loads neither the config validators, piscina nor pino', async () => {
     const loaded = await packagesLoadedBy(path.join(DIST, 'worker', 'receive-worker.js'))
-    // The ones it needs, so the check reads the right graph.
-    for (const needed of ['zeromq', 'pino']) assert.ok(loaded.includes(needed), loaded.join(' '))
+    // The ones it needs, so the check reads the right graph: JsonLineLog writes pino's lines
+    // with pino's error serializer.
+    for (const needed of ['zeromq', 'pino-std-serializers'])
+      assert.ok(loaded.includes(needed), loaded.join(' '))
     // envalid and fastest-levenshtein come with the config index (the main thread validates);
-    // piscina only with _POOL_THREADS, loaded when a pool is made.
-    for (const spare of ['envalid', 'fastest-levenshtein', 'piscina'])
+    // piscina only with _POOL_THREADS, loaded when a pool is made; pino when a handler first
+    // reads ctx.log (worker/thread-logs.ts).
+    for (const spare of ['envalid', 'fastest-levenshtein', 'piscina', 'pino'])
       assert.ok(!loaded.includes(spare), `${spare} in ${loaded.join(' ')}`)
   })
 

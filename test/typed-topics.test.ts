@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { codecs, defineTypedService } from '../src/index'
+import type { HandlerContext, Message, Payload } from '../src/shared/service'
 import { startContainer } from '../src/testing'
 import { fixtureService } from './helpers/container'
 import { metricSum, parsePrometheus } from './helpers/http'
@@ -75,6 +76,61 @@ describe('defineTypedService', () => {
       assert.equal(counts?.handled, 1)
     })
   }
+})
+
+describe('typed handler context', () => {
+  it("reads ctx.log only when the handler does (its first read loads pino), and is made once per thread's context", () => {
+    let logReads = 0
+    const logger = { info: () => {} }
+    const published: Array<[string, Payload]> = []
+    const ctx = {
+      publish: (topic: string, payload: Payload) => {
+        published.push([topic, payload])
+      },
+      toMain: () => {},
+      callMain: async () => undefined,
+      get log() {
+        logReads++
+        return logger
+      },
+      socket: { name: 'sub' },
+    } as unknown as HandlerContext
+    const seen: HandlerContext[] = []
+    const service = defineTypedService(
+      { 'robot.cmd': codecs.json<{ speed: number }>() },
+      {
+        handlers: {
+          sub: (message, typedCtx) => {
+            seen.push(typedCtx as unknown as HandlerContext)
+            typedCtx.publish('robot.cmd', { speed: message.data.speed + 1 })
+          },
+        },
+      },
+    )
+    const handler = service.handlers?.sub
+    assert.ok(handler)
+    const message = (speed: number): Message => ({
+      topic: 'robot.cmd',
+      payload: Buffer.from(JSON.stringify({ speed })),
+      socket: 'sub',
+      latencyClass: 'control',
+      receivedAt: 0,
+    })
+    void handler(message(1), ctx)
+    void handler(message(2), ctx)
+    assert.equal(logReads, 0, 'building the typed context read ctx.log')
+    assert.equal(seen[0], seen[1], 'one typed context, not one per message')
+    assert.equal(seen[0]?.log, logger)
+    assert.equal(logReads, 1)
+    assert.equal(seen[0]?.socket, ctx.socket)
+    assert.deepEqual(
+      published.map(([topic, payload]) => [topic, String(payload)]),
+      [
+        ['robot.cmd', '{"speed":2}'],
+        ['robot.cmd', '{"speed":3}'],
+      ],
+    )
+  })
 })
 
 // Type checks only (tsc runs over the tests in `npm run lint`); never called.

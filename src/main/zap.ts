@@ -1,5 +1,6 @@
 import { Router } from 'zeromq'
-import { type Logger, LogThrottle, reportHeldBack } from '../shared/logger'
+import { LogThrottle, reportHeldBack } from '../shared/log-throttle'
+import type { Logger } from '../shared/logger'
 
 /** libzmq asks for authentication on this address, in the context every thread shares. */
 const ZAP_ENDPOINT = 'inproc://zeromq.zap.01'

@@ -1,4 +1,4 @@
-import type { Logger } from './logger'
+import type { Log } from './log'
 
 /**
  * Keeps connection churn from flooding the log. Connection events (a handshake, a disconnect, a
@@ -8,7 +8,7 @@ import type { Logger } from './logger'
  * short-lived subscribers then make a few dozen lines, not 800.
  */
 export class ChurnLog {
-  readonly #log: Logger
+  readonly #log: Log
   readonly #limit: number
   readonly #windowMs: number
   #windowStart = 0
@@ -16,7 +16,7 @@ export class ChurnLog {
   readonly #held = new Map<string, number>()
   #timer: NodeJS.Timeout | undefined
 
-  constructor(log: Logger, options: { limit?: number; windowMs?: number } = {}) {
+  constructor(log: Log, options: { limit?: number; windowMs?: number } = {}) {
     this.#log = log
     this.#limit = options.limit ?? 20
     this.#windowMs = options.windowMs ?? 10_000

@@ -5,8 +5,9 @@ import type { Config, LatencyClass, SocketSpec } from './config'
 import { defineService, SERVICE_KEYS, unknownServiceKeys } from './define-service'
 import { type ConfigIssue, errorCode, ZcError } from './errors'
 import { importModule } from './import-module'
-import { type Logger, previewPayload } from './logger'
+import type { Logger } from './logger'
 import { builtInServicePath } from './paths'
+import { previewPayload } from './payload-preview'
 
 /** One inbound message, already checked: exactly `[topic, payload]`, a valid, subscribed topic. */
 export interface Message {

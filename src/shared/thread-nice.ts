@@ -1,7 +1,7 @@
 import { readlinkSync } from 'node:fs'
 import { getPriority, setPriority } from 'node:os'
 import { errorCode } from './errors'
-import type { Logger } from './logger'
+import type { Log } from './log'
 
 /**
  * This thread's Linux task id, for `os.setPriority(tid, nice)`: nice is per thread on Linux, so
@@ -22,10 +22,7 @@ export function currentThreadId(): number | undefined {
  * priority set`, or a warning (no /proc, or no CAP_SYS_NICE for a value below the process's
  * own), never fatal. Returns the nice the thread runs at, or undefined without /proc.
  */
-export function setThreadNice(
-  target: (current: number) => number,
-  log: Logger,
-): number | undefined {
+export function setThreadNice(target: (current: number) => number, log: Log): number | undefined {
   const tid = currentThreadId()
   if (tid === undefined) {
     log.warn({ reason: 'no /proc/thread-self (not Linux?)' }, 'thread priority not set')

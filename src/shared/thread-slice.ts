@@ -1,6 +1,6 @@
 import type * as ChildProcess from 'node:child_process'
 import { constants } from 'node:os'
-import type { Logger } from './logger'
+import type { Log } from './log'
 
 /**
  * A thread's scheduler slice (Linux 6.12+, EEVDF): `sched_setattr(2)` with `sched_runtime` on a
@@ -51,7 +51,7 @@ const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [
 export async function setThreadSlice(
   tid: number,
   sliceUs: number,
-  log: Logger,
+  log: Log,
 ): Promise<number | undefined> {
   const warn = (reason: string) => {
     log.warn({ tid, sliceUs, reason }, 'thread slice not set')

@@ -147,6 +147,24 @@ export function defineTypedService<M extends TopicCodecs>(
     if (!codec) throw new TypeError(`topic ${topic} has no codec in the service's topics`)
     return codec.encode(value)
   }
+  // One typed context per thread's context, not one per message. Built from its property
+  // descriptors, not a spread: a spread would read `ctx.log`, which loads pino on first read.
+  const typedContexts = new WeakMap<HandlerContext, TypedHandlerContext<M>>()
+  const typedContext = (ctx: HandlerContext): TypedHandlerContext<M> => {
+    let typed = typedContexts.get(ctx)
+    if (!typed) {
+      typed = Object.defineProperties(
+        {
+          publish: (topic: string, value: unknown, options?: PublishOptions) =>
+            ctx.publish(topic, encoder(topic, value), options),
+          publishRaw: ctx.publish,
+        },
+        omit(Object.getOwnPropertyDescriptors(ctx), 'publish'),
+      ) as unknown as TypedHandlerContext<M>
+      typedContexts.set(ctx, typed)
+    }
+    return typed
+  }
   const wrap =
     (handler: TypedHandler<M>): Handler =>
     (message, ctx) => {
@@ -158,12 +176,7 @@ export function defineTypedService<M extends TopicCodecs>(
       } catch (error) {
         throw new PayloadDecodeError(message.topic, codec.name, error)
       }
-      const typedCtx: TypedHandlerContext<M> = {
-        ...ctx,
-        publish: (topic, value, options) => ctx.publish(topic, encoder(topic, value), options),
-        publishRaw: ctx.publish,
-      }
-      return handler({ ...message, data } as unknown as TypedMessage<M>, typedCtx)
+      return handler({ ...message, data } as unknown as TypedMessage<M>, typedContext(ctx))
     }
   const { start } = service
   return {
@@ -187,4 +200,9 @@ export function defineTypedService<M extends TopicCodecs>(
         }
       : {}),
   }
+}
+
+function omit<T extends object, K extends keyof T>(object: T, key: K): Omit<T, K> {
+  const { [key]: _omitted, ...rest } = object
+  return rest
 }

@@ -1,6 +1,7 @@
 import type { SocketSpec } from '../shared/config'
 import { type Envelope, type EnvelopeFields, publisherId } from '../shared/envelope'
-import type { Logger, LogThrottle } from '../shared/logger'
+import type { Log } from '../shared/log'
+import type { LogThrottle } from '../shared/log-throttle'
 import { SequenceTracker } from '../shared/sequence-tracker'
 import type { SocketCounters } from '../shared/shared-state'
 import { DeadlineWatch } from './deadline-watch'
@@ -25,7 +26,7 @@ const NOT_ENVELOPED: InboundVerdict = { duplicate: false, fields: undefined, age
 export class EnvelopeInbound {
   readonly #spec: SocketSpec
   readonly #counters: SocketCounters
-  readonly #log: Logger
+  readonly #log: Log
   readonly #throttle: LogThrottle
   readonly #tracker = new SequenceTracker()
   readonly #deadline: DeadlineWatch | undefined
@@ -33,7 +34,7 @@ export class EnvelopeInbound {
   /** The last publisher's id string, kept: one publisher usually sends many messages in a row. */
   #lastPublisher: { source: number; epoch: number; id: string } | undefined
 
-  constructor(spec: SocketSpec, counters: SocketCounters, log: Logger, throttle: LogThrottle) {
+  constructor(spec: SocketSpec, counters: SocketCounters, log: Log, throttle: LogThrottle) {
     this.#spec = spec
     this.#counters = counters
     this.#log = log

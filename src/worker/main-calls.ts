@@ -25,8 +25,8 @@ export class MainCalls {
     this.#counters = counters
   }
 
-  /** The handler's `ctx`. */
-  context(log: Logger, socket: SocketSpec): HandlerContext {
+  /** The handler's `ctx`; `log` is made when a handler first reads it (see ThreadLogs). */
+  context(log: () => Logger, socket: SocketSpec): HandlerContext {
     return {
       publish: (topic: string, payload: Payload, options) => {
         try {
@@ -59,7 +59,9 @@ export class MainCalls {
           this.#calls.set(id, { resolve, reject })
           post(this.#port, { type: 'call', id, data })
         }),
-      log,
+      get log() {
+        return log()
+      },
       socket,
     }
   }

@@ -1,5 +1,5 @@
 import type { SocketSpec } from '../shared/config'
-import type { Logger } from '../shared/logger'
+import type { Log } from '../shared/log'
 import type { SocketCounters } from '../shared/shared-state'
 
 /**
@@ -10,11 +10,11 @@ import type { SocketCounters } from '../shared/shared-state'
 export class PeerWatch {
   readonly #spec: SocketSpec
   readonly #counters: SocketCounters
-  readonly #log: Logger
+  readonly #log: Log
   /** This SUB had a publisher and lost every one: the next connection is "peer back". */
   #lost = false
 
-  constructor(spec: SocketSpec, counters: SocketCounters, log: Logger) {
+  constructor(spec: SocketSpec, counters: SocketCounters, log: Log) {
     this.#spec = spec
     this.#counters = counters
     this.#log = log

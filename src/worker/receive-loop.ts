@@ -4,7 +4,8 @@ import { Reply, type Subscriber } from 'zeromq'
 // The types module, not the config index: that would load envalid into every receive thread.
 import { LATENCY_BUDGET_MS, type PoolConfig } from '../shared/config/types'
 import { errorCode } from '../shared/errors'
-import { type Logger, LogThrottle, reportHeldBack } from '../shared/logger'
+import type { Log } from '../shared/log'
+import { LogThrottle, reportHeldBack } from '../shared/log-throttle'
 import { post, type WorkerInit } from '../shared/protocol'
 import type { Handler, HandlerContext, ReplyHandler } from '../shared/service'
 import { type DropReason, type SocketCounters, WorkerState } from '../shared/shared-state'
@@ -18,7 +19,7 @@ import type { RecordCapture } from './record-capture'
 export interface ReceiveLoopOptions {
   readonly init: WorkerInit
   readonly counters: SocketCounters
-  readonly log: Logger
+  readonly log: Log
   readonly capture: RecordCapture | undefined
   /** True once the worker was told to stop (the loop ends before its next receive). */
   readonly stopping: () => boolean
@@ -38,7 +39,7 @@ export class ReceiveLoop {
   readonly #options: ReceiveLoopOptions
   readonly #port: MessagePort
   readonly #counters: SocketCounters
-  readonly #log: Logger
+  readonly #log: Log
   readonly #throttle: LogThrottle
   readonly #budgetSeconds: number
   #pool: PoolDispatcher | undefined

@@ -4,7 +4,7 @@ import { Reply, Subscriber } from 'zeromq'
 import { codeCacheOutcome, writeTrainedCodeCache } from '../shared/code-cache-state'
 import { withDeadline } from '../shared/deadline'
 import { serializeError } from '../shared/errors'
-import { createLogger, type Logger } from '../shared/logger'
+import type { Log } from '../shared/log'
 import {
   assertNever,
   type EarlyLoaded,
@@ -32,6 +32,7 @@ import { PeerWatch } from './peers'
 import { ReceiveLoop } from './receive-loop'
 import { Reconnect } from './reconnect'
 import { RecordCapture } from './record-capture'
+import { ThreadLogs } from './thread-logs'
 import { applyThreadPriority } from './thread-priority'
 
 /**
@@ -81,7 +82,9 @@ class ReceiveWorker {
   readonly #init: WorkerInit
   readonly #port: MessagePort
   readonly #counters: SocketCounters
-  readonly #log: Logger
+  readonly #logs: ThreadLogs
+  /** The thread's own lines (the service's `ctx.log` is #logs.service()). */
+  readonly #log: Log
   readonly #heap: HeapWatch
   readonly #loop: ReceiveLoop
   readonly #calls: MainCalls
@@ -107,11 +110,11 @@ class ReceiveWorker {
     // Past Booting: this thread's modules, zeromq's addon among them, are loaded.
     this.#counters.state = WorkerState.Loading
     const { socket, config } = init
-    this.#log = createLogger(
-      config.logLevel,
-      { socket: socket.name, class: socket.latencyClass },
-      config.logFormat,
-    )
+    this.#logs = new ThreadLogs(config.logLevel, config.logFormat, {
+      socket: socket.name,
+      class: socket.latencyClass,
+    })
+    this.#log = this.#logs.own
     applyThreadPriority(socket, config.threadPriority, this.#counters, this.#log)
     const { record } = config
     const link = init.record
@@ -206,7 +209,7 @@ class ReceiveWorker {
     // wait for its deadline.
     try {
       writeTrainedCodeCache()
-      const ctx = this.#calls.context(this.#log, spec)
+      const ctx = this.#calls.context(() => this.#logs.service(), spec)
       await this.#loop.run(this.#socket, handler, new TopicMatcher(spec.topics), ctx)
       await this.#loop.drainPool()
     } catch (error) {

@@ -1,12 +1,12 @@
 import type { Reply, Subscriber } from 'zeromq'
 import type { SocketSpec } from '../shared/config'
-import type { Logger } from '../shared/logger'
+import type { Log } from '../shared/log'
 
 export interface ReconnectOptions {
   readonly spec: SocketSpec
   readonly reconnectIntervalMs: number
   readonly reconnectIntervalMaxMs: number
-  readonly log: Logger
+  readonly log: Log
   /** The socket to re-arm, or undefined while there is none (or it is closing). */
   readonly socket: () => Subscriber | Reply | undefined
 }

@@ -1,6 +1,6 @@
 // The types module, not the config index: that would load envalid into every receive thread.
 import { type SocketSpec, THREAD_NICE_OFFSET } from '../shared/config/types'
-import type { Logger } from '../shared/logger'
+import type { Log } from '../shared/log'
 import type { SocketCounters } from '../shared/shared-state'
 import { currentThreadId, setThreadNice } from '../shared/thread-nice'
 import { setThreadSlice } from '../shared/thread-slice'
@@ -33,7 +33,7 @@ export function applyThreadPriority(
   socket: SocketSpec,
   enabled: boolean,
   counters: SocketCounters,
-  log: Logger,
+  log: Log,
 ): void {
   if (!enabled) return
   const nice = setThreadNice((current) => targetNice(socket, current), log)

@@ -1,6 +1,7 @@
 import { type Event, Observer, type Socket } from 'zeromq'
 import { ChurnLog } from '../churn-log'
-import { type Logger, LogThrottle, reportHeldBack } from '../logger'
+import type { Log } from '../log'
+import { LogThrottle, reportHeldBack } from '../log-throttle'
 import type { SocketEvent } from '../shared-state'
 
 /** zeromq Observer event types, folded onto the counted kinds (undefined: not counted). */
@@ -50,11 +51,7 @@ export interface MonitorHooks {
  * long as it runs (see shared-state.ts), until its socket closes.
  */
 /** Returns undefined when libzmq cannot start a monitor for the socket now (see below). */
-export function monitorSocket(
-  socket: Socket,
-  log: Logger,
-  hooks: MonitorHooks,
-): Monitor | undefined {
+export function monitorSocket(socket: Socket, log: Log, hooks: MonitorHooks): Monitor | undefined {
   let observer: Observer
   try {
     observer = new Observer(socket)
