@@ -10,7 +10,7 @@ import { Supervisor } from '../src/main/supervisor'
 import { loadConfig } from '../src/shared/config'
 import { DROP_REASONS, type DropReason } from '../src/shared/shared-state'
 import { MAX_TOPIC_LENGTH, TopicMatcher, topicProblem } from '../src/shared/topics'
-import { classifyFrames } from '../src/worker/frames'
+import { classifyFrames, exactSubscription } from '../src/worker/frames'
 import { fixtureService } from './helpers/container'
 import { memoryLogger } from './helpers/logs'
 import { TestPublisher } from './helpers/peers'
@@ -166,6 +166,41 @@ describe('classifyFrames (property)', () => {
       }),
       { numRuns: NUM_RUNS },
     )
+  })
+
+  it(`the receive loop's fast path (exactSubscription) takes only what classifyFrames accepts, with the same subscription (${NUM_RUNS} runs)`, () => {
+    let taken = 0
+    // Half the two-frame messages carry one of the subscriptions as their topic: random frames
+    // alone seldom hit an exact subscription.
+    const inputArb = fc
+      .tuple(subscriptionsArb, framesArb, fc.nat(), fc.boolean())
+      .map(([subscriptions, frames, pick, reuse]): [string[], Buffer[]] =>
+        reuse && frames.length === 2
+          ? [
+              subscriptions,
+              [buf(subscriptions[pick % subscriptions.length] as string), frames[1] as Buffer],
+            ]
+          : [subscriptions, frames],
+      )
+    assertProperty(
+      fc.property(inputArb, ([subscriptions, frames]) => {
+        const matcher = new TopicMatcher(subscriptions)
+        const index = exactSubscription(frames, matcher)
+        const verdict = classifyFrames(frames, matcher)
+        if (index === -1) {
+          // Nothing the fast path could have taken: an accepted message there matched a prefix.
+          if (verdict.ok) assert.equal(matcher.exactTopicAt(verdict.subscription), undefined)
+          return
+        }
+        taken++
+        assert.ok(verdict.ok, 'the fast path took a message classifyFrames drops')
+        assert.equal(verdict.subscription, index)
+        assert.equal(matcher.exactTopicAt(index), verdict.topic)
+      }),
+      { numRuns: NUM_RUNS },
+    )
+    // The generators must reach the fast path, or the property above holds vacuously.
+    assert.ok(taken > 0, 'no input took the fast path')
   })
 
   it('the boundary cases the generators aim at are all covered', () => {

@@ -76,9 +76,10 @@ export class TopicMatcher {
   readonly #prefixes: ReadonlyArray<readonly [string, number]>
   /**
    * The same subscriptions as bytes, for matching a received topic frame without decoding it
-   * first: exact ones grouped by length (most frames are ruled out by their length alone).
+   * first: exact ones grouped by length, indexed by it (most frames are ruled out by their
+   * length alone; a subscription is at most MAX_TOPIC_LENGTH bytes).
    */
-  readonly #exactBytesByLength: ReadonlyMap<number, ReadonlyArray<readonly [Buffer, number]>>
+  readonly #exactBytesByLength: ReadonlyArray<ReadonlyArray<readonly [Buffer, number]> | undefined>
   readonly #prefixBytes: ReadonlyArray<readonly [Buffer, number]>
   /** By index: the subscription when it is an exact one, else undefined (see exactTopicAt). */
   readonly #exactAt: ReadonlyArray<string | undefined>
@@ -93,12 +94,12 @@ export class TopicMatcher {
     this.#exact = exact
     this.#prefixes = prefixes
     this.#exactAt = subscriptions.map((s) => (isPrefixSubscription(s) ? undefined : s))
-    const byLength = new Map<number, Array<[Buffer, number]>>()
+    const byLength: Array<Array<[Buffer, number]> | undefined> = []
     for (const [s, i] of exact) {
       const bytes = Buffer.from(s, 'latin1')
-      const group = byLength.get(bytes.length) ?? []
+      const group = byLength[bytes.length] ?? []
       group.push([bytes, i])
-      byLength.set(bytes.length, group)
+      byLength[bytes.length] = group
     }
     this.#exactBytesByLength = byLength
     this.#prefixBytes = prefixes.map(([s, i]) => [Buffer.from(s, 'latin1'), i] as const)
@@ -110,11 +111,21 @@ export class TopicMatcher {
    * is the subscription's own ({@link exactTopicAt}); only a prefix match needs decoding.
    */
   indexOfBytes(topic: Uint8Array): number {
-    const group = this.#exactBytesByLength.get(topic.length)
-    if (group !== undefined)
-      for (const [bytes, i] of group) if (startsWithBytes(topic, bytes)) return i
+    const exact = this.exactIndexOfBytes(topic)
+    if (exact !== -1) return exact
     for (const [prefix, i] of this.#prefixBytes)
       if (prefix.length <= topic.length && startsWithBytes(topic, prefix)) return i
+    return -1
+  }
+
+  /**
+   * The index of the exact subscription whose bytes `topic` is, or -1. Any bytes may be given:
+   * a match is a subscription, so it follows the topic rules (checked where subscriptions enter).
+   */
+  exactIndexOfBytes(topic: Uint8Array): number {
+    const group = this.#exactBytesByLength[topic.length]
+    if (group !== undefined)
+      for (const [bytes, i] of group) if (startsWithBytes(topic, bytes)) return i
     return -1
   }
 

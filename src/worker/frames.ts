@@ -21,6 +21,16 @@ export type FrameVerdict =
     }
 
 /**
+ * The common message, decided without scanning or allocating: two frames, whose topic is byte
+ * for byte one of the socket's exact subscriptions. Such a topic follows the topic rules already
+ * (subscriptions are checked where they enter), so {@link classifyFrames} would accept it as it
+ * is. Returns that subscription's index, or -1 for classifyFrames to judge the message.
+ */
+export function exactSubscription(frames: readonly Buffer[], matcher: TopicMatcher): number {
+  return frames.length === 2 ? matcher.exactIndexOfBytes(frames[0] as Buffer) : -1
+}
+
+/**
  * Checks a received message: exactly `[topic, payload]`, a topic that follows the topic rules
  * (checked on the raw bytes, so hostile input is never decoded), and a topic this socket
  * subscribed to exactly (ZeroMQ only matched a prefix). Pure, and never throws.

@@ -3,6 +3,7 @@ import type { MessagePort } from 'node:worker_threads'
 import { Reply, type Subscriber } from 'zeromq'
 // The types module, not the config index: that would load envalid into every receive thread.
 import { LATENCY_BUDGET_MS, type PoolConfig } from '../shared/config/types'
+import type { Envelope } from '../shared/envelope'
 import { errorCode } from '../shared/errors'
 import type { Log } from '../shared/log'
 import { LogThrottle, reportHeldBack } from '../shared/log-throttle'
@@ -12,7 +13,7 @@ import { type DropReason, type SocketCounters, WorkerState } from '../shared/sha
 import type { TopicMatcher } from '../shared/topics'
 import { isPayloadDecodeError } from '../shared/typed-topics'
 import { EnvelopeInbound } from './envelope-inbound'
-import { classifyFrames } from './frames'
+import { classifyFrames, exactSubscription } from './frames'
 import { PoolDispatcher } from './pool-dispatch'
 import type { RecordCapture } from './record-capture'
 
@@ -211,14 +212,24 @@ export class ReceiveLoop {
     receivedAt: number,
   ): Promise<void> | undefined {
     const spec = this.#options.init.socket
-    const verdict = classifyFrames(frames, matcher, spec.envelope === true)
-    if (!verdict.ok) return this.#drop(verdict.reason, verdict.details)
-    const { topic, payload } = verdict
+    let topic: string
+    let payload: Buffer
+    let subscription = exactSubscription(frames, matcher)
+    let envelope: Envelope | undefined
+    if (subscription !== -1) {
+      // The common case: a topic this socket subscribed to exactly. Nothing to decode or check.
+      topic = matcher.exactTopicAt(subscription) as string
+      payload = frames[1] as Buffer
+    } else {
+      const verdict = classifyFrames(frames, matcher, spec.envelope === true)
+      if (!verdict.ok) return this.#drop(verdict.reason, verdict.details)
+      ;({ topic, payload, subscription, envelope } = verdict)
+    }
     // Per-subscription counts for /info: one add to the pending counts (the matcher found the
     // index anyway).
-    this.#counters.addForSubscription(verdict.subscription)
+    this.#counters.addForSubscription(subscription)
     // Issue 16 hook: sequence (loss, duplicate, restart), age, deadline.
-    const inbound = this.#inbound?.accept(topic, verdict.subscription, verdict.envelope)
+    const inbound = this.#inbound?.accept(topic, subscription, envelope)
     if (inbound?.duplicate) return this.#drop('duplicate', () => ({ topic }))
     const ageSeconds = inbound?.ageSeconds ?? 0
     if (this.#pool) {
