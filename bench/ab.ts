@@ -5,7 +5,8 @@
  *
  * - start: SUB sockets connected to an idle publisher (as scenario 6 of `npm run bench`);
  *   spawn -> `ready`, the CPU time of the process and of its main thread when `ready` comes
- *   (/proc/<pid>/task/<tid>/schedstat), and its RSS 300 ms later.
+ *   (/proc/<pid>/task/<tid>/schedstat), and its RSS 300 ms later (`--rss-after MS`: later, e.g.
+ *   past the first liveness tick, 1000 ms, whose heap check loads node:v8 in each thread).
  * - stop: SUB sockets flooded with 1 KiB messages for 500 ms, then SIGTERM -> exit (as
  *   scenario 7 under load).
  *
@@ -15,7 +16,8 @@
  *   git worktree add ../zc-old <commit> && (cd ../zc-old && npm ci && npm run build)
  *   npm run bench:ab -- --reps 14 --sockets 1,4,8 old=../zc-old/dist/main.js
  *
- *   npm run bench:ab -- [--what start|stop|both] [--reps 10] [--sockets 1,8] [[label=]main.js ...]
+ *   npm run bench:ab -- [--what start|stop|both] [--reps 10] [--sockets 1,8] [--rss-after 300]
+ *                       [[label=]main.js ...]
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
@@ -37,6 +39,7 @@ const { values: args, positionals } = parseArgs({
     what: { type: 'string', default: 'both' },
     reps: { type: 'string', default: '10' },
     sockets: { type: 'string', default: '1,8' },
+    'rss-after': { type: 'string', default: '300' },
   },
 })
 const REPS = Number(args.reps)
@@ -45,6 +48,9 @@ if (!Number.isInteger(REPS) || REPS < 1)
 const SOCKETS = String(args.sockets).split(',').map(Number)
 if (SOCKETS.some((n) => !Number.isInteger(n) || n < 1 || n > 8))
   throw new Error(`--sockets: whole numbers from 1 to 8, comma-separated, not "${args.sockets}"`)
+const RSS_AFTER_MS = Number(args['rss-after'])
+if (!Number.isInteger(RSS_AFTER_MS) || RSS_AFTER_MS < 0)
+  throw new Error(`--rss-after: milliseconds, a whole number >= 0, not "${args['rss-after']}"`)
 if (!['start', 'stop', 'both'].includes(String(args.what)))
   throw new Error(`--what: start, stop or both, not "${args.what}"`)
 
@@ -93,7 +99,7 @@ async function startOnce(design: Design, sockets: number, endpoint: string): Pro
   const { readyMs, probed } = await spawnIdle(ctx, design, sockets, endpoint, async (proc) => {
     // CPU as `ready` comes; RSS once the process has settled.
     const cpu = cpuOf(proc.pid)
-    await delay(300)
+    await delay(RSS_AFTER_MS)
     return { cpu, rss: proc.rss() ?? Number.NaN }
   })
   return {
@@ -122,7 +128,9 @@ async function start(): Promise<void> {
   } finally {
     await pub.end()
   }
-  console.log(`\nspawn -> ready, medians of ${REPS} interleaved starts (every start's in brackets)`)
+  console.log(
+    `\nspawn -> ready, medians of ${REPS} interleaved starts (every start's in brackets); RSS ${RSS_AFTER_MS} ms after ready`,
+  )
   for (const n of SOCKETS)
     for (const design of designs) {
       const s = samples.get(`${n}|${design.id}`) ?? []

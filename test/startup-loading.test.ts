@@ -68,7 +68,7 @@ function projectFilesLoadedByEntry(argv: string[], exitCode: number): string[] {
 }
 
 describe('start-up loading', () => {
-  it("the container's main thread runs one bundle: of the project it loads only the entry, early-signals.js, runs-container.js, the bundle's loader, errors.js, paths.js and import-module.js besides", () => {
+  it("the container's main thread runs one bundle: of the project it loads only the entry, early-signals.js, runs-container.js, the bundle's loader, errors.js and paths.js besides", () => {
     // tsc's output would load some 90 of the project's modules here, one file each.
     // An empty environment: the container reads it, and exits 78 (no socket configured).
     // The bundle itself (main.bundle.js) runs through vm, with its code cache, so Node's module
@@ -81,7 +81,7 @@ describe('start-up loading', () => {
       path.join('dist', 'src', 'shared', 'code-cache-state.js'),
       path.join('dist', 'src', 'shared', 'crc32.js'),
       path.join('dist', 'src', 'shared', 'errors.js'),
-      path.join('dist', 'src', 'shared', 'import-module.js'),
+      // import-module.js only for an ES module service (src/shared/service.ts).
       path.join('dist', 'src', 'shared', 'paths.js'),
     ])
   })
@@ -108,7 +108,7 @@ describe('start-up loading', () => {
       assert.ok(!loaded.includes(spare), `${spare} in ${loaded.join(' ')}`)
   })
 
-  it('the receive thread entry is one bundle: of the project it loads only its loader (with its CRC and where it keeps its outcome), paths.js, import-module.js and errors.js', async () => {
+  it('the receive thread entry is one bundle: of the project it loads only its loader (with its CRC and where it keeps its outcome) and errors.js', async () => {
     const loaded = await filesLoadedBy(path.join(ROOT, 'dist', 'workers', 'receive.js'))
     const own = loaded
       .filter((f) => !f.includes(`${path.sep}node_modules${path.sep}`))
@@ -122,8 +122,8 @@ describe('start-up loading', () => {
       path.join('dist', 'src', 'shared', 'code-cache-state.js'),
       path.join('dist', 'src', 'shared', 'crc32.js'),
       path.join('dist', 'src', 'shared', 'errors.js'),
-      path.join('dist', 'src', 'shared', 'import-module.js'),
-      path.join('dist', 'src', 'shared', 'paths.js'),
+      // Outside the bundle too, but loaded only when needed: import-module.js for an ES module
+      // service, paths.js for a pool (each file costs a thread about 0.35 ms to find and compile).
       path.join('dist', 'workers', 'receive.js'),
     ])
     // zeromq (its JS and the addon loader) is the one package left outside the bundle that

@@ -1,12 +1,9 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { pathToFileURL } from 'node:url'
 import type { Config, LatencyClass, SocketSpec } from './config'
 import { defineService, SERVICE_KEYS, unknownServiceKeys } from './define-service'
 import { type ConfigIssue, errorCode, ZcError } from './errors'
-import { importModule } from './import-module'
 import type { Logger } from './logger'
-import { builtInServicePath } from './paths'
 import { previewPayload } from './payload-preview'
 
 /** One inbound message, already checked: exactly `[topic, payload]`, a valid, subscribed topic. */
@@ -126,6 +123,9 @@ export function resolveServicePath(
 ): string | undefined {
   if (service === undefined) return undefined
   if (BUILT_IN_NAME_RE.test(service)) {
+    // The main thread's call: required here, so a receive thread, which loads this module too,
+    // does not load paths.js (outside its bundle) for nothing.
+    const { builtInServicePath } = require('./paths') as typeof import('./paths')
     const builtIn = builtInServicePath(service)
     if (existsSync(builtIn)) return builtIn
   }
@@ -153,6 +153,10 @@ export async function loadService(servicePath: string | undefined): Promise<Serv
         `cannot load service ${servicePath}: ${String(error)}${syntaxErrorPlace(error, servicePath)}`,
         { cause: error },
       )
+    // Required here, not at the top: every receive thread loads this module, and a file outside
+    // its bundle (import-module.js must be) costs a thread its lookup and compile at start-up.
+    const { importModule } = require('./import-module') as typeof import('./import-module')
+    const { pathToFileURL } = require('node:url') as typeof import('node:url')
     mod = await importModule(pathToFileURL(servicePath).href)
   }
   const exported = (mod as { default?: unknown } | null)?.default ?? mod

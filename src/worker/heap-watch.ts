@@ -1,5 +1,15 @@
-import v8 from 'node:v8'
 import { resourceLimits } from 'node:worker_threads'
+
+type V8 = typeof import('node:v8')
+let v8: V8 | undefined
+/**
+ * node:v8 is loaded at the first check, which comes after the thread is ready (its first tick or
+ * message), not while it starts: loading it costs a thread about 0.5 ms of start-up.
+ */
+function heapStatistics() {
+  v8 ??= require('node:v8') as V8
+  return v8.getHeapStatistics()
+}
 
 /**
  * A receive worker's guard against running out of memory. When V8 reaches a worker's heap limit,
@@ -15,31 +25,49 @@ import { resourceLimits } from 'node:worker_threads'
  * the whole remaining heap in a single call is beyond any check from JS.
  */
 export class HeapWatch {
-  /** Bytes of used heap past which the worker stops. */
-  readonly markBytes: number
-  /** The old-generation limit the mark is a fraction of. */
-  readonly limitBytes: number
+  readonly #highWaterPercent: number
+  #limits: { readonly limitBytes: number; readonly markBytes: number } | undefined
   #checkedAt = Number.NEGATIVE_INFINITY
 
   constructor(highWaterPercent: number) {
-    // heap_size_limit also counts the young generation's reserve, which never holds what leaks:
-    // the mark is a share of the old generation, where V8 runs out.
-    const total = v8.getHeapStatistics().heap_size_limit
-    const young = (resourceLimits.maxYoungGenerationSizeMb ?? 0) * 2 ** 20
-    this.limitBytes = total > 2 * young ? total - young : total
-    this.markBytes = Math.floor((this.limitBytes * highWaterPercent) / 100)
+    this.#highWaterPercent = highWaterPercent
+  }
+
+  /** Bytes of used heap past which the worker stops. */
+  get markBytes(): number {
+    return this.#limitsFrom(heapStatistics()).markBytes
+  }
+
+  /** The old-generation limit the mark is a fraction of. */
+  get limitBytes(): number {
+    return this.#limitsFrom(heapStatistics()).limitBytes
   }
 
   /** The used heap in bytes when it is past the mark, else undefined. */
   exceeded(nowMs = performance.now()): number | undefined {
     this.#checkedAt = nowMs
-    const used = v8.getHeapStatistics().used_heap_size
-    return used > this.markBytes ? used : undefined
+    const stats = heapStatistics()
+    const used = stats.used_heap_size
+    return used > this.#limitsFrom(stats).markBytes ? used : undefined
   }
 
   /** As {@link exceeded}, at most once per `intervalMs` (for the per-message path). */
   exceededSince(intervalMs: number, nowMs = performance.now()): number | undefined {
     if (nowMs - this.#checkedAt < intervalMs) return undefined
     return this.exceeded(nowMs)
+  }
+
+  #limitsFrom(stats: { heap_size_limit: number }) {
+    if (this.#limits) return this.#limits
+    // heap_size_limit also counts the young generation's reserve, which never holds what leaks:
+    // the mark is a share of the old generation, where V8 runs out.
+    const total = stats.heap_size_limit
+    const young = (resourceLimits.maxYoungGenerationSizeMb ?? 0) * 2 ** 20
+    const limitBytes = total > 2 * young ? total - young : total
+    this.#limits = {
+      limitBytes,
+      markBytes: Math.floor((limitBytes * this.#highWaterPercent) / 100),
+    }
+    return this.#limits
   }
 }

@@ -2,9 +2,6 @@ import type { Piscina } from 'piscina'
 import type { PoolResult, PoolTask, PoolWorkerData } from '../pool/pool-task'
 import type { PoolConfig } from '../shared/config'
 import type { EnvelopeFields } from '../shared/envelope'
-import { threadEntry } from '../shared/paths'
-
-const POOL_ENTRY = threadEntry('pool-task')
 
 export interface PoolItem {
   readonly topic: string
@@ -60,7 +57,10 @@ export class PoolDispatcher {
     // receive thread would otherwise pay for loading it at start-up (about 9 ms each).
     const { Piscina: PiscinaClass } = require('piscina') as typeof import('piscina')
     this.#pool = new PiscinaClass({
-      filename: POOL_ENTRY,
+      // paths.js lies outside the receive bundle: loaded when a pool is made, as piscina is.
+      filename: (require('../shared/paths') as typeof import('../shared/paths')).threadEntry(
+        'pool-task',
+      ),
       minThreads: config.threads,
       maxThreads: config.threads,
       workerData: data,

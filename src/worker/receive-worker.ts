@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import { type MessagePort, parentPort } from 'node:worker_threads'
 import { Reply, Subscriber } from 'zeromq'
 import { codeCacheOutcome, writeTrainedCodeCache } from '../shared/code-cache-state'
@@ -265,7 +264,7 @@ class ReceiveWorker {
   async #startMonitor(socket: Subscriber | Reply): Promise<void> {
     // A monitor that cannot start (see monitorSocket) usually can a moment later.
     for (let attempt = 0; attempt < MONITOR_ATTEMPTS && !socket.closed; attempt++) {
-      if (attempt > 0) await delay(MONITOR_RETRY_MS)
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, MONITOR_RETRY_MS))
       if (this.#tryMonitor(socket)) return
     }
   }
