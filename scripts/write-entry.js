@@ -57,6 +57,7 @@ function buildMainBundle() {
     target: 'node20',
     external: ['zeromq', 'pino-pretty', 'piscina', 'prom-client', '@mcap/*', 'yaml'],
     sourcemap: 'linked',
+    charset: 'ascii',
     logLevel: 'warning',
     plugins: [outsideStaysAModule(MAIN_OUTSIDE, '.')],
   })
@@ -111,6 +112,7 @@ esbuild
     // tsc's source maps are read in, so the bundle's map still points at src/*.ts (Node uses it
     // with --enable-source-maps, when the loader require()s the bundle instead of using vm).
     sourcemap: 'linked',
+    charset: 'ascii',
     logLevel: 'warning',
     plugins: [outsideStaysAModule(OUTSIDE, './..')],
   })

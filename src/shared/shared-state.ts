@@ -409,7 +409,7 @@ export class SocketCounters {
     Atomics.store(this.#flags, FLAG.nice, value === undefined ? 0 : value + NICE_BIAS)
   }
 
-  /** The receive thread's scheduler slice in µs, once set (see worker/thread-priority.ts). */
+  /** The receive thread's scheduler slice in us, once set (see worker/thread-priority.ts). */
   get sliceUs(): number | undefined {
     return Atomics.load(this.#flags, FLAG.slice) || undefined
   }

@@ -208,7 +208,7 @@ export function socketSpecs(c: Candidate): Record<string, Spec<unknown>> {
       : {
           // Linux nice of the receive thread: below the process's own needs CAP_SYS_NICE.
           [`${c.envPrefix}_NICE`]: integer(-20, 19)({ default: undefined, example: '5' }),
-          // Scheduler slice of the receive thread in µs (Linux 6.12+); 0: the kernel's own.
+          // Scheduler slice of the receive thread in us (Linux 6.12+); 0: the kernel's own.
           [`${c.envPrefix}_SLICE_US`]: sliceUs({ default: undefined, example: '100' }),
         }),
     ...(c.kind === 'sub'
