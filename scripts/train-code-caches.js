@@ -12,7 +12,7 @@
 // src/worker/receive-worker.ts). One SUB socket, so one receive thread writes the receive
 // cache. Then the caches move beside their bundles.
 'use strict'
-const { spawn } = require('node:child_process')
+const { spawn, spawnSync } = require('node:child_process')
 const { existsSync, mkdtempSync, readdirSync, renameSync, rmSync } = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
@@ -169,6 +169,46 @@ async function trainCodeCaches(entry, bundles) {
   }
 }
 
+/**
+ * The logger bundle's cache (dist/workers/logger.bundle.js.cache), made in a process of its own:
+ * a receive thread loads that bundle only when a handler first reads `ctx.log`, after its own
+ * cache is written, so the container's run cannot make it. This one loads the bundle, makes a
+ * logger as a thread makes `ctx.log`, and logs through it (to nowhere: stdout is ignored), so
+ * the cache holds the code of a first log line, then moves the cache beside the bundle.
+ */
+function trainLoggerCache(loader, bundle) {
+  const folder = mkdtempSync(path.join(path.dirname(bundle), FOLDER_PREFIX))
+  try {
+    const run = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const loader = require(${JSON.stringify(loader)})
+         const module = { exports: {} }
+         loader.runBundle(${JSON.stringify(bundle)}, module, { trainInto: ${JSON.stringify(folder)}, secondary: true })
+         const log = module.exports.createLogger('info', { socket: 'train', class: 'telemetry' }, 'json')
+         log.info({ topic: 'train.data', bytes: 3, payload: 'abc' }, 'received')
+         log.error({ err: new Error('training') }, 'handler failed')
+         log.child({ part: 'child' }).warn('child')
+         loader.writeTrainedCodeCache()`,
+      ],
+      {
+        env: { PATH: process.env.PATH ?? '' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+        encoding: 'utf8',
+      },
+    )
+    const written = path.join(folder, `${path.basename(bundle)}.cache`)
+    if (run.status !== 0 || !existsSync(written))
+      throw new Error(
+        `code cache training of ${path.basename(bundle)}: exit ${run.status ?? run.signal}, ${existsSync(written) ? 'cache written' : 'no cache'}\n${run.stderr}`,
+      )
+    renameSync(written, `${bundle}.cache`)
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+}
+
 function scrape(port, where) {
   return new Promise((resolve, reject) => {
     http
@@ -180,4 +220,4 @@ function scrape(port, where) {
   })
 }
 
-module.exports = { trainCodeCaches }
+module.exports = { trainCodeCaches, trainLoggerCache }

@@ -190,8 +190,12 @@ describe('bundle loader', () => {
     assert.equal(outcome, 'used')
   })
 
-  it('the build trained both bundles: each cache is made for its bundle as built, and holds more than its top level', async () => {
-    for (const bundle of ['main.bundle.js', path.join('workers', 'receive.bundle.js')]) {
+  it("the build trained its bundles (the main thread's, the receive thread's and the receive thread's logger): each cache is made for its bundle as built, and holds more than its top level", async () => {
+    for (const bundle of [
+      'main.bundle.js',
+      path.join('workers', 'receive.bundle.js'),
+      path.join('workers', 'logger.bundle.js'),
+    ]) {
       const file = path.join(ROOT, 'dist', bundle)
       const cache = readFileSync(cacheFileOf(file))
       // The header: the bundle's length (V8 checks only that), then its CRC-32.
@@ -330,6 +334,37 @@ describe('bundle loader', () => {
     const { outcome, exports } = await load(bundle)
     assert.equal(outcome, 'used')
     assert.equal(exports.text, 'caf\u00e9 \u2713 10 \u00b5s')
+  })
+
+  it("a secondary bundle (the logger a thread loads later) leaves the thread's outcome as it was and never trains from the environment", async () => {
+    const own = bundleOf('module.exports = 1')
+    const later = bundleOf('module.exports = 2')
+    await writeCache(later)
+    const seen = await inThread<{ first: string; second: string; outcome: string | undefined }>(`
+      process.env.${'ZC_CODE_CACHE_TRAINING'} = ${JSON.stringify(path.join(dir, 'nowhere'))}
+      const first = loader.runBundle(${JSON.stringify(own)}, { exports: {} }, { trainInto: '' })
+      const second = loader.runBundle(${JSON.stringify(later)}, { exports: {} }, { secondary: true })
+      post({ first, second, outcome: require(${JSON.stringify(path.join(ROOT, 'src', 'shared', 'code-cache-state.ts'))}).codeCacheOutcome() })`)
+    assert.equal(seen.first, 'none')
+    assert.equal(
+      seen.second,
+      'used',
+      'the environment asked for training; a secondary bundle ignores it',
+    )
+    assert.equal(seen.outcome, 'none', "the thread's own outcome")
+    assert.ok(!existsSync(path.join(dir, 'nowhere')))
+  })
+
+  it('the receive bundle holds no pino: its logger bundle does, loaded when a handler first reads ctx.log', () => {
+    const modules = (file: string) =>
+      readFileSync(path.join(ROOT, 'dist', 'workers', file), 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('// '))
+    assert.deepEqual(
+      modules('receive.bundle.js').filter((l) => l.includes('node_modules/pino/')),
+      [],
+    )
+    assert.ok(modules('logger.bundle.js').some((l) => l.includes('node_modules/pino/pino.js')))
   })
 
   it('neither bundle has an import() of its own: a cached script cannot run one', () => {

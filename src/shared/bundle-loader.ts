@@ -110,6 +110,13 @@ export interface RunBundleOptions {
    * called: the build's training run. Defaults to TRAINING_VARIABLE's value.
    */
   readonly trainInto?: string
+  /**
+   * A bundle a thread loads later, beside its own (the logger bundle: worker/thread-logs.ts):
+   * its outcome is not recorded as the thread's (the `codeCache` of its log lines), and it
+   * trains only into an explicit `trainInto`, never from TRAINING_VARIABLE (the thread's own
+   * bundle is what the container's training run trains).
+   */
+  readonly secondary?: boolean
 }
 
 /** Runs `bundle`, from its code cache when there is a good one; says which. */
@@ -124,15 +131,16 @@ export function runBundle(
     process.execArgv.includes('--enable-source-maps') ||
     /(^|\s)--enable-source-maps(\s|$)/.test(process.env.NODE_OPTIONS ?? '')
   ) {
-    setCodeCacheOutcome('source-maps')
+    if (!options.secondary) setCodeCacheOutcome('source-maps')
     module.exports = createRequire(bundle)(bundle)
     return 'source-maps'
   }
   const source = readFileSync(bundle)
-  const trainInto = options.trainInto ?? process.env[TRAINING_VARIABLE]
+  const trainInto =
+    options.trainInto ?? (options.secondary ? undefined : process.env[TRAINING_VARIABLE])
   if (trainInto) {
     const script = compile(bundle, source)
-    setCodeCacheOutcome('training')
+    if (!options.secondary) setCodeCacheOutcome('training')
     setTrainedCodeCacheWriter(() => writeCache(bundle, source, script, trainInto))
     run(script, bundle, module)
     return 'training'
@@ -152,7 +160,7 @@ export function runBundle(
   }
   const script = compile(bundle, source, cachedData)
   if (cachedData) outcome = script.cachedDataRejected ? 'rejected' : 'used'
-  setCodeCacheOutcome(outcome)
+  if (!options.secondary) setCodeCacheOutcome(outcome)
   run(script, bundle, module)
   return outcome
 }

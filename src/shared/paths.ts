@@ -14,6 +14,16 @@ export function threadEntry(name: 'receive' | 'pool-task' | 'recorder'): string 
   return path.join(CODE_ROOT, 'workers', `${name}${EXTENSION}`)
 }
 
+/**
+ * The logger module as a bundle of its own, with its code cache (scripts/write-entry.js), where
+ * the build made one; undefined under tsx, or in a build without it. A receive thread loads it
+ * when a handler first reads `ctx.log` (worker/thread-logs.ts).
+ */
+export function loggerBundle(): string | undefined {
+  const file = path.join(CODE_ROOT, 'workers', 'logger.bundle.js')
+  return EXTENSION === '.js' && existsSync(file) ? file : undefined
+}
+
 /** The module of a built-in example service (`camera`, `dashboard`). */
 export function builtInServicePath(name: string): string {
   return path.join(CODE_ROOT, 'examples', name, `service${EXTENSION}`)

@@ -29,11 +29,27 @@ export class ThreadLogs {
 
   /** `ctx.log`: pino with the same bindings, made on first use. */
   service(): Logger {
-    if (this.#service) return this.#service
-    // require, not import: the bundle runs pino's module code only when this line does. The
-    // first call costs its loading (about N ms), once per thread.
-    const { createLogger } = require('../shared/logger') as typeof import('../shared/logger')
-    this.#service = createLogger(this.#level, this.#bindings, this.#format)
+    this.#service ??= loggerModule().createLogger(this.#level, this.#bindings, this.#format)
     return this.#service
   }
+}
+
+type LoggerModule = typeof import('../shared/logger')
+
+/**
+ * The logger module (pino and the container's options for it). In a built container it is a
+ * bundle of its own with its code cache (dist/workers/logger.bundle.js), outside the receive
+ * thread's bundle, so that pino's source is in no thread's memory until a handler reads
+ * `ctx.log`; under tsx, the module itself. Required, not imported, for the same reason: the
+ * receive bundle leaves all three modules outside (scripts/write-entry.js).
+ */
+function loggerModule(): LoggerModule {
+  const { loggerBundle } = require('../shared/paths') as typeof import('../shared/paths')
+  const bundle = loggerBundle()
+  if (bundle === undefined) return require('../shared/logger') as LoggerModule
+  const { runBundle } =
+    require('../shared/bundle-loader') as typeof import('../shared/bundle-loader')
+  const module = { exports: {} as LoggerModule }
+  runBundle(bundle, module, { secondary: true })
+  return module.exports
 }
