@@ -111,6 +111,8 @@ async function floodOnce(zpub: string, main: string): Promise<Sample> {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     const result = lineOf(container, (l) => l.msg === 'bench result')
+    // Either may fail first (a container that exits before it subscribes): both are awaited.
+    result.catch(() => {})
     await subscribed
     const before = threadsCpu(container.pid as number)
     publisher.stdin.write('go\n')

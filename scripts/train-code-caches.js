@@ -176,8 +176,9 @@ async function trainCodeCaches(entry, bundles) {
  * logger as a thread makes `ctx.log`, and logs through it (to nowhere: stdout is ignored), so
  * the cache holds the code of a first log line, then moves the cache beside the bundle.
  */
-function trainLoggerCache(loader, bundle) {
-  const folder = mkdtempSync(path.join(path.dirname(bundle), FOLDER_PREFIX))
+function trainLoggerCache(loader, bundle, dist) {
+  // In dist/, where the next build sweeps away a folder a killed build left (trainCodeCaches).
+  const folder = mkdtempSync(path.join(dist, FOLDER_PREFIX))
   try {
     const run = spawnSync(
       process.execPath,
@@ -193,15 +194,18 @@ function trainLoggerCache(loader, bundle) {
          loader.writeTrainedCodeCache()`,
       ],
       {
+        // PATH only, as for the container's run: a V8 flag in NODE_OPTIONS would make a cache
+        // that a plain start refuses.
         env: { PATH: process.env.PATH ?? '' },
         stdio: ['ignore', 'ignore', 'pipe'],
         encoding: 'utf8',
+        timeout: TRAINING_TIMEOUT_MS,
       },
     )
     const written = path.join(folder, `${path.basename(bundle)}.cache`)
-    if (run.status !== 0 || !existsSync(written))
+    if (run.error || run.status !== 0 || !existsSync(written))
       throw new Error(
-        `code cache training of ${path.basename(bundle)}: exit ${run.status ?? run.signal}, ${existsSync(written) ? 'cache written' : 'no cache'}\n${run.stderr}`,
+        `code cache training of ${path.basename(bundle)}: ${run.error ? run.error.message : `exit ${run.status ?? run.signal}`}, ${existsSync(written) ? 'cache written' : 'no cache'}\n${run.stderr}`,
       )
     renameSync(written, `${bundle}.cache`)
   } finally {

@@ -152,8 +152,8 @@ esbuild
     // be bundled without a word, and its state or its __dirname would then be the bundle's.
     assertLeftOutside(receiveBundle, RECEIVE_OUTSIDE)
     assertLeftOutside(mainBundle, MAIN_OUTSIDE)
-    if (process.platform !== 'win32')
-      trainLoggerCache(path.join(dist, 'src', 'shared', 'bundle-loader.js'), loggerBundle)
+    // A process of its own that needs no signal: trained on every platform.
+    trainLoggerCache(path.join(dist, 'src', 'shared', 'bundle-loader.js'), loggerBundle, dist)
     return trainCodeCaches(entry, [mainBundle, receiveBundle])
   })
   .catch((error) => {

@@ -320,6 +320,7 @@ describe('bundle loader', () => {
   it('both bundles are ASCII, which the loader decodes as latin1 (half the cost of UTF-8); other text still loads, as UTF-8', async () => {
     for (const file of [
       path.join(ROOT, 'dist', 'workers', 'receive.bundle.js'),
+      path.join(ROOT, 'dist', 'workers', 'logger.bundle.js'),
       path.join(ROOT, 'dist', 'main.bundle.js'),
     ]) {
       const lines = readFileSync(file, 'utf8').split('\n')
@@ -365,6 +366,16 @@ describe('bundle loader', () => {
       [],
     )
     assert.ok(modules('logger.bundle.js').some((l) => l.includes('node_modules/pino/pino.js')))
+  })
+
+  it("a thread runs the logger bundle from its cache (else the first ctx.log costs a compile of pino), and gets pino's logger from it", async () => {
+    const bundle = path.join(ROOT, 'dist', 'workers', 'logger.bundle.js')
+    const seen = await inThread<{ outcome: string; child: string; level: string }>(`
+      const module = { exports: {} }
+      const outcome = loader.runBundle(${JSON.stringify(bundle)}, module, { secondary: true })
+      const log = module.exports.createLogger('warn', { socket: 's' }, 'json')
+      post({ outcome, child: typeof log.child, level: log.level })`)
+    assert.deepEqual(seen, { outcome: 'used', child: 'function', level: 'warn' })
   })
 
   it('neither bundle has an import() of its own: a cached script cannot run one', () => {

@@ -10,7 +10,7 @@ import { Supervisor } from '../src/main/supervisor'
 import { loadConfig } from '../src/shared/config'
 import { DROP_REASONS, type DropReason } from '../src/shared/shared-state'
 import { MAX_TOPIC_LENGTH, TopicMatcher, topicProblem } from '../src/shared/topics'
-import { classifyFrames, exactSubscription } from '../src/worker/frames'
+import { classifyFrames, exactSubscriptionIndex } from '../src/worker/frames'
 import { fixtureService } from './helpers/container'
 import { memoryLogger } from './helpers/logs'
 import { TestPublisher } from './helpers/peers'
@@ -168,7 +168,7 @@ describe('classifyFrames (property)', () => {
     )
   })
 
-  it(`the receive loop's fast path (exactSubscription) takes only what classifyFrames accepts, with the same subscription (${NUM_RUNS} runs)`, () => {
+  it(`the receive loop's fast path (exactSubscriptionIndex) takes only what classifyFrames accepts, with the same subscription (${NUM_RUNS} runs)`, () => {
     let taken = 0
     // Half the two-frame messages carry one of the subscriptions as their topic: random frames
     // alone seldom hit an exact subscription.
@@ -185,7 +185,7 @@ describe('classifyFrames (property)', () => {
     assertProperty(
       fc.property(inputArb, ([subscriptions, frames]) => {
         const matcher = new TopicMatcher(subscriptions)
-        const index = exactSubscription(frames, matcher)
+        const index = exactSubscriptionIndex(frames, matcher)
         const verdict = classifyFrames(frames, matcher)
         if (index === -1) {
           // Nothing the fast path could have taken: an accepted message there matched a prefix.

@@ -94,14 +94,14 @@ describe('ThreadLogs', () => {
   it("writes the thread's own JSON lines without pino, and makes the service's pino logger once, when asked", () => {
     const logs = new ThreadLogs('info', 'json', BINDINGS)
     assert.ok(logs.own instanceof JsonLineLog)
-    const service = logs.service()
+    const service = logs.serviceLog()
     assert.equal(typeof service.child, 'function', "ctx.log is pino's Logger, child() and all")
     assert.equal(service.level, 'info')
-    assert.equal(logs.service(), service, 'one logger per thread')
+    assert.equal(logs.serviceLog(), service, 'one logger per thread')
   })
 
   it('with LOG_FORMAT=pretty, one pino logger serves both', () => {
     const logs = new ThreadLogs('warn', 'pretty', BINDINGS)
-    assert.equal(logs.own, logs.service())
+    assert.equal(logs.own, logs.serviceLog())
   })
 })

@@ -239,6 +239,20 @@ describe('TopicMatcher', () => {
     assert.equal(matcher.indexOf('lidar.scan2'), -1)
   })
 
+  it("exactIndexOfBytes (the receive loop's fast path) knows only rule-valid exact subscriptions", () => {
+    // A tool may subscribe a bare word (subscriptionProblem allows it); a frame equal to it is not
+    // a valid topic, so the fast path must leave it to classifyFrames, which drops it.
+    const matcher = new TopicMatcher(['camera', 'camera.frame', 'lidar.'])
+    assert.equal(matcher.exactIndexOfBytes(Buffer.from('camera')), -1)
+    assert.equal(matcher.indexOf('camera'), 0, 'the string matcher still takes it')
+    assert.equal(matcher.exactIndexOfBytes(Buffer.from('camera.frame')), 1)
+    assert.equal(
+      matcher.exactIndexOfBytes(Buffer.from('lidar.scan')),
+      -1,
+      'a prefix is no exact match',
+    )
+  })
+
   it('indexOfBytes matches a topic frame exactly as indexOf matches its string', () => {
     // Every row above, plus duplicates and a prefix listed before an exact one.
     const cases: [string[], string][] = [

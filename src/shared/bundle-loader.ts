@@ -59,7 +59,6 @@ function compile(bundle: string, source: Buffer, cachedData?: Buffer): Script {
   })
 }
 
-/** Runs `bundle` as a CommonJS module would run, with `module` as its module object. */
 /**
  * The bundle's text. The build writes ASCII (esbuild's `charset: 'ascii'`; a comment it keeps is
  * checked by test/bundle-loader.test.ts), and ASCII decodes as latin1 at half UTF-8's cost:
@@ -70,6 +69,7 @@ function decode(source: Buffer): string {
   return isAscii(source) ? source.toString('latin1') : source.toString('utf8')
 }
 
+/** Runs `bundle` as a CommonJS module would run, with `module` as its module object. */
 function run(script: Script, bundle: string, module: { exports: unknown }): void {
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void
   wrapper.call(

@@ -17,7 +17,7 @@ const BUSY_WRITE_MS = 100
  * The receive thread's own log lines, byte for byte the JSON lines pino writes with the
  * options of createLogger (logger.ts): level label, ISO time, the bindings, the fields (`err`
  * through pino's error serializer), `msg`, written synchronously to fd 1. A receive thread
- * that loaded pino for these held about 1 MiB more and spent several ms more starting (README
+ * that loaded pino for these held about 0.5 MiB more and spent a few ms more starting (README
  * "Footprint"); a service's `ctx.log` is still pino, loaded when a handler first asks for it.
  * test/json-line-log.test.ts compares its lines with pino's.
  */

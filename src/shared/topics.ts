@@ -96,6 +96,10 @@ export class TopicMatcher {
     this.#exactAt = subscriptions.map((s) => (isPrefixSubscription(s) ? undefined : s))
     const byLength: Array<Array<[Buffer, number]> | undefined> = []
     for (const [s, i] of exact) {
+      // Only a topic the rules allow: a frame that matched one is taken as valid without a scan
+      // (exactIndexOfBytes). The container's subscriptions all are (containerSubscriptionProblem
+      // in config/validators.ts); a tool's bare `camera` is matched by indexOf alone.
+      if (topicProblem(s) !== undefined) continue
       const bytes = Buffer.from(s, 'latin1')
       const group = byLength[bytes.length] ?? []
       group.push([bytes, i])

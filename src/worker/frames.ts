@@ -26,7 +26,7 @@ export type FrameVerdict =
  * (subscriptions are checked where they enter), so {@link classifyFrames} would accept it as it
  * is. Returns that subscription's index, or -1 for classifyFrames to judge the message.
  */
-export function exactSubscription(frames: readonly Buffer[], matcher: TopicMatcher): number {
+export function exactSubscriptionIndex(frames: readonly Buffer[], matcher: TopicMatcher): number {
   return frames.length === 2 ? matcher.exactIndexOfBytes(frames[0] as Buffer) : -1
 }
 

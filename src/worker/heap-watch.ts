@@ -3,8 +3,9 @@ import { resourceLimits } from 'node:worker_threads'
 type V8 = typeof import('node:v8')
 let v8: V8 | undefined
 /**
- * node:v8 is loaded at the first check, which comes after the thread is ready (its first tick or
- * message), not while it starts: loading it costs a thread about 0.5 ms of start-up.
+ * node:v8 is loaded at the first check (the first message, or the first liveness tick, up to a
+ * second after the thread starts: usually after it is ready), not while the thread starts:
+ * loading it costs a thread about 0.5 ms of start-up.
  */
 function heapStatistics() {
   v8 ??= require('node:v8') as V8
@@ -35,12 +36,12 @@ export class HeapWatch {
 
   /** Bytes of used heap past which the worker stops. */
   get markBytes(): number {
-    return this.#limitsFrom(heapStatistics()).markBytes
+    return (this.#limits ?? this.#limitsFrom(heapStatistics())).markBytes
   }
 
   /** The old-generation limit the mark is a fraction of. */
   get limitBytes(): number {
-    return this.#limitsFrom(heapStatistics()).limitBytes
+    return (this.#limits ?? this.#limitsFrom(heapStatistics())).limitBytes
   }
 
   /** The used heap in bytes when it is past the mark, else undefined. */

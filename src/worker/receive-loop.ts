@@ -13,7 +13,7 @@ import { type DropReason, type SocketCounters, WorkerState } from '../shared/sha
 import type { TopicMatcher } from '../shared/topics'
 import { isPayloadDecodeError } from '../shared/typed-topics'
 import { EnvelopeInbound } from './envelope-inbound'
-import { classifyFrames, exactSubscription } from './frames'
+import { classifyFrames, exactSubscriptionIndex } from './frames'
 import { PoolDispatcher } from './pool-dispatch'
 import type { RecordCapture } from './record-capture'
 
@@ -214,7 +214,7 @@ export class ReceiveLoop {
     const spec = this.#options.init.socket
     let topic: string
     let payload: Buffer
-    let subscription = exactSubscription(frames, matcher)
+    let subscription = exactSubscriptionIndex(frames, matcher)
     let envelope: Envelope | undefined
     if (subscription !== -1) {
       // The common case: a topic this socket subscribed to exactly. Nothing to decode or check.

@@ -82,7 +82,7 @@ class ReceiveWorker {
   readonly #port: MessagePort
   readonly #counters: SocketCounters
   readonly #logs: ThreadLogs
-  /** The thread's own lines (the service's `ctx.log` is #logs.service()). */
+  /** The thread's own lines (the service's `ctx.log` is #logs.serviceLog()). */
   readonly #log: Log
   readonly #heap: HeapWatch
   readonly #loop: ReceiveLoop
@@ -208,7 +208,7 @@ class ReceiveWorker {
     // wait for its deadline.
     try {
       writeTrainedCodeCache()
-      const ctx = this.#calls.context(() => this.#logs.service(), spec)
+      const ctx = this.#calls.context(() => this.#logs.serviceLog(), spec)
       await this.#loop.run(this.#socket, handler, new TopicMatcher(spec.topics), ctx)
       await this.#loop.drainPool()
     } catch (error) {

@@ -23,12 +23,12 @@ export class ThreadLogs {
     this.#bindings = bindings
     this.own =
       format === 'pretty'
-        ? this.service()
+        ? this.serviceLog()
         : new JsonLineLog(level, { pid: process.pid, name: LOGGER_NAME, ...bindings })
   }
 
   /** `ctx.log`: pino with the same bindings, made on first use. */
-  service(): Logger {
+  serviceLog(): Logger {
     this.#service ??= loggerModule().createLogger(this.#level, this.#bindings, this.#format)
     return this.#service
   }
