@@ -19,11 +19,11 @@
  *   npm run bench:ab -- [--what start|stop|both] [--reps 10] [--sockets 1,8] [--rss-after 300]
  *                       [[label=]main.js ...]
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
-import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
+import { buildArgument, wholeNumber } from './lib/builds'
 import type { BenchContext } from './lib/context'
 import { containerAt, type Design, zmqWorker } from './lib/designs'
 import { rotate } from './lib/flow'
@@ -42,28 +42,21 @@ const { values: args, positionals } = parseArgs({
     'rss-after': { type: 'string', default: '300' },
   },
 })
-const REPS = Number(args.reps)
-if (!Number.isInteger(REPS) || REPS < 1)
-  throw new Error(`--reps: a whole number >= 1, not "${args.reps}"`)
+const REPS = wholeNumber('reps', args.reps, 1)
 const SOCKETS = String(args.sockets).split(',').map(Number)
 if (SOCKETS.some((n) => !Number.isInteger(n) || n < 1 || n > 8))
   throw new Error(`--sockets: whole numbers from 1 to 8, comma-separated, not "${args.sockets}"`)
-const RSS_AFTER_MS = Number(args['rss-after'])
-if (!Number.isInteger(RSS_AFTER_MS) || RSS_AFTER_MS < 0)
-  throw new Error(`--rss-after: milliseconds, a whole number >= 0, not "${args['rss-after']}"`)
+const RSS_AFTER_MS = wholeNumber('rss-after', args['rss-after'], 0)
 if (!['start', 'stop', 'both'].includes(String(args.what)))
   throw new Error(`--what: start, stop or both, not "${args.what}"`)
 
-/** `label=path` or a path (labelled by the folder above its dist/). */
-function buildOf(arg: string, index: number): Design {
-  const [label, file] = arg.includes('=') ? arg.split('=', 2) : [undefined, arg]
-  const main = path.resolve(file as string)
-  if (!existsSync(main)) throw new Error(`${main}: no such file (a built dist/main.js)`)
-  const name = label || path.basename(path.dirname(path.dirname(main))) || `build ${index + 1}`
-  return containerAt(`build${index}`, name, main)
-}
-
-const builds = [containerAt('this', 'this checkout', MAIN), ...positionals.map(buildOf)]
+const builds = [
+  containerAt('this', 'this checkout', MAIN),
+  ...positionals.map((arg, index) => {
+    const { label, main } = buildArgument(arg, index)
+    return containerAt(`build${index}`, label, main)
+  }),
+]
 const designs = [...builds, zmqWorker]
 const ctx: BenchContext = {
   quick: false,

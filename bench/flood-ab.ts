@@ -12,12 +12,12 @@
  * stale, and the bundle compiles from source: README "Start-up").
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
-import path from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Readable, Writable } from 'node:stream'
 import { parseArgs } from 'node:util'
+import { buildArgument, wholeNumber } from './lib/builds'
 import { benchService, MAIN } from './lib/paths'
 import { prepareTools } from './lib/peers'
 import { median } from './lib/stats'
@@ -30,26 +30,11 @@ const { values: args, positionals } = parseArgs({
     size: { type: 'string', default: '16' },
   },
 })
-const REPS = Number(args.reps)
-const COUNT = Number(args.count)
-const SIZE = Number(args.size)
-for (const [name, value, min] of [
-  ['--reps', REPS, 1],
-  ['--count', COUNT, 1000],
-  ['--size', SIZE, 16],
-] as const)
-  if (!Number.isInteger(value) || value < min)
-    throw new Error(`${name}: a whole number >= ${min}, not "${args[name.slice(2) as 'reps']}"`)
+const REPS = wholeNumber('reps', args.reps, 1)
+const COUNT = wholeNumber('count', args.count, 1000)
+const SIZE = wholeNumber('size', args.size, 16)
 
-const builds = [
-  { label: 'this checkout', main: MAIN },
-  ...positionals.map((arg) => {
-    const [label, file] = arg.includes('=') ? arg.split('=', 2) : [arg, arg]
-    const main = path.resolve(file as string)
-    if (!existsSync(main)) throw new Error(`${main}: no such file (a built dist/main.js)`)
-    return { label: label as string, main }
-  }),
-]
+const builds = [{ label: 'this checkout', main: MAIN }, ...positionals.map(buildArgument)]
 
 type Proc = ChildProcessByStdio<Writable | null, Readable, null>
 
