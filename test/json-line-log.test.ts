@@ -6,7 +6,7 @@ import { Writable } from 'node:stream'
 import { describe, it } from 'node:test'
 import pino from 'pino'
 import type { LogLevel } from '../src/shared/config/types'
-import { JsonLineLog } from '../src/shared/json-line-log'
+import { jsonLineLog } from '../src/shared/json-line-log'
 import type { Log } from '../src/shared/log'
 import { loggerOptions } from '../src/shared/logger'
 import { ThreadLogs } from '../src/worker/thread-logs'
@@ -25,7 +25,7 @@ function both(level: LogLevel = 'trace') {
   })
   const reference = pino(loggerOptions(level, BINDINGS), stream)
   const { base } = loggerOptions(level, BINDINGS)
-  const lineLog = new JsonLineLog(level, base as Record<string, unknown>, (line) =>
+  const lineLog = jsonLineLog(level, base as Record<string, unknown>, (line) =>
     fromLineLog.push(line),
   )
   const sameTime = (line: string) => line.replace(/"time":"[^"]+"/, '"time":"T"')
@@ -42,7 +42,7 @@ function errorWithExtras(): Error {
   return error
 }
 
-describe('JsonLineLog', () => {
+describe('jsonLineLog', () => {
   it('writes the lines pino writes, for every kind of call the container makes', () => {
     const circular: Record<string, unknown> = { name: 'loop' }
     circular.self = circular
@@ -93,7 +93,7 @@ describe('JsonLineLog', () => {
 describe('ThreadLogs', () => {
   it("writes the thread's own JSON lines without pino, and makes the service's pino logger once, when asked", () => {
     const logs = new ThreadLogs('info', 'json', BINDINGS)
-    assert.ok(logs.own instanceof JsonLineLog)
+    assert.ok(!('child' in logs.own), "the thread's own lines are not pino's logger")
     const service = logs.serviceLog()
     assert.equal(typeof service.child, 'function', "ctx.log is pino's Logger, child() and all")
     assert.equal(service.level, 'info')

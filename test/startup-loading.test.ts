@@ -97,7 +97,7 @@ describe('start-up loading', () => {
 
   it('a receive thread loads neither the config validators, piscina nor pino', async () => {
     const loaded = await packagesLoadedBy(path.join(DIST, 'worker', 'receive-worker.js'))
-    // The ones it needs, so the check reads the right graph: JsonLineLog writes pino's lines
+    // The ones it needs, so the check reads the right graph: jsonLineLog writes pino's lines
     // with pino's error serializer.
     for (const needed of ['zeromq', 'pino-std-serializers'])
       assert.ok(loaded.includes(needed), loaded.join(' '))

@@ -21,56 +21,45 @@ const BUSY_WRITE_MS = 100
  * "Footprint"); a service's `ctx.log` is still pino, loaded when a handler first asks for it.
  * test/json-line-log.test.ts compares its lines with pino's.
  */
-export class JsonLineLog implements Log {
-  readonly trace: LogFn
-  readonly debug: LogFn
-  readonly info: LogFn
-  readonly warn: LogFn
-  readonly error: LogFn
-  readonly fatal: LogFn
-  readonly #bindings: string
-  readonly #write: (line: string) => void
-
-  constructor(
-    level: LogLevel,
-    bindings: Record<string, unknown>,
-    write: (line: string) => void = writeToStdout,
-  ) {
-    this.#bindings = fieldsJson(bindings)
-    this.#write = write
-    const threshold = level === 'silent' ? Number.POSITIVE_INFINITY : LEVEL_VALUES[level]
-    const method = (name: Level): LogFn =>
+export function jsonLineLog(
+  level: LogLevel,
+  bindings: Record<string, unknown>,
+  write: (line: string) => void = writeToStdout,
+): Log {
+  const boundJson = fieldsJson(bindings)
+  const threshold = level === 'silent' ? Number.POSITIVE_INFINITY : LEVEL_VALUES[level]
+  const log = {} as Record<Level, LogFn>
+  for (const name of Object.keys(LEVEL_VALUES) as Level[])
+    log[name] =
       LEVEL_VALUES[name] < threshold
         ? noop
-        : (fields: object | string, msg?: string) => this.#line(name, fields, msg)
-    this.trace = method('trace')
-    this.debug = method('debug')
-    this.info = method('info')
-    this.warn = method('warn')
-    this.error = method('error')
-    this.fatal = method('fatal')
-  }
+        : (first: object | string, msg?: string) => write(line(name, boundJson, first, msg))
+  return log
+}
 
-  #line(level: Level, first: object | string, msg: string | undefined): void {
-    let fields: Record<string, unknown>
-    if (typeof first === 'string') {
-      fields = {}
-      msg = first
-    } else if (first instanceof Error) {
-      // As pino: an error alone is the `err` field, and its message the line's.
-      fields = { err: first }
-      msg ??= first.message
-    } else {
-      fields = first as Record<string, unknown>
-      if (msg === undefined && fields.msg === undefined && fields.err)
-        msg = (fields.err as { message?: string }).message
-    }
-    const time = new Date().toISOString()
-    const message = msg === undefined ? '' : `,"msg":${valueJson(msg)}`
-    this.#write(
-      `{"level":"${level}","time":"${time}"${this.#bindings}${fieldsJson(fields)}${message}}\n`,
-    )
+/** One line: pino's order of keys, and pino's rules for a message given alone or in `err`. */
+function line(
+  level: Level,
+  boundJson: string,
+  first: object | string,
+  msg: string | undefined,
+): string {
+  let fields: Record<string, unknown>
+  if (typeof first === 'string') {
+    fields = {}
+    msg = first
+  } else if (first instanceof Error) {
+    // As pino: an error alone is the `err` field, and its message the line's.
+    fields = { err: first }
+    msg ??= first.message
+  } else {
+    fields = first as Record<string, unknown>
+    if (msg === undefined && fields.msg === undefined && fields.err)
+      msg = (fields.err as { message?: string }).message
   }
+  const time = new Date().toISOString()
+  const message = msg === undefined ? '' : `,"msg":${valueJson(msg)}`
+  return `{"level":"${level}","time":"${time}"${boundJson}${fieldsJson(fields)}${message}}\n`
 }
 
 function noop(): void {}

@@ -1,7 +1,7 @@
 /**
  * What the container's own code needs from a logger: the level methods, each taking a fields
  * object and a message, or a message alone. pino's Logger has them, and so has the receive
- * thread's JsonLineLog (json-line-log.ts), which writes the same lines without loading pino.
+ * thread's jsonLineLog (json-line-log.ts), which writes the same lines without loading pino.
  * Code that both kinds of thread run takes a `Log`; main-thread code keeps pino's `Logger`.
  */
 export interface LogFn {

@@ -19,7 +19,7 @@ export const PRETTY_OPTIONS: PrettyOptions = {
  * One logger per thread: JSON lines (the default), or pino-pretty's lines. Writes are
  * synchronous to fd 1 either way: a worker's exit does not flush asynchronous streams, and the
  * main thread's last line must be out before process.exit. A receive thread writes its own
- * lines with JsonLineLog (json-line-log.ts), which must match these byte for byte.
+ * lines with jsonLineLog (json-line-log.ts), which must match these byte for byte.
  */
 export function createLogger(
   level: LogLevel,

@@ -1,11 +1,11 @@
 import type { LogFormat, LogLevel } from '../shared/config/types'
-import { JsonLineLog } from '../shared/json-line-log'
+import { jsonLineLog } from '../shared/json-line-log'
 import { LOGGER_NAME, type Log } from '../shared/log'
 import type { Logger } from '../shared/logger'
 
 /**
  * A receive thread's two loggers. Its own lines (`subscribed`, drops, socket events) go through
- * JsonLineLog, which writes pino's JSON lines without pino; the service's `ctx.log` is pino,
+ * jsonLineLog, which writes pino's JSON lines without pino; the service's `ctx.log` is pino,
  * created the first time a handler asks for it. So a thread whose service never logs never
  * loads pino: about 1 MiB of RSS and several ms of start-up per thread (README "Footprint").
  * With LOG_FORMAT=pretty both are one pino logger (pino-pretty needs it).
@@ -24,7 +24,7 @@ export class ThreadLogs {
     this.own =
       format === 'pretty'
         ? this.serviceLog()
-        : new JsonLineLog(level, { pid: process.pid, name: LOGGER_NAME, ...bindings })
+        : jsonLineLog(level, { pid: process.pid, name: LOGGER_NAME, ...bindings })
   }
 
   /** `ctx.log`: pino with the same bindings, made on first use. */
