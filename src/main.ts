@@ -162,6 +162,7 @@ export async function runContainer(): Promise<Outcome> {
           readyz: readinessStatus(ready, degraded),
           waitingFor: reasons,
           ...(degraded.length > 0 ? { degraded } : {}),
+          receiveCopies: supervisor.receiveCopies,
         },
         'ready',
       )

@@ -108,6 +108,7 @@ describe('loadConfig: the seed camera .env', () => {
       reconnectIntervalMaxMs: 250,
       heartbeat: undefined,
       monitor: true,
+      receiveCopy: true,
       restart: { backoffMs: 100, backoffMaxMs: 5000, limit: 5, windowMs: 60_000 },
       workerMaxOldMb: undefined,
       workerHeapHighWaterPercent: 70,

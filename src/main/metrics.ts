@@ -77,6 +77,12 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
     collector('zc_build_info', 'Version of zmq-container and of Node.js.', 'gauge', () => [
       { labels: { version: build.version, node: process.version }, value: 1 },
     ]),
+    collector(
+      'zc_receive_copies',
+      '1 when every received frame is copied into an ordinary Buffer (ZMQ_RECEIVE_COPY), 0 when zeromq.js hands frames over 128 bytes over without a copy.',
+      'gauge',
+      () => [{ labels: {}, value: supervisor.receiveCopies ? 1 : 0 }],
+    ),
     collector('zc_ready', '1 when /readyz would answer 200.', 'gauge', () => [
       { labels: {}, value: supervisor.readiness().ready ? 1 : 0 },
     ]),

@@ -8,6 +8,7 @@ import type { Logger } from '../shared/logger'
 import type { StopReason } from '../shared/protocol'
 import { loadService, resolveServicePath, serviceKeyIssues } from '../shared/service'
 import { type CounterSnapshot, WorkerState } from '../shared/shared-state'
+import { copyReceivedFrames } from '../shared/zmq/receive-copies'
 import { ContainerRecorder, type RecordCounts } from './container-recorder'
 import type { Readiness } from './health'
 import { buildInfo } from './info'
@@ -78,6 +79,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #service: ServiceHost
   #publishers: Publishers | undefined
   #recorder: ContainerRecorder | undefined
+  #receiveCopies = false
   /** The first close()'s result, for every later call. */
   #closing: Promise<CloseResult> | undefined
   readonly #throttle: LogThrottle
@@ -94,6 +96,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       publish: (topic, payload, publishOptions) => this.publish(topic, payload, publishOptions),
       onWorkerMessage: (data, socket) => this.emit('workerMessage', data, socket),
     })
+  }
+
+  /** Whether every received frame is copied into an ordinary Buffer (ZMQ_RECEIVE_COPY). */
+  get receiveCopies(): boolean {
+    return this.#receiveCopies
   }
 
   get phase(): SupervisorPhase {
@@ -120,6 +127,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const { config } = this
     // Before anything else queues work, the recorder thread and the service's loading among them.
     startLibuvPool()
+    // Before any socket of this process receives, the service's own among them: zeromq.js
+    // decides at the first received frame, once for every thread (receive-copies.ts).
+    if (config.receiveCopy) {
+      this.#receiveCopies = await copyReceivedFrames()
+      if (!this.#receiveCopies)
+        this.#log.warn(
+          {
+            variable: 'ZMQ_RECEIVE_COPY',
+            effect: 'frames over 128 bytes reach handlers without a copy, as zeromq.js hands them',
+          },
+          'receive copies not in effect',
+        )
+    }
     const servicePath = resolveServicePath(config.service)
     const service = await loadService(servicePath)
     const keyIssues = serviceKeyIssues(service, config.sockets)

@@ -68,6 +68,7 @@ export function loadConfig(rawEnv: Env = process.env): Config {
       Math.max(RECONNECT_IVL_MAX_DEFAULT_MS, cleaned.ZMQ_RECONNECT_IVL_MS as number),
     heartbeat: heartbeatFrom(cleaned),
     monitor: cleaned.ZMQ_MONITOR as boolean,
+    receiveCopy: cleaned.ZMQ_RECEIVE_COPY as boolean,
     restart: {
       backoffMs: cleaned.ZC_RESTART_BACKOFF_MS as number,
       backoffMaxMs: cleaned.ZC_RESTART_BACKOFF_MAX_MS as number,

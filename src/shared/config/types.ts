@@ -141,6 +141,11 @@ export interface Config {
   readonly heartbeat: HeartbeatConfig | undefined
   /** Socket monitors (zeromq Observer): connection events logged and counted. */
   readonly monitor: boolean
+  /**
+   * Every received frame copied into an ordinary Buffer, where zeromq.js would hand a frame over
+   * 128 bytes over without a copy (shared/zmq/receive-copies.ts). Process-wide.
+   */
+  readonly receiveCopy: boolean
   readonly restart: RestartConfig
   /**
    * Each receive worker's old-generation heap limit (Worker `resourceLimits`); undefined keeps

@@ -71,6 +71,8 @@ export function tunableSpecs(): Record<string, Spec<unknown>> {
     ZMQ_HEARTBEAT_TIMEOUT_MS: heartbeatMs({ default: undefined, example: '3000' }),
     ZMQ_HEARTBEAT_TTL_MS: heartbeatMs({ default: undefined, example: '3000' }),
     ZMQ_MONITOR: flag({ default: true, example: 'true' }),
+    // zeromq.js copies every received frame, process-wide (shared/zmq/receive-copies.ts).
+    ZMQ_RECEIVE_COPY: flag({ default: true, example: 'false' }),
     ZC_RESTART_BACKOFF_MS: atLeastOneMs({ default: 100, example: '100' }),
     ZC_RESTART_BACKOFF_MAX_MS: atLeastOneMs({ default: 5000, example: '5000' }),
     ZC_RESTART_LIMIT: integer(0, 1_000_000)({ default: 5, example: '5' }),
