@@ -189,6 +189,20 @@ export const containerNoPriority: Design = {
 }
 
 /**
+ * The container with ZMQ_RECEIVE_COPY=false: zeromq.js's own zero-copy receives, where a frame
+ * over 128 bytes reaches the handler as an external Buffer (what the bare worker gets). Shows what
+ * copying received frames buys (README "Receiving: copy, not zero-copy").
+ */
+export const containerZeroCopy: Design = {
+  id: 'container-zero-copy',
+  label: 'container, ZMQ_RECEIVE_COPY=false',
+  unavailable: () => undefined,
+  start(plan, tools) {
+    return container.start({ ...plan, env: { ...plan.env, ZMQ_RECEIVE_COPY: 'false' } }, tools)
+  },
+}
+
+/**
  * The control thread asking for a 100 µs scheduler slice (`_SLICE_US`, opt-in): what a short
  * slice adds to the class nice values.
  */

@@ -5,6 +5,7 @@ import {
   cFloor,
   container,
   containerNoPriority,
+  containerZeroCopy,
   type Design,
   pyzmq,
   zmqLoop,
@@ -58,6 +59,16 @@ export const throughput: Scenario = {
         publisher,
         transport: 'tcp',
         label: containerNoPriority.label,
+      })
+    // What copying received frames buys: zeromq.js hands a frame over 128 bytes over without a
+    // copy, and pays a finalizer for it later (README "Receiving: copy, not zero-copy").
+    for (const size of SIZES.filter((s) => s > 128))
+      cases.push({
+        design: containerZeroCopy,
+        size,
+        publisher,
+        transport: 'tcp',
+        label: containerZeroCopy.label,
       })
     for (const design of designs.filter((d) => d === container || d === zmqWorker || d === cFloor))
       cases.push({ design, size: 16, publisher, transport: 'ipc', label: `${design.label}, ipc` })
@@ -130,7 +141,8 @@ export const throughput: Scenario = {
       )
     const cpuOf = (c: Case | undefined) => (c ? median(cpu.get(c) ?? []) : undefined)
     const threadCpuOf = (c: Case | undefined) => (c ? median(threadCpu.get(c) ?? []) : undefined)
-    const isContainer = (c: Case) => c.design === container || c.design === containerNoPriority
+    const isContainer = (c: Case) =>
+      c.design === container || c.design === containerNoPriority || c.design === containerZeroCopy
     const rows = cases.map((c) => {
       const rate = med(c)
       const cpuUs = cpuOf(c)
