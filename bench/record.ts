@@ -13,7 +13,9 @@
  * the rate of a busy camera or telemetry feed) and compares one-way latency on vs off: what a
  * handler feels when the machine has time to spare.
  *
- *   npm run bench:record -- [--quick] [--reps N] [--compression zstd]
+ *   npm run bench:record -- [--quick] [--reps N] [--compression zstd] [--env NAME=VALUE ...]
+ *
+ * `--env` sets a variable of the container in both modes (ZMQ_RECEIVE_COPY=false, say).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { open } from 'node:fs/promises'
@@ -36,8 +38,17 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     reps: { type: 'string' },
     compression: { type: 'string', default: 'none' },
+    env: { type: 'string', multiple: true, default: [] },
   },
 })
+/** The container's extra variables, in both modes. */
+const EXTRA_ENV = Object.fromEntries(
+  (args.env ?? []).map((pair) => {
+    const at = pair.indexOf('=')
+    if (at < 1) throw new Error(`--env: NAME=VALUE, not "${pair}"`)
+    return [pair.slice(0, at), pair.slice(at + 1)]
+  }),
+)
 const quick = args.quick
 const compression = args.compression
 const REPS = args.reps === undefined ? (quick ? 1 : 3) : Number(args.reps)
@@ -177,7 +188,9 @@ async function main(): Promise<void> {
             sockets: ([endpoint]) => [{ name: 'b', endpoint: endpoint as string, component: 'b' }],
             plan: {
               env:
-                mode === 'on' ? { ZMQ_RECORD_FILE: file, ZMQ_RECORD_COMPRESSION: compression } : {},
+                mode === 'on'
+                  ? { ...EXTRA_ENV, ZMQ_RECORD_FILE: file, ZMQ_RECORD_COMPRESSION: compression }
+                  : EXTRA_ENV,
               // The recorder writes its whole backlog (up to ZMQ_RECORD_BUFFER_BYTES) at the stop:
               // it gets what remains of ZC_SHUTDOWN_TIMEOUT_MS, and what it cannot write in that
               // time would be counted as lost, not recorded. So `recorded` is what the run kept.
@@ -261,7 +274,9 @@ async function pacedLatency(tools: Tools, publisher: PublisherKind) {
             latency: true,
             warmup: LATENCY_RATE / 10,
             env:
-              mode === 'on' ? { ZMQ_RECORD_FILE: file, ZMQ_RECORD_COMPRESSION: compression } : {},
+              mode === 'on'
+                ? { ...EXTRA_ENV, ZMQ_RECORD_FILE: file, ZMQ_RECORD_COMPRESSION: compression }
+                : EXTRA_ENV,
             joinMs: 120_000,
           },
           timeoutMs: 120_000,
