@@ -79,7 +79,7 @@ export function createMetrics(supervisor: Supervisor, build: BuildInfo): Registr
     ]),
     collector(
       'zc_receive_copies',
-      '1 when every received frame is copied into an ordinary Buffer (ZMQ_RECEIVE_COPY), 0 when zeromq.js hands frames over 128 bytes over without a copy.',
+      '1 when received frames are copied into ordinary Buffers (ZMQ_RECEIVE_COPY), 0 when zeromq.js passes frames over 128 bytes to handlers without a copy; as measured at start-up.',
       'gauge',
       () => [{ labels: {}, value: supervisor.receiveCopies ? 1 : 0 }],
     ),

@@ -8,7 +8,7 @@ import type { Logger } from '../shared/logger'
 import type { StopReason } from '../shared/protocol'
 import { loadService, resolveServicePath, serviceKeyIssues } from '../shared/service'
 import { type CounterSnapshot, WorkerState } from '../shared/shared-state'
-import { copyReceivedFrames } from '../shared/zmq/receive-copies'
+import { settleReceiveCopies } from '../shared/zmq/receive-copies'
 import { ContainerRecorder, type RecordCounts } from './container-recorder'
 import type { Readiness } from './health'
 import { buildInfo } from './info'
@@ -98,7 +98,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     })
   }
 
-  /** Whether every received frame is copied into an ordinary Buffer (ZMQ_RECEIVE_COPY). */
+  /**
+   * Whether received frames are copied into ordinary Buffers in this process, as a frame received
+   * at start-up showed (ZMQ_RECEIVE_COPY asks for it; the first receive in a process decides).
+   */
   get receiveCopies(): boolean {
     return this.#receiveCopies
   }
@@ -129,17 +132,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     startLibuvPool()
     // Before any socket of this process receives, the service's own among them: zeromq.js
     // decides at the first received frame, once for every thread (receive-copies.ts).
-    if (config.receiveCopy) {
-      this.#receiveCopies = await copyReceivedFrames()
-      if (!this.#receiveCopies)
-        this.#log.warn(
-          {
-            variable: 'ZMQ_RECEIVE_COPY',
-            effect: 'frames over 128 bytes reach handlers without a copy, as zeromq.js hands them',
-          },
-          'receive copies not in effect',
-        )
-    }
+    this.#receiveCopies = await settleReceiveCopies(config.receiveCopy)
+    if (this.#receiveCopies !== config.receiveCopy)
+      this.#log.warn(
+        {
+          variable: 'ZMQ_RECEIVE_COPY',
+          wanted: config.receiveCopy,
+          receiveCopies: this.#receiveCopies,
+        },
+        'receive copies not as configured',
+      )
     const servicePath = resolveServicePath(config.service)
     const service = await loadService(servicePath)
     const keyIssues = serviceKeyIssues(service, config.sockets)

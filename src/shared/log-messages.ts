@@ -50,7 +50,7 @@ export const LOG_MESSAGES = {
   threadPriorityNotSet: { msg: 'thread priority not set', levels: ['warn'] },
   threadSliceSet: { msg: 'thread slice set', levels: ['info'] },
   threadSliceNotSet: { msg: 'thread slice not set', levels: ['warn'] },
-  receiveCopiesNotInEffect: { msg: 'receive copies not in effect', levels: ['warn'] },
+  receiveCopiesNotAsConfigured: { msg: 'receive copies not as configured', levels: ['warn'] },
   httpListening: { msg: 'http listening', levels: ['info'] },
   subscriberWaitTimedOut: {
     msg: 'subscriber wait timed out; not ready until they attach',

@@ -49,7 +49,7 @@ export class MainCalls {
           buffer instanceof ArrayBuffer &&
           bytes.byteLength === buffer.byteLength
         )
-          post(this.#port, message, [buffer])
+          postMoving(this.#port, message, buffer)
         else post(this.#port, message)
       },
       toMain: (data) => post(this.#port, { type: 'service', data }),
@@ -73,5 +73,20 @@ export class MainCalls {
     if (!call) return
     if (message.ok) call.resolve(message.value)
     else call.reject(deserializeError(message.error))
+  }
+}
+
+/**
+ * Posts `message` with `buffer` moved, not copied, where Node can move it. A Buffer over external
+ * memory cannot move (zeromq.js's received frames with ZMQ_RECEIVE_COPY=false): Node 20 then
+ * copies it silently, later Node throws DataCloneError before sending anything; it is copied
+ * here as well, so a relay works the same on every Node.
+ */
+function postMoving(port: MessagePort, message: FromWorker, buffer: ArrayBuffer): void {
+  try {
+    post(port, message, [buffer])
+  } catch (error) {
+    if ((error as { name?: unknown } | null)?.name !== 'DataCloneError') throw error
+    post(port, message)
   }
 }

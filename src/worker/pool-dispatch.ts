@@ -15,8 +15,10 @@ export interface PoolItem {
 
 /**
  * The task for one message. Its payload is one copy into memory we own, meant to be transferred:
- * zeromq's receive buffers are external memory that postMessage silently copies again instead of
- * transferring, so transferring them directly would not save the copy.
+ * with ZMQ_RECEIVE_COPY=false the received Buffer is zeromq.js's external memory, which
+ * postMessage silently copies again instead of transferring. (With copies, the default, a
+ * received Buffer that spans its whole ArrayBuffer could be transferred itself, saving this
+ * copy; not done: the copy is small beside a pool handler's work, unmeasured for large frames.)
  */
 export function poolTask(item: PoolItem): PoolTask {
   const payload = new Uint8Array(item.payload.byteLength)
