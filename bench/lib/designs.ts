@@ -176,60 +176,57 @@ function startContainer(design: Design, main: string, plan: ReceiverPlan): Recei
 }
 
 /**
- * The container with ZC_THREAD_PRIORITY=false: every receive thread at the nice it inherits, so
- * the isolation scenario shows what the class priorities buy on saturated cores.
+ * The container as it ships with `env` added: a variant a scenario runs beside it, to show what
+ * one setting changes. `unavailable` says why it cannot run here, if it can not.
  */
-export const containerNoPriority: Design = {
-  id: 'container-no-priority',
-  label: 'container, ZC_THREAD_PRIORITY=false',
-  unavailable: () => undefined,
-  start(plan, tools) {
-    return container.start({ ...plan, env: { ...plan.env, ZC_THREAD_PRIORITY: 'false' } }, tools)
-  },
+function containerWith(
+  id: string,
+  env: Readonly<Record<string, string>>,
+  note = '',
+  unavailable: () => string | undefined = () => undefined,
+): Design {
+  const settings = Object.entries(env).map(([name, value]) => `${name}=${value}`)
+  return {
+    id,
+    label: `container, ${settings.join(' ')}${note}`,
+    unavailable,
+    start: (plan, tools) => container.start({ ...plan, env: { ...plan.env, ...env } }, tools),
+  }
 }
 
 /**
- * The container with ZMQ_RECEIVE_COPY=false: zeromq.js's own zero-copy receives, where a frame
- * over 128 bytes reaches the handler as an external Buffer (what the bare worker gets). Shows what
- * copying received frames buys (README "Receiving: copy, not zero-copy").
+ * Every receive thread at the nice it inherits, so the isolation scenario shows what the class
+ * priorities buy on saturated cores.
  */
-export const containerZeroCopy: Design = {
-  id: 'container-zero-copy',
-  label: 'container, ZMQ_RECEIVE_COPY=false',
-  unavailable: () => undefined,
-  start(plan, tools) {
-    return container.start({ ...plan, env: { ...plan.env, ZMQ_RECEIVE_COPY: 'false' } }, tools)
-  },
-}
+export const containerNoPriority = containerWith('container-no-priority', {
+  ZC_THREAD_PRIORITY: 'false',
+})
+
+/**
+ * zeromq.js's own zero-copy receives, where a frame over 128 bytes reaches the handler as an
+ * external Buffer (what the bare worker gets). Shows what copying received frames buys (README
+ * "Receiving: copy, not zero-copy").
+ */
+export const containerZeroCopy = containerWith('container-zero-copy', { ZMQ_RECEIVE_COPY: 'false' })
 
 /**
  * The control thread asking for a 100 µs scheduler slice (`_SLICE_US`, opt-in): what a short
  * slice adds to the class nice values.
  */
-export const containerControlSlice: Design = {
-  id: 'container-control-slice',
-  label: 'container, control _SLICE_US=100',
-  unavailable: () => undefined,
-  start(plan, tools) {
-    return container.start(
-      { ...plan, env: { ...plan.env, ZMQ_SUB_CONTROL_SLICE_US: '100' } },
-      tools,
-    )
-  },
-}
+export const containerControlSlice = containerWith('container-control-slice', {
+  ZMQ_SUB_CONTROL_SLICE_US: '100',
+})
 
 /**
  * The control thread at nice -10, below the process's own: needs CAP_SYS_NICE (root here; not in
  * Docker's default capability set). Shows what the class priorities reach with the privilege.
  */
-export const containerControlBoost: Design = {
-  id: 'container-control-nice',
-  label: 'container, control _NICE=-10 (CAP_SYS_NICE)',
-  unavailable: () => (canLowerNice() ? undefined : 'needs CAP_SYS_NICE (run the bench as root)'),
-  start(plan, tools) {
-    return container.start({ ...plan, env: { ...plan.env, ZMQ_SUB_CONTROL_NICE: '-10' } }, tools)
-  },
-}
+export const containerControlBoost = containerWith(
+  'container-control-nice',
+  { ZMQ_SUB_CONTROL_NICE: '-10' },
+  ' (CAP_SYS_NICE)',
+  () => (canLowerNice() ? undefined : 'needs CAP_SYS_NICE (run the bench as root)'),
+)
 
 /** Whether this process may lower a nice value (CAP_SYS_NICE): tries it on itself and back. */
 function canLowerNice(): boolean {
