@@ -22,7 +22,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
 import { setTimeout as delay } from 'node:timers/promises'
-import { parseArgs } from 'node:util'
 import { buildArgument, wholeNumber } from './lib/builds'
 import type { BenchContext } from './lib/context'
 import { containerAt, type Design, zmqWorker } from './lib/designs'
@@ -30,10 +29,11 @@ import { rotate } from './lib/flow'
 import { MAIN } from './lib/paths'
 import { prepareTools } from './lib/peers'
 import { median } from './lib/stats'
+import { toolArgs, usage } from './lib/tool-args'
 import { stopOnce } from './scenarios/shutdown'
 import { idlePublisher, spawnIdle } from './scenarios/startup'
 
-const { values: args, positionals } = parseArgs({
+const { values: args, positionals } = toolArgs({
   allowPositionals: true,
   options: {
     what: { type: 'string', default: 'both' },
@@ -45,10 +45,10 @@ const { values: args, positionals } = parseArgs({
 const REPS = wholeNumber('reps', args.reps, 1)
 const SOCKETS = String(args.sockets).split(',').map(Number)
 if (SOCKETS.some((n) => !Number.isInteger(n) || n < 1 || n > 8))
-  throw new Error(`--sockets: whole numbers from 1 to 8, comma-separated, not "${args.sockets}"`)
+  usage(`--sockets: whole numbers from 1 to 8, comma-separated, not "${args.sockets}"`)
 const RSS_AFTER_MS = wholeNumber('rss-after', args['rss-after'], 0)
 if (!['start', 'stop', 'both'].includes(String(args.what)))
-  throw new Error(`--what: start, stop or both, not "${args.what}"`)
+  usage(`--what: start, stop or both, not "${args.what}"`)
 
 const builds = [
   containerAt('this', 'this checkout', MAIN),

@@ -16,13 +16,13 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
 import { createInterface } from 'node:readline'
 import type { Readable, Writable } from 'node:stream'
-import { parseArgs } from 'node:util'
 import { buildArgument, wholeNumber } from './lib/builds'
 import { benchService, MAIN } from './lib/paths'
 import { prepareTools } from './lib/peers'
 import { median } from './lib/stats'
+import { toolArgs } from './lib/tool-args'
 
-const { values: args, positionals } = parseArgs({
+const { values: args, positionals } = toolArgs({
   allowPositionals: true,
   options: {
     reps: { type: 'string', default: '5' },

@@ -21,7 +21,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import { FileHandleWritable } from '@mcap/nodejs'
 import { McapWriter } from '../src/recording/mcap'
 import { Recording } from '../src/recording/reader'
@@ -32,8 +31,9 @@ import { container } from './lib/designs'
 import { runOnce } from './lib/flow'
 import { type PublisherKind, prepareTools, type Tools } from './lib/peers'
 import { type Histogram, histogram, median, percentilesUs } from './lib/stats'
+import { toolArgs, usage } from './lib/tool-args'
 
-const { values: args } = parseArgs({
+const { values: args } = toolArgs({
   options: {
     quick: { type: 'boolean', default: false },
     reps: { type: 'string' },
@@ -45,15 +45,14 @@ const { values: args } = parseArgs({
 const EXTRA_ENV = Object.fromEntries(
   (args.env ?? []).map((pair) => {
     const at = pair.indexOf('=')
-    if (at < 1) throw new Error(`--env: NAME=VALUE, not "${pair}"`)
+    if (at < 1) usage(`--env: NAME=VALUE, not "${pair}"`)
     return [pair.slice(0, at), pair.slice(at + 1)]
   }),
 )
 const quick = args.quick
 const compression = args.compression
 const REPS = args.reps === undefined ? (quick ? 1 : 3) : Number(args.reps)
-if (!Number.isInteger(REPS) || REPS < 1)
-  throw new Error(`--reps: a whole number >= 1, not "${args.reps}"`)
+if (!Number.isInteger(REPS) || REPS < 1) usage(`--reps: a whole number >= 1, not "${args.reps}"`)
 const SIZES = [16, 1024, 65536] as const
 const LATENCY_RATE = 10_000
 const LATENCY_SIZE = 1024

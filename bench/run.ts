@@ -20,6 +20,7 @@ import type { Design } from './lib/designs'
 import { RESULTS, ROOT } from './lib/paths'
 import { PYTHON, prepareTools } from './lib/peers'
 import { type ChartPanel, loadavg, mark, type Section, svgChart, table } from './lib/report'
+import { usage } from './lib/tool-args'
 import { isolation } from './scenarios/isolation'
 import { latency } from './scenarios/latency'
 import { memory } from './scenarios/memory'
@@ -92,13 +93,6 @@ function redraw(): never {
   writeFileSync(path.join(RESULTS, 'latency.svg'), svgChart(json.sections.flatMap((s) => s.charts)))
   process.stderr.write('redrew bench/results/latency.svg\n')
   process.exit(0)
-}
-
-function usage(problem?: string): never {
-  const text = readFileSync(__filename, 'utf8').match(/\/\*\*([\s\S]*?)\*\//)?.[1] ?? ''
-  if (problem) process.stderr.write(`bench: ${problem}\n`)
-  process.stderr.write(`${text.replace(/^ \* ?/gm, '')}\n`)
-  process.exit(problem ? 64 : 0)
 }
 
 function versionOf(command: string, args: string[]): string {

@@ -15,18 +15,17 @@
  *   npm run bench:slice -- [--reps 6] [--only isolation|latency]
  */
 import { cpus, loadavg } from 'node:os'
-import { parseArgs } from 'node:util'
 import { container, type SocketPlan } from './lib/designs'
 import { runOnce } from './lib/flow'
 import { prepareTools, type Stream } from './lib/peers'
 import { type Histogram, histogram, median, percentilesUs } from './lib/stats'
+import { toolArgs, usage } from './lib/tool-args'
 
-const { values: args } = parseArgs({
+const { values: args } = toolArgs({
   options: { reps: { type: 'string', default: '6' }, only: { type: 'string' } },
 })
 const REPS = Number(args.reps)
-if (!Number.isInteger(REPS) || REPS < 1)
-  throw new Error(`--reps: a whole number >= 1, not "${args.reps}"`)
+if (!Number.isInteger(REPS) || REPS < 1) usage(`--reps: a whole number >= 1, not "${args.reps}"`)
 
 /** The default (the kernel's own slice), then the control socket's `_SLICE_US=100`. */
 const VARIANTS = ["the kernel's (default)", '_SLICE_US=100'] as const

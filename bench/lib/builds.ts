@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
+import { usage } from './tool-args'
 
 /**
  * A build named on an A/B tool's command line (bench/ab.ts, bench/flood-ab.ts): `label=path` or
@@ -8,17 +9,17 @@ import path from 'node:path'
 export function buildArgument(arg: string, index: number): { label: string; main: string } {
   const [label, file] = arg.includes('=') ? arg.split('=', 2) : [undefined, arg]
   const main = path.resolve(file as string)
-  if (!existsSync(main)) throw new Error(`${main}: no such file (a built dist/main.js)`)
+  if (!existsSync(main)) usage(`${main}: no such file (a built dist/main.js)`)
   return {
     label: label || path.basename(path.dirname(path.dirname(main))) || `build ${index + 1}`,
     main,
   }
 }
 
-/** An option's value as a whole number of at least `min`, or one clear error naming it. */
+/** An option's value as a whole number of at least `min`, or one line naming it and the usage. */
 export function wholeNumber(option: string, text: unknown, min: number): number {
   const value = Number(text)
   if (!Number.isInteger(value) || value < min)
-    throw new Error(`--${option}: a whole number >= ${min}, not "${String(text)}"`)
+    usage(`--${option}: a whole number >= ${min}, not "${String(text)}"`)
   return value
 }
