@@ -15,13 +15,15 @@
 import { cpus, loadavg } from 'node:os'
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
 import { Pull } from 'zeromq'
+import { wholeNumber } from './lib/builds'
 import { median } from './lib/stats'
+import { toolArgs } from './lib/tool-args'
 
-const args = process.argv.slice(2)
-const arg = (name: string, fallback: number) =>
-  args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback
-const ROUNDS = arg('--rounds', 3)
-const SECONDS = arg('--seconds', 3)
+const { values: args } = toolArgs({
+  options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '3' } },
+})
+const ROUNDS = wholeNumber('rounds', args.rounds, 1)
+const SECONDS = wholeNumber('seconds', args.seconds, 1)
 const RATES = [1000, 10_000]
 const KINDS = ['MessagePort', 'zeromq inproc'] as const
 type Kind = (typeof KINDS)[number]

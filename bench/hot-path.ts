@@ -19,10 +19,12 @@ import { cpus, loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { SocketCounters } from '../src/shared/shared-state'
 import { TopicMatcher } from '../src/shared/topics'
+import { wholeNumber } from './lib/builds'
 import { median } from './lib/stats'
+import { toolArgs } from './lib/tool-args'
 
-const args = process.argv.slice(2)
-const ROUNDS = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 15
+const { values: args } = toolArgs({ options: { rounds: { type: 'string', default: '15' } } })
+const ROUNDS = wholeNumber('rounds', args.rounds, 1)
 const OPS = 1_000_000
 
 /** ns per op of `body` run `OPS` times. */

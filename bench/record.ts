@@ -51,6 +51,9 @@ const EXTRA_ENV = Object.fromEntries(
 )
 const quick = args.quick
 const compression = args.compression
+// The container's own values for ZMQ_RECORD_COMPRESSION: another would stop it mid-run.
+if (!['none', 'zstd'].includes(compression))
+  usage(`--compression: none or zstd, not "${compression}"`)
 const REPS = args.reps === undefined ? (quick ? 1 : 3) : Number(args.reps)
 if (!Number.isInteger(REPS) || REPS < 1) usage(`--reps: a whole number >= 1, not "${args.reps}"`)
 const SIZES = [16, 1024, 65536] as const

@@ -3,7 +3,7 @@
  * interleaved. Writes bench/results/results.md (medians, ratios, goals), results.json (every
  * repetition) and latency.svg. See bench/README.md.
  *
- *   npm run bench                      full run (about 10 minutes), results in bench/results/
+ *   npm run bench                      full run (about 18 minutes), results in bench/results/
  *   npm run bench -- --quick           a few seconds per scenario, results in bench/results/scratch/
  *   npm run bench -- --only latency    some scenarios (comma list), results in scratch/ too
  *   npm run bench -- --reps 5          repetitions per measurement (default 3, 1 with --quick)

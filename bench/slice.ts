@@ -15,6 +15,7 @@
  *   npm run bench:slice -- [--reps 6] [--only isolation|latency]
  */
 import { cpus, loadavg } from 'node:os'
+import { wholeNumber } from './lib/builds'
 import { container, type SocketPlan } from './lib/designs'
 import { runOnce } from './lib/flow'
 import { prepareTools, type Stream } from './lib/peers'
@@ -24,8 +25,9 @@ import { toolArgs, usage } from './lib/tool-args'
 const { values: args } = toolArgs({
   options: { reps: { type: 'string', default: '6' }, only: { type: 'string' } },
 })
-const REPS = Number(args.reps)
-if (!Number.isInteger(REPS) || REPS < 1) usage(`--reps: a whole number >= 1, not "${args.reps}"`)
+const REPS = wholeNumber('reps', args.reps, 1)
+if (args.only !== undefined && !['isolation', 'latency'].includes(args.only))
+  usage(`--only: isolation or latency, not "${args.only}"`)
 
 /** The default (the kernel's own slice), then the control socket's `_SLICE_US=100`. */
 const VARIANTS = ["the kernel's (default)", '_SLICE_US=100'] as const

@@ -7,20 +7,30 @@
  * from its send to its handling; the rest waited on something else (the OS scheduler, the
  * socket, the event loop). Repetitions interleaved; figures per repetition.
  *
- *   npm run bench:tail -- [--rate 10000] [--seconds 10] [--reps 3]
+ *   npm run bench:tail -- [--rate 10000] [--seconds 10] [--reps 3] [--semi-space MB]
+ *
+ * `--semi-space MB` adds a container run with `node --min-semi-space-size=MB`, for the README's
+ * comparison of young-generation sizes ("Tails").
  */
 import { cpus, loadavg } from 'node:os'
 import { constants } from 'node:perf_hooks'
+import { wholeNumber } from './lib/builds'
 import { container, type Design, zmqWorker } from './lib/designs'
 import { rotate, runOnce } from './lib/flow'
 import { prepareTools } from './lib/peers'
+import { toolArgs } from './lib/tool-args'
 
-const args = process.argv.slice(2)
-const arg = (name: string, fallback: number) =>
-  args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback
-const RATE = arg('--rate', 10_000)
-const SECONDS = arg('--seconds', 10)
-const REPS = arg('--reps', 3)
+const { values: args } = toolArgs({
+  options: {
+    rate: { type: 'string', default: '10000' },
+    seconds: { type: 'string', default: '10' },
+    reps: { type: 'string', default: '3' },
+    'semi-space': { type: 'string', default: '0' },
+  },
+})
+const RATE = wholeNumber('rate', args.rate, 1)
+const SECONDS = wholeNumber('seconds', args.seconds, 1)
+const REPS = wholeNumber('reps', args.reps, 1)
 
 interface Trace {
   /** Pairs: handled at (hrtime ns), latency (us). */
@@ -88,7 +98,7 @@ function analyse(trace: Trace) {
 
 async function main(): Promise<void> {
   const tools = prepareTools()
-  const semi = args.includes('--semi-space') ? Number(args[args.indexOf('--semi-space') + 1]) : 0
+  const semi = wholeNumber('semi-space', args['semi-space'], 0)
   const designs: Design[] = [container, zmqWorker]
   if (semi > 0)
     designs.push({

@@ -17,6 +17,18 @@ function runTool(tool: string, args: string[]) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr }
 }
 
+/** Each tool's own command, which its usage (the header comment) names. */
+const COMMAND: Record<string, RegExp> = {
+  ab: /npm run bench:ab -- /,
+  'flood-ab': /npm run bench:flood -- /,
+  record: /npm run bench:record -- /,
+  slice: /npm run bench:slice -- /,
+  hop: /npm run bench:hop -- /,
+  'tail-trace': /npm run bench:tail -- /,
+  'hot-path': /npm run bench:hot-path -- /,
+  run: /npm run bench -- --quick/,
+}
+
 const CASES: Array<{ tool: string; args: string[]; says: RegExp }> = [
   { tool: 'ab', args: ['--reps', 'x'], says: /^bench: --reps: a whole number >= 1, not "x"$/ },
   { tool: 'ab', args: ['--what', 'both', '--bogus'], says: /^bench: Unknown option '--bogus'/ },
@@ -27,12 +39,23 @@ const CASES: Array<{ tool: string; args: string[]; says: RegExp }> = [
     args: ['old=/nowhere/dist/main.js'],
     says: /^bench: \/nowhere\/dist\/main\.js: no such file/,
   },
+  // A folder is not a build: it used to pass the check and fail later.
+  { tool: 'flood-ab', args: [`old=${ROOT}`], says: /: no such file \(a built dist\/main\.js\)$/ },
   {
     tool: 'record',
     args: ['--env', 'NOEQUALS'],
     says: /^bench: --env: NAME=VALUE, not "NOEQUALS"$/,
   },
+  { tool: 'record', args: ['--compression', 'lz4'], says: /^bench: --compression: none or zstd/ },
   { tool: 'slice', args: ['--reps', '0'], says: /^bench: --reps: a whole number >= 1, not "0"$/ },
+  { tool: 'slice', args: ['--only', 'isolaton'], says: /^bench: --only: isolation or latency/ },
+  { tool: 'hop', args: ['--rounds', 'x'], says: /^bench: --rounds: a whole number >= 1/ },
+  {
+    tool: 'tail-trace',
+    args: ['--rate'],
+    says: /^bench: Option '--rate <value>' argument missing/,
+  },
+  { tool: 'hot-path', args: ['--round', '3'], says: /^bench: Unknown option '--round'/ },
   { tool: 'run', args: ['--only', 'nope'], says: /^bench: unknown scenario nope \(one of / },
 ]
 
@@ -44,16 +67,16 @@ describe('bench tools: a mistake on the command line', () => {
       const [first, ...rest] = stderr.split('\n')
       assert.match(first ?? '', says)
       // The usage is the tool's header comment, and nothing of a stack trace follows.
-      assert.match(rest.join('\n'), /npm run bench/)
+      assert.match(rest.join('\n'), COMMAND[tool] as RegExp)
       assert.doesNotMatch(stderr, /^\s+at /m)
     })
   }
 
-  for (const tool of ['ab', 'flood-ab', 'record', 'slice', 'run'])
+  for (const tool of Object.keys(COMMAND))
     it(`${tool} --help: the usage, exit 0`, () => {
       const { status, stderr } = runTool(tool, ['--help'])
       assert.equal(status, 0, stderr)
-      assert.match(stderr, /npm run bench/)
+      assert.match(stderr, COMMAND[tool] as RegExp)
       assert.doesNotMatch(stderr, /^bench: /m)
     })
 })

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import path from 'node:path'
 import { usage } from './tool-args'
 
@@ -9,7 +9,8 @@ import { usage } from './tool-args'
 export function buildArgument(arg: string, index: number): { label: string; main: string } {
   const [label, file] = arg.includes('=') ? arg.split('=', 2) : [undefined, arg]
   const main = path.resolve(file as string)
-  if (!existsSync(main)) usage(`${main}: no such file (a built dist/main.js)`)
+  if (!statSync(main, { throwIfNoEntry: false })?.isFile())
+    usage(`${main}: no such file (a built dist/main.js)`)
   return {
     label: label || path.basename(path.dirname(path.dirname(main))) || `build ${index + 1}`,
     main,

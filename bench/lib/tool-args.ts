@@ -20,7 +20,7 @@ export function toolArgs<T extends ParseArgsConfig>(config: T): ReturnType<typeo
 
 /** Prints `problem` (if any) and the running tool's header comment; exits 64 on a problem. */
 export function usage(problem?: string): never {
-  const file = require.main?.filename
+  const file = require.main?.filename ?? process.argv[1]
   const text = file ? (readFileSync(file, 'utf8').match(/\/\*\*([\s\S]*?)\*\//)?.[1] ?? '') : ''
   if (problem) process.stderr.write(`bench: ${problem}\n`)
   process.stderr.write(`${text.replace(/^ \* ?/gm, '')}\n`)
