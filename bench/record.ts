@@ -11,11 +11,16 @@
  * Throughput saturates both cores, so there every cycle the recorder spends is taken from the
  * publisher or the receive thread. A second table paces the stream (1 KiB at LATENCY_RATE msg/s,
  * the rate of a busy camera or telemetry feed) and compares one-way latency on vs off: what a
- * handler feels when the machine has time to spare.
+ * handler feels when the machine has time to spare, and the receive thread's CPU per message
+ * on vs off there: what recording costs the hot path itself, with the recorder's work on a core
+ * that has time for it.
  *
  *   npm run bench:record -- [--quick] [--reps N] [--compression zstd] [--env NAME=VALUE ...]
+ *                           [--only saturated|paced]
  *
  * `--env` sets a variable of the container in both modes (ZMQ_RECEIVE_COPY=false, say).
+ * `--only saturated` runs the parts alone and the throughput table; `--only paced` the paced
+ * stream alone.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { open } from 'node:fs/promises'
@@ -39,6 +44,7 @@ const { values: args } = toolArgs({
     reps: { type: 'string' },
     compression: { type: 'string', default: 'none' },
     env: { type: 'string', multiple: true, default: [] },
+    only: { type: 'string' },
   },
 })
 /** The container's extra variables, in both modes. */
@@ -56,6 +62,8 @@ if (!['none', 'zstd'].includes(compression))
   usage(`--compression: none or zstd, not "${compression}"`)
 const REPS = args.reps === undefined ? (quick ? 1 : 3) : Number(args.reps)
 if (!Number.isInteger(REPS) || REPS < 1) usage(`--reps: a whole number >= 1, not "${args.reps}"`)
+if (args.only !== undefined && !['saturated', 'paced'].includes(args.only))
+  usage(`--only: saturated or paced, not "${args.only}"`)
 const SIZES = [16, 1024, 65536] as const
 const LATENCY_RATE = 10_000
 const LATENCY_SIZE = 1024
@@ -158,6 +166,15 @@ async function writerCost(dir: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const tools = prepareTools()
+  for (const n of tools.notes) process.stdout.write(`note: ${n}\n`)
+  const publisher = tools.c ? 'c' : 'node'
+  if (args.only !== 'paced') await saturated(tools, publisher)
+  if (args.only !== 'saturated') await pacedLatency(tools, publisher)
+}
+
+/** Each part alone, then the container's throughput on saturated cores, recording off and on. */
+async function saturated(tools: Tools, publisher: PublisherKind): Promise<void> {
   hookCost()
   const writerDir = mkdtempSync(path.join(tmpdir(), 'zc-bench-writer-'))
   try {
@@ -165,9 +182,6 @@ async function main(): Promise<void> {
   } finally {
     rmSync(writerDir, { recursive: true, force: true })
   }
-  const tools = prepareTools()
-  for (const n of tools.notes) process.stdout.write(`note: ${n}\n`)
-  const publisher = tools.c ? 'c' : 'node'
   const dir = mkdtempSync(path.join(tmpdir(), 'zc-bench-record-'))
   const rates = new Map<string, number[]>()
   const kept = new Map<string, number[]>()
@@ -250,7 +264,6 @@ async function main(): Promise<void> {
       `| ${size} B | ${Math.round(off / 1000)} | ${Math.round(on / 1000)} | ${(on / off).toFixed(2)} | ${(share * 100).toFixed(1)} % | ${us(threadUs, 'off')} / ${us(threadUs, 'on')} µs | ${us(processUs, 'off')} / ${us(processUs, 'on')} µs |\n`,
     )
   }
-  await pacedLatency(tools, publisher)
 }
 
 /**
@@ -261,6 +274,9 @@ async function pacedLatency(tools: Tools, publisher: PublisherKind) {
   const dir = mkdtempSync(path.join(tmpdir(), 'zc-bench-record-latency-'))
   const pooled = { off: histogram(), on: histogram() }
   const kept: number[] = []
+  /** CPU per message, µs, per repetition: the receive thread's, and the whole process's. */
+  const threadUs = { off: [] as number[], on: [] as number[] }
+  const processUs = { off: [] as number[], on: [] as number[] }
   try {
     for (let rep = 0; rep < REPS; rep++) {
       for (const mode of rep % 2 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
@@ -288,6 +304,10 @@ async function pacedLatency(tools: Tools, publisher: PublisherKind) {
         const h = out.latencies.get('b')
         if (!r || !h) throw new Error(`no latencies for recording ${mode}`)
         pooled[mode].add(h as Histogram)
+        if (out.cpu) {
+          threadUs[mode].push((out.cpu.receiveThreadMs * 1000) / r.count)
+          processUs[mode].push((out.cpu.processMs * 1000) / r.count)
+        }
         if (mode === 'on') {
           const recording = await Recording.open(file)
           kept.push(Number(recording.statistics?.messageCount ?? 0n) / r.count)
@@ -313,6 +333,13 @@ async function pacedLatency(tools: Tools, publisher: PublisherKind) {
   process.stdout.write(row('off', off) + row('on', on))
   process.stdout.write(
     `| on / off | ${(on.p50 / off.p50).toFixed(2)} | ${(on.p99 / off.p99).toFixed(2)} | ${(on.p999 / off.p999).toFixed(2)} | ${(on.max / off.max).toFixed(2)} |\n`,
+  )
+  // /proc counts in 10 ms ticks: over a 3 s run, a few tenths of a µs a message.
+  const each = (values: number[]) => values.map((v) => v.toFixed(2)).join(', ')
+  process.stdout.write(
+    `\nCPU per message at ${LATENCY_RATE} msg/s (medians; each repetition in brackets; /proc, 10 ms ticks):\n` +
+      `  receive thread: off ${median(threadUs.off).toFixed(2)} µs [${each(threadUs.off)}], on ${median(threadUs.on).toFixed(2)} µs [${each(threadUs.on)}]\n` +
+      `  whole process:  off ${median(processUs.off).toFixed(2)} µs [${each(processUs.off)}], on ${median(processUs.on).toFixed(2)} µs [${each(processUs.on)}]\n`,
   )
 }
 
