@@ -7,12 +7,15 @@
  * from its send to its handling; the rest waited on something else (the OS scheduler, the
  * socket, the event loop). Repetitions interleaved; figures per repetition.
  *
- *   npm run bench:tail -- [--rate 10000] [--seconds 10] [--reps 3] [--semi-space MB]
+ *   npm run bench:tail -- [--rate 10000] [--seconds 10] [--reps 3] [--semi-space MB] [--record]
  *
  * `--semi-space MB` adds a container run with `node --min-semi-space-size=MB`, for the README's
- * comparison of young-generation sizes ("Tails").
+ * comparison of young-generation sizes ("Tails"). `--record` adds a container that records
+ * what it receives (ZMQ_RECORD_FILE), for the README's recording tails ("Record and replay").
  */
-import { cpus, loadavg } from 'node:os'
+import { mkdtempSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import path from 'node:path'
 import { constants } from 'node:perf_hooks'
 import { wholeNumber } from './lib/builds'
 import { container, type Design, zmqWorker } from './lib/designs'
@@ -26,6 +29,7 @@ const { values: args } = toolArgs({
     seconds: { type: 'string', default: '10' },
     reps: { type: 'string', default: '3' },
     'semi-space': { type: 'string', default: '0' },
+    record: { type: 'boolean', default: false },
   },
 })
 const RATE = wholeNumber('rate', args.rate, 1)
@@ -108,6 +112,16 @@ async function main(): Promise<void> {
       start: (plan, tools) =>
         container.start({ ...plan, nodeArgs: [`--min-semi-space-size=${semi}`] }, tools),
     })
+  if (args.record) {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'zc-bench-tail-')), 'tail.mcap')
+    designs.push({
+      ...container,
+      id: 'container-record',
+      label: 'container, ZMQ_RECORD_FILE',
+      start: (plan, tools) =>
+        container.start({ ...plan, env: { ...plan.env, ZMQ_RECORD_FILE: file } }, tools),
+    })
+  }
   process.stdout.write(
     `tail trace: ${RATE} msg/s of 1 KiB for ${SECONDS} s, ${REPS} repetitions; ${cpus().length} x ${cpus()[0]?.model}; load ${loadavg()
       .map((l) => l.toFixed(2))
