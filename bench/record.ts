@@ -334,10 +334,13 @@ async function pacedLatency(tools: Tools, publisher: PublisherKind) {
   process.stdout.write(
     `| on / off | ${(on.p50 / off.p50).toFixed(2)} | ${(on.p99 / off.p99).toFixed(2)} | ${(on.p999 / off.p999).toFixed(2)} | ${(on.max / off.max).toFixed(2)} |\n`,
   )
-  // /proc counts in 10 ms ticks: over a 3 s run, a few tenths of a µs a message.
+  // Only where /proc has the threads' times (Linux).
+  if (threadUs.off.length === 0 || threadUs.on.length === 0) return
   const each = (values: number[]) => values.map((v) => v.toFixed(2)).join(', ')
+  // /proc counts in 10 ms ticks: one tick is this much of a message's CPU over a run.
+  const tickUs = (10 * 1000) / Math.round((LATENCY_RATE * LATENCY_SECONDS) / (quick ? 4 : 1))
   process.stdout.write(
-    `\nCPU per message at ${LATENCY_RATE} msg/s (medians; each repetition in brackets; /proc, 10 ms ticks):\n` +
+    `\nCPU per message at ${LATENCY_RATE} msg/s (medians; each repetition in brackets; /proc, 10 ms ticks: ${tickUs.toFixed(2)} µs a message):\n` +
       `  receive thread: off ${median(threadUs.off).toFixed(2)} µs [${each(threadUs.off)}], on ${median(threadUs.on).toFixed(2)} µs [${each(threadUs.on)}]\n` +
       `  whole process:  off ${median(processUs.off).toFixed(2)} µs [${each(processUs.off)}], on ${median(processUs.on).toFixed(2)} µs [${each(processUs.on)}]\n`,
   )

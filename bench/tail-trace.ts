@@ -13,7 +13,7 @@
  * comparison of young-generation sizes ("Tails"). `--record` adds a container that records
  * what it receives (ZMQ_RECORD_FILE), for the README's recording tails ("Record and replay").
  */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { constants } from 'node:perf_hooks'
@@ -113,7 +113,10 @@ async function main(): Promise<void> {
         container.start({ ...plan, nodeArgs: [`--min-semi-space-size=${semi}`] }, tools),
     })
   if (args.record) {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'zc-bench-tail-')), 'tail.mcap')
+    // Removed at exit: each run's recording is some 60-100 MB.
+    const dir = mkdtempSync(path.join(tmpdir(), 'zc-bench-tail-'))
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+    const file = path.join(dir, 'tail.mcap')
     designs.push({
       ...container,
       id: 'container-record',
