@@ -32,6 +32,7 @@ import { Recording } from '../src/recording/reader'
 import { RecordingWriter } from '../src/recording/writer'
 import { BUDGET_WORDS, budgetOf, LAYOUT_WORDS } from '../src/shared/record-batch'
 import { RecordCapture } from '../src/worker/record-capture'
+import { wholeNumber } from './lib/builds'
 import { container } from './lib/designs'
 import { runOnce } from './lib/flow'
 import { type PublisherKind, prepareTools, type Tools } from './lib/peers'
@@ -60,14 +61,15 @@ const compression = args.compression
 // The container's own values for ZMQ_RECORD_COMPRESSION: another would stop it mid-run.
 if (!['none', 'zstd'].includes(compression))
   usage(`--compression: none or zstd, not "${compression}"`)
-const REPS = args.reps === undefined ? (quick ? 1 : 3) : Number(args.reps)
-if (!Number.isInteger(REPS) || REPS < 1) usage(`--reps: a whole number >= 1, not "${args.reps}"`)
+const REPS = args.reps === undefined ? (quick ? 1 : 3) : wholeNumber('reps', args.reps, 1)
 if (args.only !== undefined && !['saturated', 'paced'].includes(args.only))
   usage(`--only: saturated or paced, not "${args.only}"`)
 const SIZES = [16, 1024, 65536] as const
 const LATENCY_RATE = 10_000
 const LATENCY_SIZE = 1024
 const LATENCY_SECONDS = 3
+/** Messages in one run of the paced stream. */
+const LATENCY_COUNT = Math.round((LATENCY_RATE * LATENCY_SECONDS) / (quick ? 4 : 1))
 
 function countFor(size: number): number {
   const full = size <= 16 ? 200_000 : size <= 1024 ? 100_000 : 10_000
@@ -281,12 +283,19 @@ async function pacedLatency(tools: Tools, publisher: PublisherKind) {
     for (let rep = 0; rep < REPS; rep++) {
       for (const mode of rep % 2 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
         const file = path.join(dir, `latency-${rep}.mcap`)
-        const count = Math.round((LATENCY_RATE * LATENCY_SECONDS) / (quick ? 4 : 1))
         const out = await runOnce({
           design: container,
           tools,
           publisher,
-          streams: [{ topics: ['b'], size: LATENCY_SIZE, rate: LATENCY_RATE, count, nodrop: true }],
+          streams: [
+            {
+              topics: ['b'],
+              size: LATENCY_SIZE,
+              rate: LATENCY_RATE,
+              count: LATENCY_COUNT,
+              nodrop: true,
+            },
+          ],
           sockets: ([endpoint]) => [{ name: 'b', endpoint: endpoint as string, component: 'b' }],
           plan: {
             latency: true,
@@ -338,7 +347,7 @@ async function pacedLatency(tools: Tools, publisher: PublisherKind) {
   if (threadUs.off.length === 0 || threadUs.on.length === 0) return
   const each = (values: number[]) => values.map((v) => v.toFixed(2)).join(', ')
   // /proc counts in 10 ms ticks: one tick is this much of a message's CPU over a run.
-  const tickUs = (10 * 1000) / Math.round((LATENCY_RATE * LATENCY_SECONDS) / (quick ? 4 : 1))
+  const tickUs = (10 * 1000) / LATENCY_COUNT
   process.stdout.write(
     `\nCPU per message at ${LATENCY_RATE} msg/s (medians; each repetition in brackets; /proc, 10 ms ticks: ${tickUs.toFixed(2)} µs a message):\n` +
       `  receive thread: off ${median(threadUs.off).toFixed(2)} µs [${each(threadUs.off)}], on ${median(threadUs.on).toFixed(2)} µs [${each(threadUs.on)}]\n` +

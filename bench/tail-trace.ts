@@ -18,7 +18,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { constants } from 'node:perf_hooks'
 import { wholeNumber } from './lib/builds'
-import { container, type Design, zmqWorker } from './lib/designs'
+import { container, containerWith, type Design, zmqWorker } from './lib/designs'
 import { rotate, runOnce } from './lib/flow'
 import { prepareTools } from './lib/peers'
 import { toolArgs } from './lib/tool-args'
@@ -117,13 +117,13 @@ async function main(): Promise<void> {
     const dir = mkdtempSync(path.join(tmpdir(), 'zc-bench-tail-'))
     process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
     const file = path.join(dir, 'tail.mcap')
-    designs.push({
-      ...container,
-      id: 'container-record',
-      label: 'container, ZMQ_RECORD_FILE',
-      start: (plan, tools) =>
-        container.start({ ...plan, env: { ...plan.env, ZMQ_RECORD_FILE: file } }, tools),
-    })
+    designs.push(
+      containerWith(
+        'container-record',
+        { ZMQ_RECORD_FILE: file },
+        { label: 'container, ZMQ_RECORD_FILE' },
+      ),
+    )
   }
   process.stdout.write(
     `tail trace: ${RATE} msg/s of 1 KiB for ${SECONDS} s, ${REPS} repetitions; ${cpus().length} x ${cpus()[0]?.model}; load ${loadavg()

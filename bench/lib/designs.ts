@@ -176,20 +176,25 @@ function startContainer(design: Design, main: string, plan: ReceiverPlan): Recei
 }
 
 /**
- * The container as it ships with `env` added: a variant a scenario runs beside it, to show what
- * one setting changes. `unavailable` says why it cannot run here, if it can not.
+ * The container as it ships with `env` added: a variant a tool or scenario runs beside it, to
+ * show what one setting changes. Labelled by the variables set, with `note` after them, unless
+ * `label` says otherwise (a value such as a file path tells a reader nothing); `unavailable` says
+ * why it cannot run here, if it can not.
  */
-function containerWith(
+export function containerWith(
   id: string,
   env: Readonly<Record<string, string>>,
-  note = '',
-  unavailable: () => string | undefined = () => undefined,
+  options: {
+    readonly note?: string
+    readonly label?: string
+    readonly unavailable?: () => string | undefined
+  } = {},
 ): Design {
   const settings = Object.entries(env).map(([name, value]) => `${name}=${value}`)
   return {
     id,
-    label: `container, ${settings.join(' ')}${note}`,
-    unavailable,
+    label: options.label ?? `container, ${settings.join(' ')}${options.note ?? ''}`,
+    unavailable: options.unavailable ?? (() => undefined),
     start: (plan, tools) => container.start({ ...plan, env: { ...plan.env, ...env } }, tools),
   }
 }
@@ -224,8 +229,10 @@ export const containerControlSlice = containerWith('container-control-slice', {
 export const containerControlBoost = containerWith(
   'container-control-nice',
   { ZMQ_SUB_CONTROL_NICE: '-10' },
-  ' (CAP_SYS_NICE)',
-  () => (canLowerNice() ? undefined : 'needs CAP_SYS_NICE (run the bench as root)'),
+  {
+    note: ' (CAP_SYS_NICE)',
+    unavailable: () => (canLowerNice() ? undefined : 'needs CAP_SYS_NICE (run the bench as root)'),
+  },
 )
 
 /** Whether this process may lower a nice value (CAP_SYS_NICE): tries it on itself and back. */

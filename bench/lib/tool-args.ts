@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs'
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 
 /**
- * The command line of a bench tool run on its own (bench/ab.ts, flood-ab.ts, record.ts,
- * slice.ts): node:util's parseArgs, plus `--help`. A mistyped option or a bad value is one line
+ * The command line of a bench tool run on its own (bench/ab.ts, flood-ab.ts, record.ts, slice.ts,
+ * hop.ts, tail-trace.ts, hot-path.ts): node:util's parseArgs, plus `--help`; `usage` serves
+ * `npm run bench` (run.ts) too. A mistyped option or a bad value is one line
  * naming it, then the tool's usage (its header comment), exit 64, as `npm run bench` does: a
  * stack trace from parseArgs told a newcomer less.
  */
