@@ -4,23 +4,27 @@
  * stream the recording kept (the rest is counted as overflow, never waited for).
  *
  * What "on" costs: the hook in the receive thread (printed first), and the recorder thread's
- * MCAP writing, which runs at nice 19 and so takes mostly CPU the receive thread leaves idle; on
- * a loaded 2-core host it falls behind and the recorded share drops rather than throughput. The
- * machine is shared: compare runs made back to back, and read the load printed with the table.
+ * MCAP writing (the writer alone, printed second), which runs at nice 19. Where it cannot keep
+ * up (64 KiB on two cores) the recorded share drops; where it can (1 KiB), the throughput pays.
+ * The machine is shared: compare runs made back to back, and read the load printed with the
+ * table.
  *
  * Throughput saturates both cores, so there every cycle the recorder spends is taken from the
- * publisher or the receive thread. A second table paces the stream (1 KiB at LATENCY_RATE msg/s,
- * the rate of a busy camera or telemetry feed) and compares one-way latency on vs off: what a
- * handler feels when the machine has time to spare, and the receive thread's CPU per message
- * on vs off there: what recording costs the hot path itself, with the recorder's work on a core
- * that has time for it.
+ * publisher or the receive thread. A second throughput table gives the receive thread a core of
+ * its own (bench/lib/pin.ts), as a machine with a core to spare would: what recording costs the
+ * hot path itself, apart from the CPU the recorder takes elsewhere. A third table paces the
+ * stream (1 KiB at LATENCY_RATE msg/s, the rate of a busy camera or telemetry feed) and compares
+ * one-way latency on vs off: what a handler feels when the machine has time to spare, and the
+ * receive thread's CPU per message on vs off there: what recording costs the hot path itself,
+ * with the recorder's work on a core that has time for it.
  *
  *   npm run bench:record -- [--quick] [--reps N] [--compression zstd] [--env NAME=VALUE ...]
- *                           [--only saturated|paced]
+ *                           [--only saturated|pinned|paced] [--pin]
  *
  * `--env` sets a variable of the container in both modes (ZMQ_RECEIVE_COPY=false, say).
- * `--only saturated` runs the parts alone and the throughput table; `--only paced` the paced
- * stream alone.
+ * `--only saturated` runs the parts alone and the throughput table; `--only pinned` the table with
+ * the receive thread alone on a core; `--only paced` the paced stream alone. `--pin` gives the
+ * receive thread a core of its own in the paced stream too.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { open } from 'node:fs/promises'
@@ -34,8 +38,9 @@ import { BUDGET_WORDS, budgetOf, LAYOUT_WORDS } from '../src/shared/record-batch
 import { RecordCapture } from '../src/worker/record-capture'
 import { wholeNumber } from './lib/builds'
 import { container } from './lib/designs'
-import { runOnce } from './lib/flow'
+import { type RunSpec, runOnce } from './lib/flow'
 import { type PublisherKind, prepareTools, type Tools } from './lib/peers'
+import { pinningUnavailable, receiveThreadAlone } from './lib/pin'
 import { type Histogram, histogram, median, percentilesUs } from './lib/stats'
 import { toolArgs, usage } from './lib/tool-args'
 
@@ -46,6 +51,7 @@ const { values: args } = toolArgs({
     compression: { type: 'string', default: 'none' },
     env: { type: 'string', multiple: true, default: [] },
     only: { type: 'string' },
+    pin: { type: 'boolean', default: false },
   },
 })
 /** The container's extra variables, in both modes. */
@@ -62,17 +68,26 @@ const compression = args.compression
 if (!['none', 'zstd'].includes(compression))
   usage(`--compression: none or zstd, not "${compression}"`)
 const REPS = args.reps === undefined ? (quick ? 1 : 3) : wholeNumber('reps', args.reps, 1)
-if (args.only !== undefined && !['saturated', 'paced'].includes(args.only))
-  usage(`--only: saturated or paced, not "${args.only}"`)
+if (args.only !== undefined && !['saturated', 'pinned', 'paced'].includes(args.only))
+  usage(`--only: saturated, pinned or paced, not "${args.only}"`)
 const SIZES = [16, 1024, 65536] as const
+/** The pinned table: the issue's size, and the smallest, where the per-message costs show most. */
+const PINNED_SIZES = [16, 1024] as const
 const LATENCY_RATE = 10_000
 const LATENCY_SIZE = 1024
 const LATENCY_SECONDS = 3
 /** Messages in one run of the paced stream. */
 const LATENCY_COUNT = Math.round((LATENCY_RATE * LATENCY_SECONDS) / (quick ? 4 : 1))
 
+/**
+ * Messages in one throughput run: about 4 s of the stream at 16 B and 1 KiB, so that the rate is
+ * the recording's steady state, not the start-up of the recorder and the JIT. On / off at 1 KiB
+ * was 0.71-0.90 in the 1 s runs README lists (a quarter of these), and 0.73-1.03 (median 0.845)
+ * in eight runs of 4 s streams on 2026-12-03. 64 KiB stays at about 1 s: each of its runs
+ * writes over a gigabyte.
+ */
 function countFor(size: number): number {
-  const full = size <= 16 ? 200_000 : size <= 1024 ? 100_000 : 10_000
+  const full = size <= 16 ? 600_000 : size <= 1024 ? 400_000 : 10_000
   return quick ? Math.round(full / 8) : full
 }
 
@@ -171,8 +186,9 @@ async function main(): Promise<void> {
   const tools = prepareTools()
   for (const n of tools.notes) process.stdout.write(`note: ${n}\n`)
   const publisher = tools.c ? 'c' : 'node'
-  if (args.only !== 'paced') await saturated(tools, publisher)
-  if (args.only !== 'saturated') await pacedLatency(tools, publisher)
+  if (!args.only || args.only === 'saturated') await saturated(tools, publisher)
+  if (!args.only || args.only === 'pinned') await pinned(tools, publisher)
+  if (!args.only || args.only === 'paced') await pacedLatency(tools, publisher)
 }
 
 /** Each part alone, then the container's throughput on saturated cores, recording off and on. */
@@ -184,15 +200,46 @@ async function saturated(tools: Tools, publisher: PublisherKind): Promise<void> 
   } finally {
     rmSync(writerDir, { recursive: true, force: true })
   }
+  await throughput(tools, publisher, SIZES, 'recording on vs off')
+}
+
+/**
+ * The same throughput with the receive thread on a core of its own (see bench/lib/pin.ts): the
+ * hot path's own cost, apart from what the recorder takes of the cores the hot path shares.
+ */
+async function pinned(tools: Tools, publisher: PublisherKind): Promise<void> {
+  const why = pinningUnavailable()
+  if (why) {
+    process.stdout.write(`\nreceive thread on a core of its own: not run (${why})\n`)
+    return
+  }
+  await throughput(
+    tools,
+    publisher,
+    PINNED_SIZES,
+    `recording on vs off, the receive thread alone on core ${cpus().length - 1} (the rest on the others)`,
+    receiveThreadAlone('b'),
+  )
+}
+
+/** Loss-free throughput of the container, recording off and on, repetitions interleaved. */
+async function throughput(
+  tools: Tools,
+  publisher: PublisherKind,
+  sizes: readonly number[],
+  title: string,
+  beforeGo?: RunSpec['beforeGo'],
+): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'zc-bench-record-'))
   const rates = new Map<string, number[]>()
   const kept = new Map<string, number[]>()
   /** CPU per message, µs: the busiest thread (the receive thread) and the whole process. */
   const threadUs = new Map<string, number[]>()
   const processUs = new Map<string, number[]>()
+  const label = beforeGo ? ' (pinned)' : ''
   try {
     for (let rep = 0; rep < REPS; rep++) {
-      for (const size of SIZES) {
+      for (const size of sizes) {
         // Alternate which goes first, so drift in machine load hits both alike.
         const modes = rep % 2 ? (['on', 'off'] as const) : (['off', 'on'] as const)
         for (const mode of modes) {
@@ -214,6 +261,7 @@ async function saturated(tools: Tools, publisher: PublisherKind): Promise<void> 
               // time would be counted as lost, not recorded. So `recorded` is what the run kept.
               joinMs: 120_000,
             },
+            ...(beforeGo ? { beforeGo } : {}),
             timeoutMs: 120_000,
             stopGraceMs: 120_000,
           })
@@ -242,7 +290,7 @@ async function saturated(tools: Tools, publisher: PublisherKind): Promise<void> 
             kept.set(key, [...(kept.get(key) ?? []), recorded / r.count])
           }
           process.stdout.write(
-            `  ${String(size).padStart(5)} B recording ${mode.padEnd(3)} rep ${rep + 1}: ${Math.round(rate / 1000)} k msg/s\n`,
+            `  ${String(size).padStart(5)} B recording ${mode.padEnd(3)} rep ${rep + 1}${label}: ${Math.round(rate / 1000)} k msg/s\n`,
           )
         }
       }
@@ -251,19 +299,25 @@ async function saturated(tools: Tools, publisher: PublisherKind): Promise<void> 
     rmSync(dir, { recursive: true, force: true })
   }
   process.stdout.write(
-    `\nrecording on vs off (${publisher} publisher, tcp, ${REPS} rep(s), compression ${compression}, ${cpus().length} cores, load ${loadavg()[0]?.toFixed(2)}):\n`,
+    `\n${title} (${publisher} publisher, tcp, ${REPS} rep(s), compression ${compression}, ${cpus().length} cores, load ${loadavg()[0]?.toFixed(2)}):\n`,
   )
   process.stdout.write(
-    '| size | off k msg/s | on k msg/s | on / off | recorded | receive thread CPU/msg off / on | process CPU/msg off / on |\n|---|---|---|---|---|---|---|\n',
+    '| size | off k msg/s | on k msg/s | on / off | per rep: median (range) | recorded | receive thread CPU/msg off / on | process CPU/msg off / on |\n|---|---|---|---|---|---|---|---|\n',
   )
-  for (const size of SIZES) {
-    const off = median(rates.get(`${size}:off`) ?? [])
-    const on = median(rates.get(`${size}:on`) ?? [])
+  for (const size of sizes) {
+    const offRates = rates.get(`${size}:off`) ?? []
+    const onRates = rates.get(`${size}:on`) ?? []
+    // Each repetition's two runs are back to back: their ratio is less moved by the machine's
+    // drift over the whole run than the ratio of medians.
+    const paired = onRates.map((on, i) => on / (offRates[i] as number))
+    const pairedText = `${median(paired).toFixed(2)} (${Math.min(...paired).toFixed(2)}-${Math.max(...paired).toFixed(2)})`
+    const off = median(offRates)
+    const on = median(onRates)
     const share = median(kept.get(`${size}:on`) ?? [])
     const us = (m: Map<string, number[]>, mode: string) =>
       `${median(m.get(`${size}:${mode}`) ?? []).toFixed(2)}`
     process.stdout.write(
-      `| ${size} B | ${Math.round(off / 1000)} | ${Math.round(on / 1000)} | ${(on / off).toFixed(2)} | ${(share * 100).toFixed(1)} % | ${us(threadUs, 'off')} / ${us(threadUs, 'on')} µs | ${us(processUs, 'off')} / ${us(processUs, 'on')} µs |\n`,
+      `| ${size} B | ${Math.round(off / 1000)} | ${Math.round(on / 1000)} | ${(on / off).toFixed(2)} | ${pairedText} | ${(share * 100).toFixed(1)} % | ${us(threadUs, 'off')} / ${us(threadUs, 'on')} µs | ${us(processUs, 'off')} / ${us(processUs, 'on')} µs |\n`,
     )
   }
 }
@@ -273,6 +327,9 @@ async function saturated(tools: Tools, publisher: PublisherKind): Promise<void> 
  * repetitions interleaved; the first 100 ms of each run warm up and are left out.
  */
 async function pacedLatency(tools: Tools, publisher: PublisherKind) {
+  const why = args.pin ? pinningUnavailable() : undefined
+  if (why) usage(`--pin: ${why}`)
+  const pinnedNote = args.pin ? `, the receive thread alone on core ${cpus().length - 1}` : ''
   const dir = mkdtempSync(path.join(tmpdir(), 'zc-bench-record-latency-'))
   const pooled = { off: histogram(), on: histogram() }
   const kept: number[] = []
@@ -306,6 +363,7 @@ async function pacedLatency(tools: Tools, publisher: PublisherKind) {
                 : EXTRA_ENV,
             joinMs: 120_000,
           },
+          ...(args.pin ? { beforeGo: receiveThreadAlone('b') } : {}),
           timeoutMs: 120_000,
           stopGraceMs: 120_000,
         })
@@ -334,7 +392,7 @@ async function pacedLatency(tools: Tools, publisher: PublisherKind) {
   const off = percentilesUs(pooled.off)
   const on = percentilesUs(pooled.on)
   process.stdout.write(
-    `\none-way latency, ${LATENCY_SIZE} B at ${LATENCY_RATE} msg/s, recording off vs on (${REPS} rep(s) pooled, load ${loadavg()[0]?.toFixed(2)}, recorded ${(median(kept) * 100).toFixed(1)} %):\n`,
+    `\none-way latency, ${LATENCY_SIZE} B at ${LATENCY_RATE} msg/s, recording off vs on${pinnedNote} (${REPS} rep(s) pooled, load ${loadavg()[0]?.toFixed(2)}, recorded ${(median(kept) * 100).toFixed(1)} %):\n`,
   )
   process.stdout.write('| | p50 | p99 | p99.9 | max |\n|---|---|---|---|---|\n')
   const row = (name: string, p: typeof off) =>

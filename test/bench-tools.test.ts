@@ -47,7 +47,7 @@ const CASES: Array<{ tool: string; args: string[]; says: RegExp }> = [
     says: /^bench: --env: NAME=VALUE, not "NOEQUALS"$/,
   },
   { tool: 'record', args: ['--compression', 'lz4'], says: /^bench: --compression: none or zstd/ },
-  { tool: 'record', args: ['--only', 'pace'], says: /^bench: --only: saturated or paced/ },
+  { tool: 'record', args: ['--only', 'pace'], says: /^bench: --only: saturated, pinned or paced/ },
   { tool: 'slice', args: ['--reps', '0'], says: /^bench: --reps: a whole number >= 1, not "0"$/ },
   { tool: 'slice', args: ['--only', 'isolaton'], says: /^bench: --only: isolation or latency/ },
   { tool: 'hop', args: ['--rounds', 'x'], says: /^bench: --rounds: a whole number >= 1/ },

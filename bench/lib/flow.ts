@@ -31,6 +31,11 @@ export interface RunSpec {
   readonly timeoutMs: number
   /** How long the receiver may take to stop before SIGKILL (a recording finishing its file). */
   readonly stopGraceMs?: number
+  /**
+   * Called once every socket is subscribed, just before sending starts (to pin threads, say:
+   * see pin.ts).
+   */
+  readonly beforeGo?: (receiver: Receiver, publisher: Publisher) => void
   /** Called once sending has started; its promise is awaited along with the results. */
   readonly whileRunning?: (receiver: Receiver) => Promise<void> | void
 }
@@ -109,6 +114,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutput> {
       awaited = ['sink']
     }
     await pub.subscribed()
+    spec.beforeGo?.(receiver, pub)
     const cpuAtGo = threadCpuMs(measured.proc.child.pid)
     pub.go()
     const during = spec.whileRunning?.(receiver)
