@@ -82,8 +82,8 @@ const LATENCY_COUNT = Math.round((LATENCY_RATE * LATENCY_SECONDS) / (quick ? 4 :
 /**
  * Messages in one throughput run: about 4 s of the stream at 16 B and 1 KiB, so that the rate is
  * the recording's steady state, not the start-up of the recorder and the JIT. On / off at 1 KiB
- * was 0.71-0.90 in the 1 s runs README lists (a quarter of these), and 0.73-1.03 (median 0.845)
- * in eight runs of 4 s streams on 2026-12-03. 64 KiB stays at about 1 s: each of its runs
+ * was 0.71-0.90 in the 1 s runs README lists (a quarter of these), and 0.73-1.03 (median 0.85)
+ * in eleven runs of 4 s streams on 2026-12-03. 64 KiB stays at about 1 s: each of its runs
  * writes over a gigabyte.
  */
 function countFor(size: number): number {
