@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -148,6 +149,8 @@ static void *receive_loop(void *arg) {
 }
 
 int main(int argc, char **argv) {
+  // Ends with the bench that started it, as zpub does.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
   setvbuf(stdout, NULL, _IOLBF, 0);
   plan_t plans[MAX_SOCKETS];
   int n = 0;
