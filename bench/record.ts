@@ -40,7 +40,7 @@ import { wholeNumber } from './lib/builds'
 import { container } from './lib/designs'
 import { type RunSpec, runOnce } from './lib/flow'
 import { type PublisherKind, prepareTools, type Tools } from './lib/peers'
-import { pinningUnavailable, receiveThreadAlone } from './lib/pin'
+import { allowedCores, pinningUnavailable, receiveThreadAlone } from './lib/pin'
 import { type Histogram, histogram, median, percentilesUs } from './lib/stats'
 import { toolArgs, usage } from './lib/tool-args'
 
@@ -70,8 +70,22 @@ if (!['none', 'zstd'].includes(compression))
 const REPS = args.reps === undefined ? (quick ? 1 : 3) : wholeNumber('reps', args.reps, 1)
 if (args.only !== undefined && !['saturated', 'pinned', 'paced'].includes(args.only))
   usage(`--only: saturated, pinned or paced, not "${args.only}"`)
+/**
+ * Why the pinned runs cannot be made here, if they cannot: the pinned table then says so, and
+ * an explicit `--only pinned` or `--pin` is refused before anything runs. The receive thread is
+ * found by the line it logs once its priority is set.
+ */
+const PINNING_UNAVAILABLE =
+  pinningUnavailable() ??
+  (EXTRA_ENV.ZC_THREAD_PRIORITY === 'false'
+    ? 'ZC_THREAD_PRIORITY=false: the receive thread is found by its "thread priority set" line'
+    : undefined)
+if (args.pin && (args.only === 'saturated' || args.only === 'pinned'))
+  usage(`--pin pins the paced stream: not with --only ${args.only}`)
+if ((args.pin || args.only === 'pinned') && PINNING_UNAVAILABLE)
+  usage(`${args.pin ? '--pin' : '--only pinned'}: ${PINNING_UNAVAILABLE}`)
 const SIZES = [16, 1024, 65536] as const
-/** The pinned table: the issue's size, and the smallest, where the per-message costs show most. */
+/** The pinned table: 1 KiB, the size README's figures use, and 16 B, where per-message costs show most. */
 const PINNED_SIZES = [16, 1024] as const
 const LATENCY_RATE = 10_000
 const LATENCY_SIZE = 1024
@@ -81,10 +95,9 @@ const LATENCY_COUNT = Math.round((LATENCY_RATE * LATENCY_SECONDS) / (quick ? 4 :
 
 /**
  * Messages in one throughput run: about 4 s of the stream at 16 B and 1 KiB, so that the rate is
- * the recording's steady state, not the start-up of the recorder and the JIT. On / off at 1 KiB
- * was 0.71-0.90 in the 1 s runs README lists (a quarter of these), and 0.73-1.03 (median 0.85)
- * in eleven runs of 4 s streams on 2026-12-03. 64 KiB stays at about 1 s: each of its runs
- * writes over a gigabyte.
+ * the recording's steady state rather than the start-up of the recorder and the JIT (README
+ * "In steady state" compares them with the 1 s streams used before). 64 KiB stays under 1 s: 4 s
+ * of it would write gigabytes a run.
  */
 function countFor(size: number): number {
   const full = size <= 16 ? 600_000 : size <= 1024 ? 400_000 : 10_000
@@ -208,16 +221,17 @@ async function saturated(tools: Tools, publisher: PublisherKind): Promise<void> 
  * hot path's own cost, apart from what the recorder takes of the cores the hot path shares.
  */
 async function pinned(tools: Tools, publisher: PublisherKind): Promise<void> {
-  const why = pinningUnavailable()
-  if (why) {
-    process.stdout.write(`\nreceive thread on a core of its own: not run (${why})\n`)
+  if (PINNING_UNAVAILABLE) {
+    process.stdout.write(
+      `\nreceive thread on a core of its own: not run (${PINNING_UNAVAILABLE})\n`,
+    )
     return
   }
   await throughput(
     tools,
     publisher,
     PINNED_SIZES,
-    `recording on vs off, the receive thread alone on core ${cpus().length - 1} (the rest on the others)`,
+    `recording on vs off, the receive thread alone on core ${allowedCores().at(-1)} (the rest on the others)`,
     receiveThreadAlone('b'),
   )
 }
@@ -327,9 +341,7 @@ async function throughput(
  * repetitions interleaved; the first 100 ms of each run warm up and are left out.
  */
 async function pacedLatency(tools: Tools, publisher: PublisherKind) {
-  const why = args.pin ? pinningUnavailable() : undefined
-  if (why) usage(`--pin: ${why}`)
-  const pinnedNote = args.pin ? `, the receive thread alone on core ${cpus().length - 1}` : ''
+  const pinnedNote = args.pin ? `, the receive thread alone on core ${allowedCores().at(-1)}` : ''
   const dir = mkdtempSync(path.join(tmpdir(), 'zc-bench-record-latency-'))
   const pooled = { off: histogram(), on: histogram() }
   const kept: number[] = []

@@ -48,6 +48,17 @@ const CASES: Array<{ tool: string; args: string[]; says: RegExp }> = [
   },
   { tool: 'record', args: ['--compression', 'lz4'], says: /^bench: --compression: none or zstd/ },
   { tool: 'record', args: ['--only', 'pace'], says: /^bench: --only: saturated, pinned or paced/ },
+  // Refused before anything runs, not minutes later when the part comes.
+  {
+    tool: 'record',
+    args: ['--pin', '--only', 'saturated'],
+    says: /^bench: --pin pins the paced stream: not with --only saturated$/,
+  },
+  {
+    tool: 'record',
+    args: ['--only', 'pinned', '--env', 'ZC_THREAD_PRIORITY=false'],
+    says: /^bench: --only pinned: ZC_THREAD_PRIORITY=false: /,
+  },
   { tool: 'slice', args: ['--reps', '0'], says: /^bench: --reps: a whole number >= 1, not "0"$/ },
   { tool: 'slice', args: ['--only', 'isolaton'], says: /^bench: --only: isolation or latency/ },
   { tool: 'hop', args: ['--rounds', 'x'], says: /^bench: --rounds: a whole number >= 1/ },

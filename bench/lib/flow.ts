@@ -35,7 +35,7 @@ export interface RunSpec {
    * Called once every socket is subscribed, just before sending starts (to pin threads, say:
    * see pin.ts).
    */
-  readonly beforeGo?: (receiver: Receiver, publisher: Publisher) => void
+  readonly beforeGo?: (receiver: Receiver, publisher: Publisher) => void | Promise<void>
   /** Called once sending has started; its promise is awaited along with the results. */
   readonly whileRunning?: (receiver: Receiver) => Promise<void> | void
 }
@@ -114,7 +114,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutput> {
       awaited = ['sink']
     }
     await pub.subscribed()
-    spec.beforeGo?.(receiver, pub)
+    await spec.beforeGo?.(receiver, pub)
     const cpuAtGo = threadCpuMs(measured.proc.child.pid)
     pub.go()
     const during = spec.whileRunning?.(receiver)

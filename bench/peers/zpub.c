@@ -91,7 +91,8 @@ int main(int argc, char **argv) {
   }
   prctl(PR_SET_TIMERSLACK, 1UL);
   // Ends with the bench that started it: an orphan left sending would load every later run (with
-  // no subscriber left, a send returns at once, so it spins).
+  // no subscriber left, a send returns at once, so it spins). A bench that died before this line,
+  // in the child's first moments, goes unnoticed.
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
