@@ -195,6 +195,23 @@ async function writerCost(dir: string): Promise<void> {
   }
 }
 
+/** The container's variables in each mode: recording on writes `file`. */
+function containerEnv(mode: 'on' | 'off', file: string): Record<string, string> {
+  return mode === 'on'
+    ? { ...EXTRA_ENV, ZMQ_RECORD_FILE: file, ZMQ_RECORD_COMPRESSION: compression }
+    : EXTRA_ENV
+}
+
+/** Messages in a finished recording, from its summary's statistics. */
+async function recordedMessages(file: string): Promise<number> {
+  const recording = await Recording.open(file)
+  try {
+    return Number(recording.statistics?.messageCount ?? 0n)
+  } finally {
+    await recording.close()
+  }
+}
+
 async function main(): Promise<void> {
   const tools = prepareTools()
   for (const n of tools.notes) process.stdout.write(`note: ${n}\n`)
@@ -266,10 +283,7 @@ async function throughput(
             streams: [{ topics: ['b'], size, rate: 0, count, nodrop: true }],
             sockets: ([endpoint]) => [{ name: 'b', endpoint: endpoint as string, component: 'b' }],
             plan: {
-              env:
-                mode === 'on'
-                  ? { ...EXTRA_ENV, ZMQ_RECORD_FILE: file, ZMQ_RECORD_COMPRESSION: compression }
-                  : EXTRA_ENV,
+              env: containerEnv(mode, file),
               // The recorder writes its whole backlog (up to ZMQ_RECORD_BUFFER_BYTES) at the stop:
               // it gets what remains of ZC_SHUTDOWN_TIMEOUT_MS, and what it cannot write in that
               // time would be counted as lost, not recorded. So `recorded` is what the run kept.
@@ -295,9 +309,7 @@ async function throughput(
             ])
           }
           if (mode === 'on') {
-            const recording = await Recording.open(file)
-            const recorded = Number(recording.statistics?.messageCount ?? 0n)
-            await recording.close()
+            const recorded = await recordedMessages(file)
             // 64 KiB runs write hundreds of MB each.
             rmSync(file, { force: true })
             // The stream plus its end markers: what the receive thread got.
@@ -369,10 +381,7 @@ async function pacedLatency(tools: Tools, publisher: PublisherKind) {
           plan: {
             latency: true,
             warmup: LATENCY_RATE / 10,
-            env:
-              mode === 'on'
-                ? { ...EXTRA_ENV, ZMQ_RECORD_FILE: file, ZMQ_RECORD_COMPRESSION: compression }
-                : EXTRA_ENV,
+            env: containerEnv(mode, file),
             joinMs: 120_000,
           },
           ...(args.pin ? { beforeGo: receiveThreadAlone('b') } : {}),
@@ -388,9 +397,7 @@ async function pacedLatency(tools: Tools, publisher: PublisherKind) {
           processUs[mode].push((out.cpu.processMs * 1000) / r.count)
         }
         if (mode === 'on') {
-          const recording = await Recording.open(file)
-          kept.push(Number(recording.statistics?.messageCount ?? 0n) / r.count)
-          await recording.close()
+          kept.push((await recordedMessages(file)) / r.count)
         }
         const p = percentilesUs(h)
         process.stdout.write(
